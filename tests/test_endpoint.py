@@ -142,6 +142,8 @@ def test_short_unix_socket_paths_are_accepted(url):
         ("unix:///dir/", ["invalid unix socket path '/dir/'"]),
         ("unix:/", ["invalid unix socket path"]),
         ("unix:./", ["invalid unix socket path"]),
+        ("unix:/tmp/.", ["invalid unix socket path '/tmp/.'"]),
+        ("unix:./..", ["invalid unix socket path './..'"]),
         ("ftp://h", ["unknown scheme 'ftp'", "tcp, tcps, http, https, unix, unixs"]),
         ("h:9090", ["unknown scheme 'h'"]),
         ("just-text", ["malformed endpoint URL", "tcp://localhost:9090"]),
