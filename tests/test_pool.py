@@ -153,15 +153,14 @@ def test_keyboard_interrupt_mid_call_discards_the_connection(server):
     with Client(AllTypes, server.url) as client:
         with client.connection() as pinned:
             conn = pinned._conn
-        original = conn.client.add
 
         def interrupted(*args):
             raise KeyboardInterrupt
 
-        conn.client.add = interrupted
+        conn.transport.readAll = interrupted  # Ctrl-C while waiting for the reply
         with pytest.raises(KeyboardInterrupt):
             client.add(1, 2)
-        conn.client.add = original
+        del conn.transport.readAll
         assert client.add(1, 2) == 3
         assert client.stats()["discarded"] == 1
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TType
 
+from .codec import fast_calls, supports_fast_path
 from .convert import convert_args, convert_result
 from .endpoint import DEFAULT_URL, OPTION_NAMES, Endpoint, parse_urls
 from .exceptions import ConfigError, ConnectError, TransportError, wrap_error
@@ -253,14 +254,24 @@ class Client:
             keep = self._keep[name]
             fail = self._fail
 
+            acquire = pool.acquire
+            fast = (
+                fast_calls(self.client_class, pool.service_name).get(name)
+                if supports_fast_path(pool.endpoint)
+                else None
+            )
+
             def method(*args: Any, **kwargs: Any) -> Any:
                 try:
-                    conn = pool.acquire()
+                    conn = acquire()
                 except ConnectError as exc:
                     return self._after_connect_error(name, args, kwargs, exc)
                 try:
                     conn.begin_call()
-                    result = getattr(conn.client, name)(*args, **kwargs)
+                    if fast is not None and not kwargs:
+                        result = fast(conn, args)
+                    else:
+                        result = getattr(conn.client, name)(*args, **kwargs)
                 except keep:
                     pool.release(conn)
                     raise
@@ -366,7 +377,7 @@ class Client:
                     send_headers(conn.headers, pool.endpoint.headers, info.headers)
             try:
                 conn.begin_call()
-                result = getattr(conn.client, name)(*args, **kwargs)
+                result = conn.call(name, args, kwargs)
             except keep:
                 if info is not None and conn.headers is not None:
                     info.reply_headers = reply_headers(conn.headers)

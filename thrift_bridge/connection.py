@@ -11,6 +11,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from .codec import fast_calls, supports_fast_path
 from .exceptions import ProtocolError, map_exceptions
 from .transport import header_transport, multiplexed, open_transport, protocol_factory
 
@@ -51,6 +52,7 @@ class Connection:
 
     __slots__ = (
         "begin_call",
+        "calls",
         "client",
         "created_at",
         "endpoint",
@@ -60,6 +62,7 @@ class Connection:
         "last_used",
         "protocol",
         "transport",
+        "wire",
     )
 
     def __init__(
@@ -78,8 +81,11 @@ class Connection:
         self.protocol = protocol_factory(endpoint, SequencedProtocol)(self.transport)
         #: The THeaderTransport carrying request and reply headers, or None.
         self.headers = header_transport(self.protocol)
-        wire = multiplexed(self.protocol, service_name) if service_name else self.protocol
-        self.client = client_class(wire)
+        #: The protocol the generated client calls through (a multiplexing copy, or `protocol`).
+        self.wire = multiplexed(self.protocol, service_name) if service_name else self.protocol
+        self.client = client_class(self.wire)
+        #: Per method, a call skipping the generated code (accelerated binary only), see codec.
+        self.calls = fast_calls(client_class, service_name) if supports_fast_path(endpoint) else {}
         #: Start one call: reset the reply deadline and the per-call byte budget.
         self.begin_call = self.transport.begin_call
         #: Whether this idle connection is still open and in step (cheap, non-blocking).
@@ -88,6 +94,13 @@ class Connection:
 
     def __repr__(self) -> str:
         return f"<Connection {self.endpoint.redacted_url} fd={self.transport.io.fileno()}>"
+
+    def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Call method `name` of the service on this connection (after `begin_call`)."""
+        fast = self.calls.get(name)
+        if fast is not None and not kwargs:
+            return fast(self, args)
+        return getattr(self.client, name)(*args, **kwargs)
 
     @property
     def request_sent(self) -> bool:

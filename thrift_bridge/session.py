@@ -164,7 +164,7 @@ class PinnedClient:
                 send_headers(conn.headers, self._pool.endpoint.headers, info.headers)
         try:
             conn.begin_call()
-            return getattr(conn.client, name)(*args, **kwargs)
+            return conn.call(name, args, kwargs)
         except keep:
             raise
         except BaseException as exc:

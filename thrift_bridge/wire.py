@@ -35,6 +35,12 @@ __all__ = [
 READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
 _FRAME_HEADER = struct.Struct("!i")
+_GATHER_SIZE = 65536  # below this, one copy is cheaper than a scatter-gather send
+
+
+def _closed_by_peer() -> TTransportException:
+    """The error for a connection the peer closed while a reply was due."""
+    return TTransportException(TTransportException.END_OF_FILE, "the peer closed the connection")
 
 
 class SocketIO:
@@ -83,18 +89,25 @@ class SocketIO:
     def _count(self, n: int) -> None:
         """Account for `n` received bytes; raise on EOF or past the message budget."""
         if n == 0:
-            raise TTransportException(
-                TTransportException.END_OF_FILE, "the peer closed the connection"
-            )
+            raise _closed_by_peer()
         self.received += n
         if self.received > self.max_message_size:
-            raise ProtocolError(f"reply exceeds max_message_size={self.max_message_size} bytes")
+            raise self._too_big()
+
+    def _too_big(self) -> ProtocolError:
+        """The error for a reply past the per-call byte budget."""
+        return ProtocolError(f"reply exceeds max_message_size={self.max_message_size} bytes")
 
     def recv(self, n: int) -> bytes:
         """Up to `n` bytes, at least one."""
-        self._before_recv()
+        if self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK:
+            self._before_recv()  # the deadline is near: shorten the socket timeout (or raise)
         data = self.sock.recv(n)
-        self._count(len(data))
+        if not data:
+            raise _closed_by_peer()
+        self.received += len(data)
+        if self.received > self.max_message_size:
+            raise self._too_big()
         return data
 
     def recv_into(self, view: memoryview) -> int:
@@ -104,21 +117,39 @@ class SocketIO:
         self._count(n)
         return n
 
-    def recv_exact(self, n: int, prefix: bytes = b"") -> bytearray:
-        """`prefix` followed by exactly `n` more bytes, read without intermediate copies."""
-        start = len(prefix)
-        buf = bytearray(start + n)
-        buf[:start] = prefix
-        view = memoryview(buf)
-        got = start
-        end = start + n
-        while got < end:
-            got += self.recv_into(view[got:])
+    def recv_buffer(self, n: int, prefix: bytes = b"") -> BytesIO:
+        """A read buffer of `prefix` and exactly `n` more bytes, received straight into it."""
+        buf = BytesIO(prefix)
+        end = len(prefix) + n
+        if n:
+            buf.seek(end - 1)
+            buf.write(b"\0")  # sizes the buffer once; the socket then fills it in place
+            with buf.getbuffer() as view:
+                got = len(prefix)
+                while got < end:
+                    got += self.recv_into(view[got:])
+            buf.seek(0)
         return buf
 
     def sendall(self, data: Any) -> None:
         """Send every byte of `data`; marks the request as written once it is all out."""
         self.sock.sendall(data)
+        self.sent = True
+
+    def send_parts(self, head: bytes, body: bytes) -> None:
+        """Send `head` then `body`; a large body goes out without being copied behind `head`."""
+        if len(body) < _GATHER_SIZE:
+            self.sock.sendall(head + body)
+        else:
+            try:
+                done = self.sock.sendmsg((head, body))
+            except NotImplementedError:  # TLS sockets have no sendmsg
+                self.sock.sendall(head + body)
+            else:
+                if done < len(head):
+                    self.sock.sendall(memoryview(head)[done:])
+                    done = len(head)
+                self.sock.sendall(memoryview(body)[done - len(head) :])
         self.sent = True
 
     def is_usable(self) -> bool:
@@ -179,6 +210,26 @@ class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]
         return bool(self.io.is_usable())
 
 
+class _MessageTransport(StackTransport):
+    """A buffered or framed transport: whole messages out, the read buffer rewindable."""
+
+    _rbuf: BytesIO
+
+    def readAll(self, sz: int) -> bytes:  # noqa: N802 - Apache's name
+        data = self._rbuf.read(sz)
+        if len(data) == sz:
+            return data
+        return bytes(self.cstringio_refill(data, sz).read(sz))
+
+    def unread(self, data: bytes) -> None:
+        """Put `data`, just read, back in front of the read buffer."""
+        self._rbuf = BytesIO(data + self._rbuf.read())
+
+    def send_message(self, head: bytes, body: bytes) -> None:
+        """Send one whole message, `head` then `body`, past any buffered writes."""
+        raise NotImplementedError
+
+
 def _unread(buffer: BytesIO) -> bool:
     """Whether a read buffer still holds bytes (a reply longer than the call read is garbage)."""
     position = buffer.tell()
@@ -187,7 +238,7 @@ def _unread(buffer: BytesIO) -> bool:
     return end != position
 
 
-class BufferedTransport(StackTransport):
+class BufferedTransport(_MessageTransport):
     """Buffered reads and writes straight on a socket (the wire format of a raw socket)."""
 
     def __init__(self, io: SocketIO, max_message_size: int):
@@ -203,17 +254,14 @@ class BufferedTransport(StackTransport):
         self._rbuf = BytesIO(self.io.recv(max(sz, READ_SIZE)))
         return self._rbuf.read(sz)
 
-    def readAll(self, sz: int) -> bytes:  # noqa: N802 - Apache's name
-        data = self._rbuf.read(sz)
-        if len(data) == sz:
-            return data
-        return bytes(self.cstringio_refill(data, sz).read(sz))
-
     def is_usable(self) -> bool:
         return not _unread(self._rbuf) and self.io.is_usable()
 
     def write(self, buf: bytes) -> None:
         self._wbuf += buf
+
+    def send_message(self, head: bytes, body: bytes) -> None:
+        self.io.send_parts(head, body)
 
     def flush(self) -> None:
         try:
@@ -227,17 +275,23 @@ class BufferedTransport(StackTransport):
 
     def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
         need = reqlen - len(partialread)
-        if need <= READ_SIZE:
-            buf = bytearray(partialread)
-            while len(buf) < reqlen:
-                buf += self.io.recv(READ_SIZE)
-        else:
-            buf = self.io.recv_exact(need, partialread)
+        if not partialread and need <= READ_SIZE:
+            chunk = self.io.recv(READ_SIZE)
+            if len(chunk) >= need:  # the usual small reply: one recv, buffered without a copy
+                self._rbuf = BytesIO(chunk)
+                return self._rbuf
+            partialread, need = chunk, need - len(chunk)
+        if need > READ_SIZE:  # a large reply: received once, in place, at its final size
+            self._rbuf = self.io.recv_buffer(need, partialread)
+            return self._rbuf
+        buf = bytearray(partialread)
+        while len(buf) < reqlen:
+            buf += self.io.recv(READ_SIZE)
         self._rbuf = BytesIO(buf)
         return self._rbuf
 
 
-class FramedTransport(StackTransport):
+class FramedTransport(_MessageTransport):
     """Each message preceded by its 4-byte big-endian length, capped at `max_frame_size`."""
 
     def __init__(self, io: SocketIO, max_frame_size: int):
@@ -248,13 +302,13 @@ class FramedTransport(StackTransport):
         self._wbuf = bytearray(4)
 
     def _read_frame(self, prefix: bytes = b"") -> BytesIO:
-        (size,) = _FRAME_HEADER.unpack(self.io.recv_exact(4))
+        (size,) = _FRAME_HEADER.unpack(self.io.recv_buffer(4).getbuffer())
         if not 0 <= size <= self.max_frame_size:
             raise ProtocolError(
                 f"frame size {size} is outside 0..max_frame_size={self.max_frame_size}"
             )
         self.io.received = 0  # the budget is per frame; each frame was checked above
-        self._rbuf = BytesIO(self.io.recv_exact(size, prefix))
+        self._rbuf = self.io.recv_buffer(size, prefix)
         return self._rbuf
 
     def read(self, sz: int) -> bytes:
@@ -279,6 +333,14 @@ class FramedTransport(StackTransport):
             )
         _FRAME_HEADER.pack_into(wbuf, 0, size)
         self.io.sendall(wbuf)
+
+    def send_message(self, head: bytes, body: bytes) -> None:
+        size = len(head) + len(body)
+        if size > self.max_frame_size:
+            raise ProtocolError(
+                f"request frame of {size} bytes exceeds max_frame_size={self.max_frame_size}"
+            )
+        self.io.send_parts(_FRAME_HEADER.pack(size) + head, body)
 
     @property
     def cstringio_buf(self) -> BytesIO:

@@ -1,0 +1,234 @@
+"""The binary fast path (codec.py): the same bytes and the same results as the generated client."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+
+import pytest
+from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+from thrift.Thrift import TApplicationException
+from thrift.transport.TTransport import TTransportBase, TTransportException
+
+from thrift_bridge import Client, ProtocolError, parse_url
+from thrift_bridge.codec import fast_calls, supports_fast_path
+from thrift_bridge.generated.alltypes import AllTypes
+from thrift_bridge.generated.alltypes.ttypes import BadInput, Color, Everything, Inner
+from thrift_bridge.testing import serve, serve_raw
+
+from .handlers import AllTypesHandler
+
+
+class RecordingSocket(TTransportBase):  # type: ignore[misc]
+    """A server-side transport on an accepted socket that keeps every byte it reads."""
+
+    def __init__(self, sock: socket.socket, requests: list[bytes]):
+        self.sock = sock
+        self.requests = requests
+        self.current = bytearray()
+        self.wbuf = bytearray()
+
+    def read(self, sz: int) -> bytes:
+        data = self.sock.recv(sz)
+        if not data:
+            raise TTransportException(TTransportException.END_OF_FILE)
+        self.current += data
+        return data
+
+    def write(self, buf: bytes) -> None:
+        self.wbuf += buf
+
+    def flush(self) -> None:
+        self.requests.append(bytes(self.current))  # one request read in full, its reply ready
+        self.current = bytearray()
+        self.sock.sendall(self.wbuf)
+        self.wbuf = bytearray()
+
+
+@pytest.fixture
+def recording():
+    """An Apache AllTypes processor on loopback recording each request's bytes as read."""
+    requests: list[bytes] = []
+    processor = AllTypes.Processor(AllTypesHandler())
+
+    def handle(sock: socket.socket) -> None:
+        proto = TBinaryProtocol(RecordingSocket(sock, requests))
+        for _ in range(1000):
+            try:
+                processor.process(proto, proto)
+            except (TTransportException, OSError):
+                return
+
+    with serve_raw(handle) as server:
+        server.requests = requests
+        yield server
+
+
+def without_seqid(request: bytes) -> bytes:
+    """A strict binary request with its sequence id zeroed."""
+    (name_size,) = struct.unpack_from("!i", request, 4)
+    at = 8 + name_size
+    return request[:at] + b"\0\0\0\0" + request[at + 4 :]
+
+
+EVERYTHING = Everything(
+    a_bool=True,
+    a_byte=-3,
+    an_i16=1234,
+    an_i32=-7,
+    an_i64=2**40,
+    a_double=0.25,
+    a_string="héllo",
+    a_binary=b"\x00\xff",
+    a_color=Color.GREEN,
+    inner=Inner(number=9, label="nine"),
+    inners=[Inner(number=1, label="one")],
+    names={"a", "b"},
+    nested={"k": [{1, 2}, set()]},
+    must="required",
+    by_small_int={1: 0.5},
+)
+
+CALLS = [
+    ("echo_string", ("x" * 100,)),
+    ("echo_i64", (-(2**63),)),
+    ("echo_struct", (EVERYTHING,)),
+    ("echo_nested", ({"k": [{1, 2}, set()]},)),
+    ("slow_echo", ("two args", 0.0)),
+    ("nothing", ()),
+]
+
+
+@pytest.mark.parametrize(("method", "args"), CALLS, ids=[name for name, _ in CALLS])
+def test_fast_path_sends_the_generated_clients_bytes_and_returns_its_result(
+    recording, method, args
+):
+    with Client(AllTypes, recording.url, pool_size=1, retries=0) as client:
+        with client.connection() as pinned:
+            conn = pinned._conn
+            assert method in conn.calls
+            conn.begin_call()
+            generated = getattr(conn.client, method)(*args)
+            rewound: list[bytes] = []
+            conn.transport.unread = rewound.append  # taken only when the fast path hands over
+            conn.begin_call()
+            fast = conn.calls[method](conn, args)
+            del conn.transport.unread
+    assert rewound == []  # decoded by the fast path itself
+    assert fast == generated
+    first, second = recording.requests
+    assert without_seqid(first) == without_seqid(second)
+    assert first != second  # the sequence id moved on
+
+
+def test_oneway_call_on_the_fast_path_reaches_the_server(recording):
+    with Client(AllTypes, recording.url, pool_size=1) as client:
+        assert client.fire("token-1") is None
+        assert client.last_fired() == "token-1"
+        assert client.stats()["created"] == 1
+
+
+def test_server_errors_come_back_as_from_the_generated_client(recording):
+    with Client(AllTypes, recording.url, pool_size=1) as client:
+        with client.connection() as pinned:
+            conn = pinned._conn
+            handed_over: list[bytes] = []
+
+            def unread(data: bytes) -> None:
+                handed_over.append(data)
+                type(conn.transport).unread(conn.transport, data)
+
+            conn.transport.unread = unread
+            with pytest.raises(BadInput):  # a declared exception: decoded on the fast path
+                pinned.raise_error(1)
+            assert handed_over == []
+            with pytest.raises(TApplicationException) as caught:
+                pinned.raise_error(3)  # an EXCEPTION message: read by the generated recv_
+            assert len(handed_over) == 1
+            assert caught.value.type == TApplicationException.INTERNAL_ERROR
+            assert pinned.add(2, 3) == 5
+            del conn.transport.unread
+        assert client.stats()["discarded"] == 0
+
+
+def test_keyword_arguments_and_wrong_argument_counts_behave_as_the_generated_client(recording):
+    with Client(AllTypes, recording.url, pool_size=1) as client:
+        assert client.slow_echo(value="kw", delay_seconds=0) == "kw"
+        with pytest.raises(TypeError, match="delay_seconds"):
+            client.slow_echo("missing one")
+
+
+def test_reply_out_of_step_is_a_protocol_error_and_the_connection_is_dropped():
+    def stale_reply(sock: socket.socket) -> None:
+        sock.recv(65536)
+        name = b"add"
+        reply = struct.pack("!Ii", 0x80010002, len(name)) + name + struct.pack("!i", 999)
+        sock.sendall(reply + b"\x08\x00\x00\x00\x00\x00\x05\x00")  # i32 success=5, stop
+
+    with serve_raw(stale_reply) as raw, Client(AllTypes, raw.url, retries=0) as client:
+        with pytest.raises(ProtocolError, match="out of step"):
+            client.add(2, 3)
+        assert client.stats()["discarded"] == 1
+
+
+def test_multiplexed_fast_path_prefixes_the_service_name():
+    from thrift.TMultiplexedProcessor import TMultiplexedProcessor
+
+    processor = TMultiplexedProcessor()
+    processor.registerProcessor("AllTypes", AllTypes.Processor(AllTypesHandler()))
+    with serve(processor) as server:
+        with Client(AllTypes, server.url, service_name="AllTypes") as client:
+            assert client.add(40, 2) == 42
+            with client.connection() as pinned:
+                assert "add" in pinned._conn.calls
+
+
+@pytest.mark.parametrize("transport", ["buffered", "framed"])
+def test_one_mebibyte_round_trips_through_the_fast_path_from_many_threads(transport):
+    blob = bytes(range(256)) * 4096
+    errors: list[BaseException] = []
+    with serve(AllTypes.Processor(AllTypesHandler()), transport=transport) as server:
+        with Client(AllTypes, server.url, pool_size=2) as client:
+
+            def worker() -> None:
+                try:
+                    for _ in range(3):
+                        assert client.echo_blob(blob) == blob
+                except BaseException as exc:  # reported below
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=worker) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            assert not any(thread.is_alive() for thread in threads)
+    assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("url", "fast"),
+    [
+        ("tcp://h:1", True),
+        ("tcp://h:1?transport=framed", True),
+        ("unix:/tmp/s.sock", True),
+        ("tcps://h:1", True),
+        ("tcp://h:1?protocol=compact", False),
+        ("tcp://h:1?protocol=json", False),
+        ("tcp://h:1?transport=zlib", False),
+        ("tcp://h:1?transport=framed&zlib=true", False),
+        ("tcp://h:1?transport=header", False),
+        ("tcp://h:1?protocol=header", False),
+        ("http://h/thrift", False),
+    ],
+)
+def test_fast_path_applies_only_to_accelerated_binary_on_buffered_or_framed_sockets(url, fast):
+    assert supports_fast_path(parse_url(url)) is fast
+
+
+def test_fast_calls_cover_every_method_once_per_client_class():
+    calls = fast_calls(AllTypes.Client, None)
+    assert set(calls) == set(Client(AllTypes, "tcp://127.0.0.1:1").methods)
+    assert fast_calls(AllTypes.Client, None) is calls
+    assert fast_calls(AllTypes.Client, "AllTypes") is not calls

@@ -1,0 +1,159 @@
+"""The binary fast path: a generated method's request and reply coded by Apache's C codec directly.
+
+A generated client spends most of a small call in Python: `writeMessageBegin` packs three
+fields one write at a time, `readMessageBegin` reads them back one `readAll` at a time, and
+`send_*` / `recv_*` add a few more layers. For the accelerated binary protocol on our buffered
+and framed transports, a `FastCall` sends a pre-built message header plus the C-encoded
+arguments in one write, compares the reply's whole header with the one it expects in one
+comparison, and hands the result struct to the C decoder. Anything unexpected (an exception
+message, a reply out of step, keyword arguments, a wrong argument count) takes the generated
+path, so the behaviour is the generated client's.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from thrift.Thrift import TApplicationException, TMessageType
+
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
+
+try:  # the C codec ships in the thrift wheel; without it there is no fast path
+    from thrift.protocol import fastbinary
+except ImportError:  # pragma: no cover - depends on how thrift was installed
+    fastbinary = None
+
+__all__ = ["FastCall", "fast_calls", "supports_fast_path"]
+
+_VERSION_1 = 0x80010000
+_I32 = struct.Struct("!i")
+_pack_seqid = _I32.pack
+
+#: A fast call: (connection, positional arguments) -> the method's result.
+FastCall = Callable[[Any, tuple[Any, ...]], Any]
+
+
+def supports_fast_path(endpoint: Endpoint) -> bool:
+    """Whether calls to `endpoint` may skip the generated code (accelerated binary on a socket)."""
+    return (
+        fastbinary is not None
+        and endpoint.protocol == "binary"
+        and endpoint.transport in ("buffered", "framed")
+        and not endpoint.zlib
+        and not endpoint.is_http
+    )
+
+
+def _message_head(name: str, message_type: int) -> bytes:
+    """A strict binary message header up to (not including) its sequence id."""
+    encoded = name.encode("utf-8")
+    return struct.pack("!II", _VERSION_1 | message_type, len(encoded)) + encoded
+
+
+def _parameters(function: Any) -> tuple[str, ...]:
+    """The positional parameter names of a generated function, `self` left out."""
+    code = getattr(function, "__code__", None)  # a struct without fields has object's __init__
+    return tuple(code.co_varnames[1 : code.co_argcount]) if code is not None else ()
+
+
+def _make_call(client_class: type[Any], service_name: str | None, name: str) -> FastCall | None:
+    """A `FastCall` for one generated method, or None where its shape is not the usual one."""
+    generated = getattr(client_class, name)
+    module = sys.modules[generated.__module__]
+    args_class: Any = getattr(module, f"{name}_args", None)
+    result_class: Any = getattr(module, f"{name}_result", None)
+    oneway = not hasattr(client_class, f"recv_{name}")
+    if (
+        fastbinary is None
+        or getattr(args_class, "thrift_spec", None) is None
+        or (not oneway and getattr(result_class, "thrift_spec", None) is None)
+        or _parameters(args_class.__init__) != _parameters(generated)
+    ):
+        return None  # not the usual generated shape: keep the generated path
+    encode_binary, decode_binary = fastbinary.encode_binary, fastbinary.decode_binary
+    arity = len(_parameters(generated))
+    wire_name = f"{service_name}:{name}" if service_name else name
+    request_head = _message_head(wire_name, TMessageType.ONEWAY if oneway else TMessageType.CALL)
+    reply_head = _message_head(name, TMessageType.REPLY)
+    reply_size = len(reply_head) + 4
+    args_spec = [args_class, args_class.thrift_spec]
+
+    if oneway:
+
+        def call_oneway(conn: Any, args: tuple[Any, ...]) -> Any:
+            if len(args) != arity:
+                return generated(conn.client, *args)
+            proto = conn.wire
+            seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
+            body = encode_binary(args_class(*args), args_spec)
+            conn.transport.send_message(request_head + _pack_seqid(seqid), body)
+            return None
+
+        return call_oneway
+
+    recv = getattr(client_class, f"recv_{name}")
+    result_spec = [result_class, result_class.thrift_spec]
+    fields = [field for field in result_class.thrift_spec if field is not None]
+    returns = any(field[0] == 0 for field in fields)
+    raises = tuple(field[2] for field in fields if field[0] != 0)
+    missing = f"{name} failed: unknown result"
+
+    def call(conn: Any, args: tuple[Any, ...]) -> Any:
+        if len(args) != arity:
+            return generated(conn.client, *args)  # raises the generated method's TypeError
+        proto = conn.wire
+        seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
+        proto._expected_name = name
+        trans = conn.transport
+        body = encode_binary(args_class(*args), args_spec)
+        expected = _pack_seqid(seqid)
+        trans.send_message(request_head + expected, body)
+        head = trans.readAll(reply_size)
+        if head != reply_head + expected:
+            trans.unread(head)  # exception message or out of step: the generated code decides
+            return recv(conn.client)
+        proto._expected_name = None
+        result = result_class()
+        decode_binary(result, proto, result_spec)
+        if returns:
+            value = result.success
+            if value is not None:
+                return value
+        for field in raises:
+            error = getattr(result, field)
+            if error is not None:
+                raise error
+        if returns:
+            raise TApplicationException(TApplicationException.MISSING_RESULT, missing)
+        return None
+
+    return call
+
+
+_cache: dict[tuple[type[Any], str | None], dict[str, FastCall]] = {}
+_cache_lock = threading.Lock()
+
+
+def fast_calls(client_class: type[Any], service_name: str | None) -> dict[str, FastCall]:
+    """The fast calls of a generated client's methods (built once per class and service)."""
+    key = (client_class, service_name)
+    with _cache_lock:
+        calls = _cache.get(key)
+        if calls is None:
+            calls = {}
+            for attribute in dir(client_class):
+                name = attribute[5:]
+                if not attribute.startswith("send_") or not callable(
+                    getattr(client_class, name, None)
+                ):
+                    continue
+                call = _make_call(client_class, service_name, name)
+                if call is not None:
+                    calls[name] = call
+            _cache[key] = calls
+    return calls
