@@ -219,7 +219,8 @@ class _MessageTransport(StackTransport):
         data = self._rbuf.read(sz)
         if len(data) == sz:
             return data
-        return bytes(self.cstringio_refill(data, sz).read(sz))
+        refilled: BytesIO = self.cstringio_refill(data, sz)
+        return refilled.read(sz)
 
     def unread(self, data: bytes) -> None:
         """Put `data`, just read, back in front of the read buffer."""
@@ -231,11 +232,8 @@ class _MessageTransport(StackTransport):
 
 
 def _unread(buffer: BytesIO) -> bool:
-    """Whether a read buffer still holds bytes (a reply longer than the call read is garbage)."""
-    position = buffer.tell()
-    end = buffer.seek(0, 2)
-    buffer.seek(position)
-    return end != position
+    """Whether a read buffer still holds bytes: garbage after a reply, so the connection goes."""
+    return bool(buffer.read(1))  # consumes a byte only from a connection about to be dropped
 
 
 class BufferedTransport(_MessageTransport):
