@@ -9,13 +9,10 @@ Options come from the query string or as keyword arguments, never both for the s
 from __future__ import annotations
 
 import dataclasses
-import difflib
-import ipaddress
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode
 
 from .exceptions import ConfigError
 
@@ -247,6 +244,8 @@ class Endpoint:
         return f"Endpoint({self.redacted_url!r})"
 
     def _format(self, *, redact: bool) -> str:
+        from urllib.parse import quote, urlencode
+
         options: list[tuple[str, str]] = []
         for field in dataclasses.fields(self):
             parser, _, in_query = _OPTIONS.get(field.name, (None, frozenset(), False))
@@ -289,7 +288,11 @@ def _redact(url: str) -> str:
 
 def _parse_host(url: str, raw: str) -> str:
     """A validated host name or IP literal (brackets removed from IPv6)."""
+    from urllib.parse import unquote
+
     if raw.startswith("["):
+        import ipaddress
+
         try:
             return str(ipaddress.IPv6Address(raw[1:-1]))
         except ValueError:
@@ -316,6 +319,8 @@ def _parse_port(url: str, scheme: str, raw: str | None) -> int:
 
 def _parse_unix_path(url: str, rest: str) -> str:
     """The socket path of a unix URL: '///abs', '/abs' or './rel' (and '../rel')."""
+    from urllib.parse import unquote
+
     path = unquote(rest)
     if path.startswith("///") and not path.startswith("////"):
         path = path[2:]
@@ -343,6 +348,8 @@ def _query_pairs(url: str, query: str | None, *, http: bool) -> list[tuple[str, 
         return []
     if not http:
         return [(k, v, "") for k, v in _split_query(url, query)]
+    from urllib.parse import unquote_plus
+
     pairs = []
     for raw in query.split("&"):
         if raw:
@@ -355,6 +362,8 @@ def _split_query(url: str, query: str | None, *, strict: bool = True) -> list[tu
     """The (name, value) pairs of a query string."""
     if not query:
         return []
+    from urllib.parse import parse_qsl
+
     try:
         return parse_qsl(query, keep_blank_values=True, strict_parsing=strict)
     except ValueError:
@@ -411,6 +420,8 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
                 raise _fail(
                     url, f"user credentials are only accepted for http and https, not {scheme}"
                 )
+            from urllib.parse import unquote
+
             user, sep, password = userinfo.partition(":")
             fields["username"] = unquote(user)
             fields["password"] = unquote(password) if sep else None
@@ -431,7 +442,7 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
                 f"option {key!r} goes in a keyword argument, not in the URL (URLs end up in logs)",
             )
         if spec is None:
-            if scheme in HTTP_SCHEMES and not difflib.get_close_matches(key, OPTION_NAMES, 1, 0.8):
+            if scheme in HTTP_SCHEMES and not _close_options(key, 0.8):
                 extra_query.append(raw)  # the HTTP server's own parameter, kept as written
                 continue
             raise _fail(url, _unknown_option(name))
@@ -464,9 +475,16 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
 
 def _unknown_option(name: str) -> str:
     """The message for an unknown option, with a suggestion when one is close."""
-    close = difflib.get_close_matches(name.lower(), OPTION_NAMES, 1, 0.6)
+    close = _close_options(name.lower(), 0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown option {name!r} (expected one of: {', '.join(OPTION_NAMES)}){hint}"
+
+
+def _close_options(name: str, cutoff: float) -> list[str]:
+    """The option name most similar to `name` (as a list of at most one), if any is close."""
+    import difflib
+
+    return difflib.get_close_matches(name, OPTION_NAMES, 1, cutoff)
 
 
 def _check_combination(url: str, fields: dict[str, Any]) -> None:
