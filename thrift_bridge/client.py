@@ -4,36 +4,26 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-import random
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TType
 
 from .codec import fast_calls, supports_fast_path
-from .convert import convert_args, convert_result
 from .endpoint import DEFAULT_URL, OPTION_NAMES, Endpoint, parse_urls
 from .exceptions import ConfigError, ConnectError, TransportError, wrap_error
-from .middleware import Call, Middleware, chain
 from .pool import ConnectionPool
-from .ratelimit import TokenBucket, parse_rate
-from .session import (
-    HeaderScope,
-    PinnedClient,
-    check_headers,
-    no_such_method,
-    reply_headers,
-    run_call,
-    send_headers,
-)
 from .transport import ssl_context_for
 
+# Conversion, middleware, sessions and rate limits load when a client first needs them.
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
+
+    from .middleware import Call, Middleware
+    from .session import HeaderScope, PinnedClient
 
 __all__ = ["Client", "service_methods"]
 
@@ -182,6 +172,8 @@ class Client:
             )
         self._limiter = None
         if rate_limit is not None:
+            from .ratelimit import TokenBucket, parse_rate
+
             self._limiter = TokenBucket(parse_rate(rate_limit), rate_limit_burst)
         self.rate_limit_timeout = _check_seconds("rate_limit_timeout", rate_limit_timeout) or 0.0
         self._header_endpoints = all(
@@ -192,7 +184,11 @@ class Client:
         )
         #: The headers every call carries (THeader endpoints), as middleware sees them.
         self._static_headers = dict(self.endpoints[0].headers) if self._header_endpoints else {}
-        self._run = chain(self.middleware, self._final)
+        self._run: Callable[[Call], Any] = self._final
+        if self.middleware:
+            from .middleware import chain
+
+            self._run = chain(self.middleware, self._final)
         self._plain = not self.middleware and self._limiter is None and not self._header_endpoints
         self._down_until = [0.0] * len(self._pools)
         self._several = len(self._pools) > 1
@@ -223,6 +219,8 @@ class Client:
         methods = self.__dict__.get("_methods")
         if name.startswith("_") or methods is None:
             raise AttributeError(name)
+        from .session import no_such_method
+
         raise AttributeError(no_such_method(name, self.client_class, methods))
 
     @property
@@ -234,6 +232,8 @@ class Client:
         """A function calling `name` through the pool (one endpoint: the fast path inlined)."""
         call = self._call
         if not self._plain:
+            from .session import run_call
+
             run, scope, static, service = (
                 self._run,
                 self._scope,
@@ -288,6 +288,8 @@ class Client:
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call service method `name` (also for methods whose name the client itself uses)."""
         if name not in self._methods:
+            from .session import no_such_method
+
             raise ConfigError(no_such_method(name, self.client_class, self._methods))
         return self._bound[name](*args, **kwargs)
 
@@ -309,6 +311,8 @@ class Client:
         with self._lock:
             self._retried += 1
         if self.retry_backoff:
+            import random
+
             time.sleep(self.retry_backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
 
     def _final(self, info: Call) -> Any:
@@ -326,7 +330,11 @@ class Client:
         exceptions are raised as their generated classes (`to_dict` turns them into data).
         """
         if method not in self._methods:
+            from .session import no_such_method
+
             raise ConfigError(no_such_method(method, self.client_class, self._methods))
+        from .convert import convert_args, convert_result
+
         kwargs = convert_args(self.client_class, method, args)
         if headers:
             with self.call_headers(headers):
@@ -342,6 +350,8 @@ class Client:
                 "per-call headers need a THeader endpoint (transport=header or protocol=header); "
                 f"{self!r} has none"
             )
+        from .session import HeaderScope, check_headers
+
         return HeaderScope(self._scope, check_headers(headers))
 
     def _call(
@@ -355,6 +365,8 @@ class Client:
         """Run one call on a pooled connection, retrying only where that is safe."""
         keep = self._keep[name]
         avoid = -1
+        if info is not None:  # only middleware calls carry info; their headers need the session
+            from .session import reply_headers, send_headers
         if attempt:
             self._backoff(attempt)
         while True:
@@ -421,6 +433,8 @@ class Client:
 
     def connection(self) -> PinnedClient:
         """Pin one pooled connection for several calls: ``with client.connection() as c:``."""
+        from .session import PinnedClient
+
         pool = self._pools[self._pick(-1)]
         return PinnedClient(self, pool, pool.acquire())
 

@@ -8,14 +8,11 @@ Options come from the query string or as keyword arguments, never both for the s
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
-import ipaddress
 import math
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
-from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode
 
 from .exceptions import ConfigError
 
@@ -182,7 +179,6 @@ _OPTIONS: dict[str, tuple[_Parser, frozenset[str], bool]] = {
 OPTION_NAMES: tuple[str, ...] = tuple(sorted(_OPTIONS))
 
 
-@dataclasses.dataclass(frozen=True)
 class Endpoint:
     """Everything that decides how to reach a Thrift service and what goes on the wire.
 
@@ -193,27 +189,118 @@ class Endpoint:
         ('api.example', 9443, True, 'compact', 2.0)
     """
 
+    # A frozen dataclass written out (dataclasses costs ~5 ms of import time): same __init__,
+    # equality, hash, FrozenInstanceError and match args.
+    __match_args__ = (
+        "scheme",
+        "host",
+        "port",
+        "path",
+        "protocol",
+        "header_protocol",
+        "transport",
+        "zlib",
+        "timeout",
+        "connect_timeout",
+        "max_message_size",
+        "max_frame_size",
+        "ca_certs",
+        "validate",
+        "certfile",
+        "keyfile",
+        "server_hostname",
+        "username",
+        "password",
+        "headers",
+        "bearer_token",
+    )
+
     scheme: Scheme
-    host: str = "localhost"
-    port: int = 0
-    path: str = ""
-    protocol: ProtocolName = "binary"
-    header_protocol: HeaderProtocolName = "binary"
-    transport: TransportName = "buffered"
-    zlib: bool = False
-    timeout: float = DEFAULT_TIMEOUT
-    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
-    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
-    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
-    ca_certs: str | None = None
-    validate: bool = True
-    certfile: str | None = None
-    keyfile: str | None = None
-    server_hostname: str | None = None
-    username: str | None = None
-    password: str | None = dataclasses.field(default=None, repr=False)
-    headers: tuple[tuple[str, str], ...] = ()
-    bearer_token: str | None = dataclasses.field(default=None, repr=False)
+    host: str
+    port: int
+    path: str
+    protocol: ProtocolName
+    header_protocol: HeaderProtocolName
+    transport: TransportName
+    zlib: bool
+    timeout: float
+    connect_timeout: float
+    max_message_size: int
+    max_frame_size: int
+    ca_certs: str | None
+    validate: bool
+    certfile: str | None
+    keyfile: str | None
+    server_hostname: str | None
+    username: str | None
+    password: str | None
+    headers: tuple[tuple[str, str], ...]
+    bearer_token: str | None
+
+    def __init__(
+        self,
+        scheme: Scheme,
+        host: str = "localhost",
+        port: int = 0,
+        path: str = "",
+        protocol: ProtocolName = "binary",
+        header_protocol: HeaderProtocolName = "binary",
+        transport: TransportName = "buffered",
+        zlib: bool = False,
+        timeout: float = DEFAULT_TIMEOUT,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
+        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
+        ca_certs: str | None = None,
+        validate: bool = True,
+        certfile: str | None = None,
+        keyfile: str | None = None,
+        server_hostname: str | None = None,
+        username: str | None = None,
+        password: str | None = None,
+        headers: tuple[tuple[str, str], ...] = (),
+        bearer_token: str | None = None,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "scheme", scheme)
+        init(self, "host", host)
+        init(self, "port", port)
+        init(self, "path", path)
+        init(self, "protocol", protocol)
+        init(self, "header_protocol", header_protocol)
+        init(self, "transport", transport)
+        init(self, "zlib", zlib)
+        init(self, "timeout", timeout)
+        init(self, "connect_timeout", connect_timeout)
+        init(self, "max_message_size", max_message_size)
+        init(self, "max_frame_size", max_frame_size)
+        init(self, "ca_certs", ca_certs)
+        init(self, "validate", validate)
+        init(self, "certfile", certfile)
+        init(self, "keyfile", keyfile)
+        init(self, "server_hostname", server_hostname)
+        init(self, "username", username)
+        init(self, "password", password)
+        init(self, "headers", headers)
+        init(self, "bearer_token", bearer_token)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return bool(_values(self) == _values(other))
+
+    def __hash__(self) -> int:
+        return hash(_values(self))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if type(self) is Endpoint or name in Endpoint.__match_args__:
+            raise _frozen(f"cannot assign to field {name!r}")
+        super().__setattr__(name, value)
+
+    def __delattr__(self, name: str) -> None:
+        if type(self) is Endpoint or name in Endpoint.__match_args__:
+            raise _frozen(f"cannot delete field {name!r}")
+        super().__delattr__(name)
 
     @property
     def tls(self) -> bool:
@@ -247,15 +334,15 @@ class Endpoint:
         return f"Endpoint({self.redacted_url!r})"
 
     def _format(self, *, redact: bool) -> str:
+        from urllib.parse import quote, urlencode
+
         options: list[tuple[str, str]] = []
-        for field in dataclasses.fields(self):
-            parser, _, in_query = _OPTIONS.get(field.name, (None, frozenset(), False))
-            value = getattr(self, field.name)
-            if parser is None or not in_query or value == field.default:
+        for name in self.__match_args__:
+            parser, _, in_query = _OPTIONS.get(name, (None, frozenset(), False))
+            value = getattr(self, name)
+            if parser is None or not in_query or value == getattr(_DEFAULTS, name):
                 continue
-            options.append(
-                (field.name, str(value).lower() if isinstance(value, bool) else f"{value}")
-            )
+            options.append((name, str(value).lower() if isinstance(value, bool) else f"{value}"))
         if self.is_unix:
             location = self.path if self.path.startswith(".") else f"//{self.path}"
             base = f"{self.scheme}:{quote(location, safe='/.~-_')}"
@@ -271,6 +358,17 @@ class Endpoint:
         if not options:
             return base
         return base + ("&" if "?" in base else "?") + urlencode(options)
+
+
+_values = operator.attrgetter(*Endpoint.__match_args__)
+_DEFAULTS = Endpoint("tcp")  # every field but the scheme at its default
+
+
+def _frozen(message: str) -> AttributeError:
+    """The `dataclasses.FrozenInstanceError` a frozen dataclass would raise."""
+    from dataclasses import FrozenInstanceError
+
+    return FrozenInstanceError(message)
 
 
 def _fail(url: str, problem: str) -> ConfigError:
@@ -289,7 +387,11 @@ def _redact(url: str) -> str:
 
 def _parse_host(url: str, raw: str) -> str:
     """A validated host name or IP literal (brackets removed from IPv6)."""
+    from urllib.parse import unquote
+
     if raw.startswith("["):
+        import ipaddress
+
         try:
             return str(ipaddress.IPv6Address(raw[1:-1]))
         except ValueError:
@@ -316,6 +418,8 @@ def _parse_port(url: str, scheme: str, raw: str | None) -> int:
 
 def _parse_unix_path(url: str, rest: str) -> str:
     """The socket path of a unix URL: '///abs', '/abs' or './rel' (and '../rel')."""
+    from urllib.parse import unquote
+
     path = unquote(rest)
     if path.startswith("///") and not path.startswith("////"):
         path = path[2:]
@@ -343,6 +447,8 @@ def _query_pairs(url: str, query: str | None, *, http: bool) -> list[tuple[str, 
         return []
     if not http:
         return [(k, v, "") for k, v in _split_query(url, query)]
+    from urllib.parse import unquote_plus
+
     pairs = []
     for raw in query.split("&"):
         if raw:
@@ -355,6 +461,8 @@ def _split_query(url: str, query: str | None, *, strict: bool = True) -> list[tu
     """The (name, value) pairs of a query string."""
     if not query:
         return []
+    from urllib.parse import parse_qsl
+
     try:
         return parse_qsl(query, keep_blank_values=True, strict_parsing=strict)
     except ValueError:
@@ -411,6 +519,8 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
                 raise _fail(
                     url, f"user credentials are only accepted for http and https, not {scheme}"
                 )
+            from urllib.parse import unquote
+
             user, sep, password = userinfo.partition(":")
             fields["username"] = unquote(user)
             fields["password"] = unquote(password) if sep else None
@@ -431,7 +541,7 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
                 f"option {key!r} goes in a keyword argument, not in the URL (URLs end up in logs)",
             )
         if spec is None:
-            if scheme in HTTP_SCHEMES and not difflib.get_close_matches(key, OPTION_NAMES, 1, 0.8):
+            if scheme in HTTP_SCHEMES and not _close_options(key, 0.8):
                 extra_query.append(raw)  # the HTTP server's own parameter, kept as written
                 continue
             raise _fail(url, _unknown_option(name))
@@ -464,9 +574,16 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
 
 def _unknown_option(name: str) -> str:
     """The message for an unknown option, with a suggestion when one is close."""
-    close = difflib.get_close_matches(name.lower(), OPTION_NAMES, 1, 0.6)
+    close = _close_options(name.lower(), 0.6)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"unknown option {name!r} (expected one of: {', '.join(OPTION_NAMES)}){hint}"
+
+
+def _close_options(name: str, cutoff: float) -> list[str]:
+    """The option name most similar to `name` (as a list of at most one), if any is close."""
+    import difflib
+
+    return difflib.get_close_matches(name, OPTION_NAMES, 1, cutoff)
 
 
 def _check_combination(url: str, fields: dict[str, Any]) -> None:

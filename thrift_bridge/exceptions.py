@@ -21,10 +21,9 @@ unchanged, because the server answered and the connection is still in step.
 from __future__ import annotations
 
 import contextlib
-import http.client
 import socket
-import ssl
 import struct
+import sys
 from typing import TYPE_CHECKING, Any
 
 from thrift.protocol.TProtocol import TProtocolException
@@ -157,6 +156,12 @@ _TTRANSPORT_TYPES: dict[int, type[TransportError]] = {
 }
 
 
+def _is_instance(exc: BaseException, module: str, name: str) -> bool:
+    """Whether `exc` is a `module.name`; a module nobody imported raised nothing, so none is."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(exc, getattr(loaded, name))
+
+
 def wrap_error(
     exc: BaseException,
     endpoint: str,
@@ -180,11 +185,11 @@ def wrap_error(
         if connecting:
             return ConnectTimeout(f"timed out connecting: {exc}", **where)
         return ReadTimeout(f"timed out waiting for the reply: {exc}", **where)
-    if isinstance(exc, ssl.SSLError):
+    if _is_instance(exc, "ssl", "SSLError"):
         return (ConnectError if connecting else TransportError)(f"TLS failed: {exc}", **where)
     if isinstance(exc, OSError):
         return (ConnectError if connecting else TransportError)(f"{exc.strerror or exc}", **where)
-    if isinstance(exc, http.client.HTTPException):
+    if _is_instance(exc, "http.client", "HTTPException"):
         return TransportError(f"HTTP exchange failed: {exc!r}", **where)
     if isinstance(exc, TTransportException):
         target = _TTRANSPORT_TYPES.get(exc.type, TransportError)

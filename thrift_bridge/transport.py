@@ -10,25 +10,25 @@ from __future__ import annotations
 
 import logging
 import socket
-import ssl
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
-import certifi
-from thrift.protocol import TBinaryProtocol, TCompactProtocol, TJSONProtocol
-from thrift.protocol.THeaderProtocol import THeaderProtocol
-from thrift.protocol.TMultiplexedProtocol import TMultiplexedProtocol
-from thrift.transport.THeaderTransport import (
-    THeaderClientType,
-    THeaderSubprotocolID,
-    THeaderTransport,
-)
+from thrift.protocol import TBinaryProtocol
 
 from .exceptions import ConfigError
-from .wire import BufferedTransport, FramedTransport, SocketIO, StackTransport, ZlibTransport
-from .wire_http import DeadlineSocket, DeadlineSSLSocket, HttpTransport
+from .wire import (
+    BufferedTransport,
+    FramedTransport,
+    SocketIO,
+    StackTransport,
+    ZlibTransport,
+    deadline_ssl_socket,
+)
 
 if TYPE_CHECKING:
+    import ssl
+
     from .endpoint import Endpoint
 
 __all__ = [
@@ -75,6 +75,10 @@ def ssl_context_for(endpoint: Endpoint) -> ssl.SSLContext | None:
 
 def _build_ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
     """A TLS 1.2+ client context: certifi or system CAs, host name checks, client certs."""
+    import ssl
+
+    import certifi
+
     try:
         if not endpoint.validate:
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
@@ -85,7 +89,7 @@ def _build_ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
         else:
             context = ssl.create_default_context(cafile=endpoint.ca_certs or certifi.where())
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.sslsocket_class = DeadlineSSLSocket  # deadline stays inf unless HTTP sets it
+        context.sslsocket_class = deadline_ssl_socket()  # deadline stays inf unless HTTP sets it
         if endpoint.certfile:
             context.load_cert_chain(endpoint.certfile, endpoint.keyfile)
     except (OSError, ssl.SSLError) as exc:
@@ -108,7 +112,11 @@ def _connect_socket(endpoint: Endpoint, context: ssl.SSLContext | None) -> socke
             raise
     else:
         # HTTP reads go through http.client: its sockets enforce the call deadline themselves.
-        kind_of_socket = DeadlineSocket if endpoint.is_http else socket.socket
+        kind_of_socket = socket.socket
+        if endpoint.is_http:
+            from .wire_http import DeadlineSocket
+
+            kind_of_socket = DeadlineSocket
         sock = _connect_tcp(endpoint.host, endpoint.port, endpoint.connect_timeout, kind_of_socket)
     if context is not None:
         try:
@@ -148,6 +156,8 @@ def _connect_tcp(
 def open_transport(endpoint: Endpoint, context: ssl.SSLContext | None) -> StackTransport:
     """Open a connection to `endpoint` and return its outermost transport, ready for a protocol."""
     if endpoint.is_http:
+        from .wire_http import HttpTransport
+
         return HttpTransport(endpoint, lambda: _connect_socket(endpoint, context))
     io = SocketIO(_connect_socket(endpoint, context), endpoint.timeout)
     if endpoint.transport == "framed":
@@ -162,23 +172,18 @@ def open_transport(endpoint: Endpoint, context: ssl.SSLContext | None) -> StackT
 _BINARY = (
     TBinaryProtocol.TBinaryProtocolAccelerated if ACCELERATED else TBinaryProtocol.TBinaryProtocol
 )
-_COMPACT = (
-    TCompactProtocol.TCompactProtocolAccelerated
-    if ACCELERATED
-    else TCompactProtocol.TCompactProtocol
-)
-_HEADER_SUBPROTOCOLS = {
-    "binary": THeaderSubprotocolID.BINARY,
-    "compact": THeaderSubprotocolID.COMPACT,
-}
 
 
 def protocol_factory(endpoint: Endpoint, mixin: type | None = None) -> Any:
     """A callable making the endpoint's protocol on a transport, optionally with `mixin` first."""
     if endpoint.transport == "header" or endpoint.protocol == "header":
+        from thrift.protocol.THeaderProtocol import THeaderProtocol
+        from thrift.transport.THeaderTransport import THeaderClientType, THeaderSubprotocolID
+
         inner = endpoint.protocol if endpoint.transport == "header" else endpoint.header_protocol
         base: type = THeaderProtocol
-        subprotocol = _HEADER_SUBPROTOCOLS[inner]
+        binary = inner == "binary"
+        subprotocol = THeaderSubprotocolID.BINARY if binary else THeaderSubprotocolID.COMPACT
         max_frame = endpoint.max_frame_size
         cls = _with_mixin(base, mixin)
 
@@ -190,9 +195,20 @@ def protocol_factory(endpoint: Endpoint, mixin: type | None = None) -> Any:
 
         return make_header
     if endpoint.protocol == "json":
-        cls = _with_mixin(TJSONProtocol.TJSONProtocol, mixin)
+        from thrift.protocol.TJSONProtocol import TJSONProtocol
+
+        cls = _with_mixin(TJSONProtocol, mixin)
         return cls
-    base = _BINARY if endpoint.protocol == "binary" else _COMPACT
+    if endpoint.protocol == "binary":
+        base = _BINARY
+    else:
+        from thrift.protocol import TCompactProtocol
+
+        base = (
+            TCompactProtocol.TCompactProtocolAccelerated
+            if ACCELERATED
+            else TCompactProtocol.TCompactProtocol
+        )
     cls = _with_mixin(base, mixin)
     limit = endpoint.max_message_size
 
@@ -204,13 +220,16 @@ def protocol_factory(endpoint: Endpoint, mixin: type | None = None) -> Any:
 
 def multiplexed(protocol: Any, service_name: str) -> Any:
     """`protocol` prefixing every call with "service_name:" for a multiplexed server."""
+    from thrift.protocol.TMultiplexedProtocol import TMultiplexedProtocol
+
     return TMultiplexedProtocol(protocol, service_name)
 
 
 def header_transport(protocol: Any) -> Any:
     """The THeaderTransport under a THeader protocol (for request and reply headers), or None."""
+    header = sys.modules.get("thrift.transport.THeaderTransport")  # every THeader protocol loads it
     trans = protocol.trans
-    return trans if isinstance(trans, THeaderTransport) else None
+    return trans if header is not None and isinstance(trans, header.THeaderTransport) else None
 
 
 _mixed: dict[tuple[type, type], type] = {}

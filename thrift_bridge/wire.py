@@ -12,24 +12,29 @@ from __future__ import annotations
 import math
 import select
 import socket
-import ssl
 import struct
+import sys
 import time
 import zlib
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrift.transport.TTransport import CReadableTransport, TTransportBase, TTransportException
 
 from .exceptions import ProtocolError
 
+if TYPE_CHECKING:
+    import ssl
+
 __all__ = [
     "READ_SIZE",
     "BufferedTransport",
+    "DeadlineReads",
     "FramedTransport",
     "SocketIO",
     "StackTransport",
     "ZlibTransport",
+    "deadline_ssl_socket",
 ]
 
 READ_SIZE = 65536
@@ -159,14 +164,15 @@ class SocketIO:
                 return True
         except (OSError, ValueError):
             return False
-        if not isinstance(self.sock, ssl.SSLSocket):
+        tls = sys.modules.get("ssl")  # a TLS socket means ssl is loaded; plain TCP never loads it
+        if tls is None or not isinstance(self.sock, tls.SSLSocket):
             return False  # readable while idle: EOF, reset, or garbage
         # TLS 1.3 session tickets make an idle socket readable; only app data or EOF is fatal.
         self.sock.setblocking(False)
         try:
             self.sock.recv(1)  # any application byte or EOF while idle means out of step
             return False
-        except ssl.SSLWantReadError:
+        except tls.SSLWantReadError:
             return True
         except OSError:
             return False
@@ -180,6 +186,41 @@ class SocketIO:
     def fileno(self) -> int:
         """The socket's file descriptor, or -1 once closed."""
         return self.sock.fileno()
+
+
+class DeadlineReads:
+    """Socket mixin: every read gives up at `deadline`, however slowly bytes trickle in.
+
+    http.client reads the status line, headers and body through ``recv_into`` with only a
+    per-read timeout, so a server sending a byte at a time could hold a call forever.
+    """
+
+    deadline = math.inf
+
+    def recv_into(self, buffer: Any, nbytes: int | None = 0, flags: int = 0) -> int:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("no complete reply within the call's timeout")
+        current = self.gettimeout()  # type: ignore[attr-defined]
+        if current is None or remaining < current:
+            self.settimeout(remaining)  # type: ignore[attr-defined]
+        return super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc,no-any-return]
+
+
+_deadline_ssl_socket: type[ssl.SSLSocket] | None = None
+
+
+def deadline_ssl_socket() -> type[ssl.SSLSocket]:
+    """The TLS socket class whose reads honour a per-call deadline (made once, on first use)."""
+    global _deadline_ssl_socket
+    if _deadline_ssl_socket is None:
+        import ssl
+
+        class DeadlineSSLSocket(DeadlineReads, ssl.SSLSocket):
+            """A TLS socket whose reads honour a per-call deadline."""
+
+        _deadline_ssl_socket = DeadlineSSLSocket
+    return _deadline_ssl_socket
 
 
 class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]

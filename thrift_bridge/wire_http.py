@@ -10,20 +10,19 @@ import base64
 import http.client
 import math
 import socket
-import ssl
 import time
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .exceptions import HTTPError, ProtocolError
-from .wire import READ_SIZE, SocketIO, StackTransport
+from .wire import READ_SIZE, DeadlineReads, SocketIO, StackTransport
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .endpoint import Endpoint
 
-__all__ = ["DeadlineSSLSocket", "DeadlineSocket", "HttpTransport"]
+__all__ = ["DeadlineSocket", "HttpTransport"]
 
 _THRIFT_CONTENT_TYPES = ("application/x-thrift", "application/vnd.apache.thrift")
 _SNIPPET = 200
@@ -36,31 +35,8 @@ def _user_agent() -> str:
     return f"thrift-bridge/{__version__}"
 
 
-class _DeadlineReads:
-    """Socket mixin: every read gives up at `deadline`, however slowly bytes trickle in.
-
-    http.client reads the status line, headers and body through ``recv_into`` with only a
-    per-read timeout, so a server sending a byte at a time could hold a call forever.
-    """
-
-    deadline = math.inf
-
-    def recv_into(self, buffer: Any, nbytes: int | None = 0, flags: int = 0) -> int:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout("no complete reply within the call's timeout")
-        current = self.gettimeout()  # type: ignore[attr-defined]
-        if current is None or remaining < current:
-            self.settimeout(remaining)  # type: ignore[attr-defined]
-        return super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc,no-any-return]
-
-
-class DeadlineSocket(_DeadlineReads, socket.socket):
-    """A TCP socket whose reads honour a per-call deadline."""
-
-
-class DeadlineSSLSocket(_DeadlineReads, ssl.SSLSocket):
-    """A TLS socket whose reads honour a per-call deadline."""
+class DeadlineSocket(DeadlineReads, socket.socket):
+    """A TCP socket whose reads honour a per-call deadline (the TLS one: `deadline_ssl_socket`)."""
 
 
 class _Connection(http.client.HTTPConnection):
@@ -145,7 +121,7 @@ class HttpTransport(StackTransport):
         self._conn.request("POST", self.endpoint.path, body, self._headers)
         self.io.sent = True
         sock = self._conn.sock
-        if isinstance(sock, _DeadlineReads):
+        if isinstance(sock, DeadlineReads):
             sock.deadline = self.io.deadline
         response = self._conn.getresponse()
         if not 200 <= response.status < 300:

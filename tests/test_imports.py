@@ -1,0 +1,83 @@
+"""Importing is cheap: public names load on first use, and a tcp client never loads TLS or HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import thrift_bridge
+
+#: Modules only TLS or HTTP endpoints need (http.client alone pulls in the email package).
+TLS_AND_HTTP = ["http.client", "email.parser", "ssl", "certifi"]
+#: Modules only some clients need: IDL conversion, middleware, sessions, HTTP, other protocols.
+OPTIONAL = [
+    "dataclasses",
+    "thrift_bridge.convert",
+    "thrift_bridge.middleware",
+    "thrift_bridge.session",
+    "thrift_bridge.ratelimit",
+    "thrift_bridge.wire_http",
+    "thrift.protocol.TCompactProtocol",
+    "thrift.protocol.TJSONProtocol",
+    "thrift.protocol.THeaderProtocol",
+    "thrift.protocol.TMultiplexedProtocol",
+]
+TCP_CLIENT = (
+    "from thrift_bridge import Client\n"
+    "from thrift_bridge.generated.calculator import Calculator\n"
+    "Client(Calculator, 'tcp://127.0.0.1:9090?protocol=binary&transport=buffered').close()"
+)
+
+
+def loaded_after(code: str, modules: list[str]) -> list[str]:
+    """Which of `modules` a fresh interpreter has imported after running `code`."""
+    probe = f"{code}\nimport sys\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def test_importing_the_package_loads_no_submodule_behind_a_public_name():
+    modules = [*TLS_AND_HTTP, "thrift_bridge.convert", "thrift_bridge.client"]
+    assert loaded_after("import thrift_bridge", modules) == []
+
+
+def test_importing_client_loads_neither_tls_nor_http():
+    assert loaded_after("from thrift_bridge import Client", TLS_AND_HTTP) == []
+
+
+def test_a_tcp_client_loads_only_what_it_uses():
+    assert loaded_after(TCP_CLIENT, TLS_AND_HTTP + OPTIONAL) == []
+
+
+def test_star_import_still_loads_everything_public():
+    code = "from thrift_bridge import *"
+    assert loaded_after(code, ["thrift_bridge.client", "thrift_bridge.convert"]) == [
+        "thrift_bridge.client",
+        "thrift_bridge.convert",
+    ]
+
+
+def test_dir_lists_every_public_name_before_it_is_loaded():
+    code = "import thrift_bridge\nprint(' '.join(dir(thrift_bridge)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert set(thrift_bridge.__all__) <= set(out.stdout.split())
+    assert set(thrift_bridge.__all__) <= set(dir(thrift_bridge))
+
+
+def test_a_public_name_is_the_object_its_submodule_defines():
+    from thrift_bridge.client import Client
+    from thrift_bridge.exceptions import ConfigError
+
+    assert thrift_bridge.Client is Client
+    assert thrift_bridge.ConfigError is ConfigError
+
+
+@pytest.mark.parametrize("name", ["no_such_name", "client_", "_SUBMODULE"])
+def test_an_unknown_attribute_raises_attribute_error(name):
+    with pytest.raises(AttributeError, match=f"has no attribute {name!r}"):
+        getattr(thrift_bridge, name)
+    assert not hasattr(thrift_bridge, name)
+    with pytest.raises(ImportError, match=name):
+        exec(f"from thrift_bridge import {name}", {})
