@@ -13,7 +13,6 @@ import thrift_bridge
 TLS_AND_HTTP = ["http.client", "email.parser", "ssl", "certifi"]
 #: Modules only some clients need: IDL conversion, middleware, sessions, HTTP, other protocols.
 OPTIONAL = [
-    "dataclasses",
     "thrift_bridge.convert",
     "thrift_bridge.middleware",
     "thrift_bridge.session",

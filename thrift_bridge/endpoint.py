@@ -8,8 +8,8 @@ Options come from the query string or as keyword arguments, never both for the s
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
@@ -179,6 +179,7 @@ _OPTIONS: dict[str, tuple[_Parser, frozenset[str], bool]] = {
 OPTION_NAMES: tuple[str, ...] = tuple(sorted(_OPTIONS))
 
 
+@dataclasses.dataclass(frozen=True)
 class Endpoint:
     """Everything that decides how to reach a Thrift service and what goes on the wire.
 
@@ -189,118 +190,27 @@ class Endpoint:
         ('api.example', 9443, True, 'compact', 2.0)
     """
 
-    # A frozen dataclass written out (dataclasses costs ~5 ms of import time): same __init__,
-    # equality, hash, FrozenInstanceError and match args.
-    __match_args__ = (
-        "scheme",
-        "host",
-        "port",
-        "path",
-        "protocol",
-        "header_protocol",
-        "transport",
-        "zlib",
-        "timeout",
-        "connect_timeout",
-        "max_message_size",
-        "max_frame_size",
-        "ca_certs",
-        "validate",
-        "certfile",
-        "keyfile",
-        "server_hostname",
-        "username",
-        "password",
-        "headers",
-        "bearer_token",
-    )
-
     scheme: Scheme
-    host: str
-    port: int
-    path: str
-    protocol: ProtocolName
-    header_protocol: HeaderProtocolName
-    transport: TransportName
-    zlib: bool
-    timeout: float
-    connect_timeout: float
-    max_message_size: int
-    max_frame_size: int
-    ca_certs: str | None
-    validate: bool
-    certfile: str | None
-    keyfile: str | None
-    server_hostname: str | None
-    username: str | None
-    password: str | None
-    headers: tuple[tuple[str, str], ...]
-    bearer_token: str | None
-
-    def __init__(
-        self,
-        scheme: Scheme,
-        host: str = "localhost",
-        port: int = 0,
-        path: str = "",
-        protocol: ProtocolName = "binary",
-        header_protocol: HeaderProtocolName = "binary",
-        transport: TransportName = "buffered",
-        zlib: bool = False,
-        timeout: float = DEFAULT_TIMEOUT,
-        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-        max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE,
-        max_frame_size: int = DEFAULT_MAX_FRAME_SIZE,
-        ca_certs: str | None = None,
-        validate: bool = True,
-        certfile: str | None = None,
-        keyfile: str | None = None,
-        server_hostname: str | None = None,
-        username: str | None = None,
-        password: str | None = None,
-        headers: tuple[tuple[str, str], ...] = (),
-        bearer_token: str | None = None,
-    ) -> None:
-        init = object.__setattr__
-        init(self, "scheme", scheme)
-        init(self, "host", host)
-        init(self, "port", port)
-        init(self, "path", path)
-        init(self, "protocol", protocol)
-        init(self, "header_protocol", header_protocol)
-        init(self, "transport", transport)
-        init(self, "zlib", zlib)
-        init(self, "timeout", timeout)
-        init(self, "connect_timeout", connect_timeout)
-        init(self, "max_message_size", max_message_size)
-        init(self, "max_frame_size", max_frame_size)
-        init(self, "ca_certs", ca_certs)
-        init(self, "validate", validate)
-        init(self, "certfile", certfile)
-        init(self, "keyfile", keyfile)
-        init(self, "server_hostname", server_hostname)
-        init(self, "username", username)
-        init(self, "password", password)
-        init(self, "headers", headers)
-        init(self, "bearer_token", bearer_token)
-
-    def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
-            return NotImplemented
-        return bool(_values(self) == _values(other))
-
-    def __hash__(self) -> int:
-        return hash(_values(self))
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if type(self) is Endpoint or name in Endpoint.__match_args__:
-            raise _frozen(f"cannot assign to field {name!r}")
-        super().__setattr__(name, value)
-
-    def __delattr__(self, name: str) -> None:
-        if type(self) is Endpoint or name in Endpoint.__match_args__:
-            raise _frozen(f"cannot delete field {name!r}")
-        super().__delattr__(name)
+    host: str = "localhost"
+    port: int = 0
+    path: str = ""
+    protocol: ProtocolName = "binary"
+    header_protocol: HeaderProtocolName = "binary"
+    transport: TransportName = "buffered"
+    zlib: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE
+    max_frame_size: int = DEFAULT_MAX_FRAME_SIZE
+    ca_certs: str | None = None
+    validate: bool = True
+    certfile: str | None = None
+    keyfile: str | None = None
+    server_hostname: str | None = None
+    username: str | None = None
+    password: str | None = dataclasses.field(default=None, repr=False)
+    headers: tuple[tuple[str, str], ...] = ()
+    bearer_token: str | None = dataclasses.field(default=None, repr=False)
 
     @property
     def tls(self) -> bool:
@@ -337,12 +247,14 @@ class Endpoint:
         from urllib.parse import quote, urlencode
 
         options: list[tuple[str, str]] = []
-        for name in self.__match_args__:
-            parser, _, in_query = _OPTIONS.get(name, (None, frozenset(), False))
-            value = getattr(self, name)
-            if parser is None or not in_query or value == getattr(_DEFAULTS, name):
+        for field in dataclasses.fields(self):
+            parser, _, in_query = _OPTIONS.get(field.name, (None, frozenset(), False))
+            value = getattr(self, field.name)
+            if parser is None or not in_query or value == field.default:
                 continue
-            options.append((name, str(value).lower() if isinstance(value, bool) else f"{value}"))
+            options.append(
+                (field.name, str(value).lower() if isinstance(value, bool) else f"{value}")
+            )
         if self.is_unix:
             location = self.path if self.path.startswith(".") else f"//{self.path}"
             base = f"{self.scheme}:{quote(location, safe='/.~-_')}"
@@ -358,17 +270,6 @@ class Endpoint:
         if not options:
             return base
         return base + ("&" if "?" in base else "?") + urlencode(options)
-
-
-_values = operator.attrgetter(*Endpoint.__match_args__)
-_DEFAULTS = Endpoint("tcp")  # every field but the scheme at its default
-
-
-def _frozen(message: str) -> AttributeError:
-    """The `dataclasses.FrozenInstanceError` a frozen dataclass would raise."""
-    from dataclasses import FrozenInstanceError
-
-    return FrozenInstanceError(message)
 
 
 def _fail(url: str, problem: str) -> ConfigError:
