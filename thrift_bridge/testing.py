@@ -136,12 +136,13 @@ class _Connections:
         except OSError as exc:  # includes ssl.SSLError: the peer went away or failed TLS
             logger.debug("loopback connection ended: %r", exc)
         finally:
+            # Close before leaving the books: close() must not return while this socket is open.
+            sock.close()
+            conn.close()
             with self._lock:
                 self._sockets.discard(conn)
                 self._sockets.discard(sock)
                 self._threads.discard(threading.current_thread())
-            sock.close()
-            conn.close()
 
     def close(self) -> None:
         """Shut down every open socket, join every thread, and close what is left."""
