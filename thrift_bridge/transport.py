@@ -23,7 +23,6 @@ from .wire import (
     SocketIO,
     StackTransport,
     ZlibTransport,
-    deadline_ssl_socket,
 )
 
 if TYPE_CHECKING:
@@ -89,7 +88,6 @@ def _build_ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
         else:
             context = ssl.create_default_context(cafile=endpoint.ca_certs or certifi.where())
         context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.sslsocket_class = deadline_ssl_socket()  # deadline stays inf unless HTTP sets it
         if endpoint.certfile:
             context.load_cert_chain(endpoint.certfile, endpoint.keyfile)
     except (OSError, ssl.SSLError) as exc:
@@ -111,13 +109,7 @@ def _connect_socket(endpoint: Endpoint, context: ssl.SSLContext | None) -> socke
             sock.close()
             raise
     else:
-        # HTTP reads go through http.client: its sockets enforce the call deadline themselves.
-        kind_of_socket = socket.socket
-        if endpoint.is_http:
-            from .wire_http import DeadlineSocket
-
-            kind_of_socket = DeadlineSocket
-        sock = _connect_tcp(endpoint.host, endpoint.port, endpoint.connect_timeout, kind_of_socket)
+        sock = _connect_tcp(endpoint.host, endpoint.port, endpoint.connect_timeout)
     if context is not None:
         try:
             hostname = endpoint.server_hostname or endpoint.host
@@ -129,15 +121,13 @@ def _connect_socket(endpoint: Endpoint, context: ssl.SSLContext | None) -> socke
     return sock
 
 
-def _connect_tcp(
-    host: str, port: int, timeout: float, kind_of_socket: type[socket.socket] = socket.socket
-) -> socket.socket:
+def _connect_tcp(host: str, port: int, timeout: float) -> socket.socket:
     """A TCP socket connected to the first address of `host` that accepts, with TCP_NODELAY."""
     last_error: OSError | None = None
     for family, kind, proto, _, address in socket.getaddrinfo(
         host, port, socket.AF_UNSPEC, socket.SOCK_STREAM
     ):
-        sock = kind_of_socket(family, kind, proto)
+        sock = socket.socket(family, kind, proto)
         try:
             sock.settimeout(timeout)
             sock.connect(address)

@@ -24,17 +24,15 @@ from thrift.transport.TTransport import CReadableTransport, TTransportBase, TTra
 from .exceptions import ProtocolError
 
 if TYPE_CHECKING:
-    import ssl
+    pass
 
 __all__ = [
     "READ_SIZE",
     "BufferedTransport",
-    "DeadlineReads",
     "FramedTransport",
     "SocketIO",
     "StackTransport",
     "ZlibTransport",
-    "deadline_ssl_socket",
 ]
 
 READ_SIZE = 65536
@@ -186,41 +184,6 @@ class SocketIO:
     def fileno(self) -> int:
         """The socket's file descriptor, or -1 once closed."""
         return self.sock.fileno()
-
-
-class DeadlineReads:
-    """Socket mixin: every read gives up at `deadline`, however slowly bytes trickle in.
-
-    http.client reads the status line, headers and body through ``recv_into`` with only a
-    per-read timeout, so a server sending a byte at a time could hold a call forever.
-    """
-
-    deadline = math.inf
-
-    def recv_into(self, buffer: Any, nbytes: int | None = 0, flags: int = 0) -> int:
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout("no complete reply within the call's timeout")
-        current = self.gettimeout()  # type: ignore[attr-defined]
-        if current is None or remaining < current:
-            self.settimeout(remaining)  # type: ignore[attr-defined]
-        return super().recv_into(buffer, nbytes or 0, flags)  # type: ignore[misc,no-any-return]
-
-
-_deadline_ssl_socket: type[ssl.SSLSocket] | None = None
-
-
-def deadline_ssl_socket() -> type[ssl.SSLSocket]:
-    """The TLS socket class whose reads honour a per-call deadline (made once, on first use)."""
-    global _deadline_ssl_socket
-    if _deadline_ssl_socket is None:
-        import ssl
-
-        class DeadlineSSLSocket(DeadlineReads, ssl.SSLSocket):
-            """A TLS socket whose reads honour a per-call deadline."""
-
-        _deadline_ssl_socket = DeadlineSSLSocket
-    return _deadline_ssl_socket
 
 
 class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]

@@ -1,31 +1,34 @@
 """Thrift over HTTP POST with keep-alive, status and content-type checks, and a size cap.
 
 Apache's `THttpClient` reconnects for every call, ignores the status code and is not a
-`CReadableTransport` (so the C codec silently falls back to pure Python); this one fixes all three.
+`CReadableTransport` (so the C codec silently falls back to pure Python); this one fixes all
+three. The exchange itself is `http1`'s: one send per request, the reply read through a
+`SocketIO`, so the call's deadline bounds every read however slowly bytes trickle in.
 """
 
 from __future__ import annotations
 
 import base64
-import http.client
-import math
-import socket
-import time
 from io import BytesIO
 from typing import TYPE_CHECKING
 
+from thrift.transport.TTransport import TTransportException
+
 from .exceptions import HTTPError, ProtocolError
-from .wire import READ_SIZE, DeadlineReads, SocketIO, StackTransport
+from .http1 import Reply, read_reply, request_head
+from .wire import SocketIO, StackTransport
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Callable
 
     from .endpoint import Endpoint
 
-__all__ = ["DeadlineSocket", "HttpTransport"]
+__all__ = ["HttpTransport"]
 
 _THRIFT_CONTENT_TYPES = ("application/x-thrift", "application/vnd.apache.thrift")
 _SNIPPET = 200
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def _user_agent() -> str:
@@ -35,47 +38,75 @@ def _user_agent() -> str:
     return f"thrift-bridge/{__version__}"
 
 
-class DeadlineSocket(DeadlineReads, socket.socket):
-    """A TCP socket whose reads honour a per-call deadline (the TLS one: `deadline_ssl_socket`)."""
-
-
-class _Connection(http.client.HTTPConnection):
-    """An `HTTPConnection` whose sockets come from our connect function (TLS, NODELAY, timeouts)."""
-
-    def __init__(self, host: str, port: int, connect: Callable[[], socket.socket]):
-        super().__init__(host, port)
-        self._connect = connect
-
-    def connect(self) -> None:
-        self.sock = self._connect()
+def _host_header(endpoint: Endpoint) -> str:
+    """The Host header: the name (IPv6 in brackets), with the port unless it is the default."""
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    if endpoint.port == _DEFAULT_PORTS.get(endpoint.scheme):
+        return host
+    return f"{host}:{endpoint.port}"
 
 
 class _HttpIO:
-    """Per-call bookkeeping for HTTP, shaped like `SocketIO` for `StackTransport`."""
+    """The keep-alive socket of an HTTP endpoint, reopened after the server closed it."""
 
-    __slots__ = ("conn", "deadline", "sent", "timeout")
+    __slots__ = ("_connect", "_io", "deadline", "limit", "sent", "timeout")
 
-    def __init__(self, conn: _Connection, timeout: float):
-        self.conn = conn
+    def __init__(self, connect: Callable[[], socket.socket], timeout: float, limit: int):
+        self._connect = connect
         self.timeout = timeout
-        self.deadline = math.inf
+        self.limit = limit
+        self.deadline = 0.0
         self.sent = False
+        self._io: SocketIO | None = None
+
+    def open(self) -> None:
+        """Connect now (once at construction, and again after a server closed the socket)."""
+        self._io = SocketIO(self._connect(), self.timeout, 2**62)  # http1 bounds each part
 
     def begin_call(self) -> None:
-        self.deadline = time.monotonic() + self.timeout
         self.sent = False
+        if self._io is not None:
+            self._io.begin_call()
+
+    def exchange(self, head: bytes, body: bytes) -> Reply:
+        """Send one request and read its reply; the socket is closed unless kept alive."""
+        if self._io is None:
+            self.open()
+            assert self._io is not None
+            self._io.begin_call()
+        self._io.send_parts(head, body)
+        self.sent = True
+        try:
+            reply = read_reply(self._recv, self.limit)
+        except BaseException:
+            self.close()
+            raise
+        if not reply.keep_alive:
+            self.close()
+        return reply
+
+    def _recv(self, n: int) -> bytes:
+        """Up to `n` bytes within the call's deadline; b"" once the server has closed."""
+        assert self._io is not None
+        try:
+            return self._io.recv(n)
+        except TTransportException as exc:
+            if exc.type == TTransportException.END_OF_FILE:
+                return b""
+            raise
 
     def is_usable(self) -> bool:
-        sock = self.conn.sock
-        if sock is not None and not SocketIO(sock, self.timeout).is_usable():
-            self.conn.close()  # the server closed its keep-alive socket; reopen on the next call
+        if self._io is not None and not self._io.is_usable():
+            self.close()  # the server closed its keep-alive socket; reopen on the next call
         return True
 
     def fileno(self) -> int:
-        return 0 if self.conn is not None else -1
+        return 0
 
     def close(self) -> None:
-        self.conn.close()
+        if self._io is not None:
+            self._io.close()
+            self._io = None
 
 
 class HttpTransport(StackTransport):
@@ -83,20 +114,20 @@ class HttpTransport(StackTransport):
 
     def __init__(self, endpoint: Endpoint, connect: Callable[[], socket.socket]):
         self.endpoint = endpoint
-        self._conn = _Connection(endpoint.host, endpoint.port, connect)
-        self.io = _HttpIO(self._conn, endpoint.timeout)
-        self._conn.connect()
-        self._headers = {
+        self.io = _HttpIO(connect, endpoint.timeout, endpoint.max_message_size)
+        self.io.open()
+        headers = {
             "Content-Type": "application/x-thrift",
             "Accept": "application/x-thrift",
             "User-Agent": _user_agent(),
         }
         if endpoint.username is not None:
             token = f"{endpoint.username}:{endpoint.password or ''}".encode()
-            self._headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+            headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
         if endpoint.bearer_token is not None:
-            self._headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
-        self._headers.update(endpoint.headers)
+            headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
+        headers.update(endpoint.headers)
+        self._head = request_head(endpoint.path, _host_header(endpoint), headers)
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
 
@@ -115,62 +146,26 @@ class HttpTransport(StackTransport):
     def flush(self) -> None:
         body = bytes(self._wbuf)
         self._wbuf = bytearray()
-        sock = self._conn.sock
-        if isinstance(sock, socket.socket):
-            sock.settimeout(self.endpoint.timeout)  # undo the previous call's shortening
-        self._conn.request("POST", self.endpoint.path, body, self._headers)
-        self.io.sent = True
-        sock = self._conn.sock
-        if isinstance(sock, DeadlineReads):
-            sock.deadline = self.io.deadline
-        response = self._conn.getresponse()
-        if not 200 <= response.status < 300:
-            snippet = response.read(_SNIPPET)
-            response.close()
-            self._conn.close()
+        reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
+        if not 200 <= reply.status < 300:
+            self.io.close()
+            snippet = reply.body[:_SNIPPET]
             raise HTTPError(
-                f"HTTP {response.status} {response.reason}: {snippet[:_SNIPPET]!r}",
-                status=response.status,
+                f"HTTP {reply.status} {reply.reason}: {snippet!r}",
+                status=reply.status,
                 body=snippet,
             )
-        content_type = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()
+        content_type = reply.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in _THRIFT_CONTENT_TYPES:
-            snippet = response.read(_SNIPPET)
-            response.close()
-            self._conn.close()
+            self.io.close()
+            snippet = reply.body[:_SNIPPET]
             raise HTTPError(
                 f"HTTP reply has content type {content_type or 'none'!r}, expected "
                 f"{' or '.join(_THRIFT_CONTENT_TYPES)}: {snippet!r}",
-                status=response.status,
+                status=reply.status,
                 body=snippet,
             )
-        self._rbuf = BytesIO(self._read_body(response))
-
-    def _read_body(self, response: http.client.HTTPResponse) -> bytearray:
-        """The whole body, capped at max_message_size and bounded by the call's deadline."""
-        limit = self.endpoint.max_message_size
-        if response.length is not None and response.length > limit:
-            self._conn.close()
-            raise ProtocolError(
-                f"HTTP reply of {response.length} bytes exceeds max_message_size={limit}"
-            )
-        body = bytearray()
-        while True:
-            if time.monotonic() > self.io.deadline:
-                response.close()
-                self._conn.close()
-                raise socket.timeout(f"no complete reply within {self.endpoint.timeout:g}s")
-            chunk = response.read(
-                READ_SIZE if response.length is None else min(READ_SIZE, response.length)
-            )
-            if not chunk:
-                break
-            body += chunk
-            if len(body) > limit:
-                response.close()
-                self._conn.close()
-                raise ProtocolError(f"HTTP reply exceeds max_message_size={limit} bytes")
-        return body
+        self._rbuf = BytesIO(reply.body)
 
     @property
     def cstringio_buf(self) -> BytesIO:
