@@ -9,10 +9,10 @@ import threading
 import pytest
 from thrift.protocol.TBinaryProtocol import TBinaryProtocol
 from thrift.Thrift import TApplicationException
-from thrift.transport.TTransport import TTransportBase, TTransportException
+from thrift.transport.TTransport import TMemoryBuffer, TTransportBase, TTransportException
 
-from thrift_bridge import Client, ProtocolError, parse_url
-from thrift_bridge.codec import fast_calls, supports_fast_path
+from thrift_bridge import Client, ProtocolError, codec, parse_url
+from thrift_bridge.codec import LARGE_FIELD, fast_calls, supports_fast_path
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from thrift_bridge.testing import serve, serve_raw
@@ -184,17 +184,27 @@ def test_multiplexed_fast_path_prefixes_the_service_name():
                 assert "add" in pinned._conn.calls
 
 
-@pytest.mark.parametrize("transport", ["buffered", "framed"])
-def test_one_mebibyte_round_trips_through_the_fast_path_from_many_threads(transport):
+@pytest.mark.parametrize(
+    ("scheme", "transport"), [("tcp", "buffered"), ("tcp", "framed"), ("tcps", "buffered")]
+)
+def test_one_mebibyte_round_trips_through_the_fast_path_from_many_threads(
+    scheme, transport, server_ssl_context, ca_file
+):
     blob = bytes(range(256)) * 4096
+    text = "é€x" * 100_000  # 300,000 characters, 600,000 UTF-8 bytes: sent as a large field
     errors: list[BaseException] = []
-    with serve(AllTypes.Processor(AllTypesHandler()), transport=transport) as server:
-        with Client(AllTypes, server.url, pool_size=2) as client:
+    tls = {"ssl_context": server_ssl_context} if scheme == "tcps" else {}
+    handler = AllTypes.Processor(AllTypesHandler())
+    with serve(handler, scheme=scheme, transport=transport, **tls) as server:
+        options = {"ca_certs": ca_file} if scheme == "tcps" else {}
+        with Client(AllTypes, server.url, pool_size=2, **options) as client:
 
             def worker() -> None:
                 try:
                     for _ in range(3):
                         assert client.echo_blob(blob) == blob
+                        assert client.echo_string(text) == text
+                        assert client.slow_echo(text, 0.0) == text
                 except BaseException as exc:  # reported below
                     errors.append(exc)
 
@@ -232,3 +242,24 @@ def test_fast_calls_cover_every_method_once_per_client_class():
     assert set(calls) == set(Client(AllTypes, "tcp://127.0.0.1:1").methods)
     assert fast_calls(AllTypes.Client, None) is calls
     assert fast_calls(AllTypes.Client, "AllTypes") is not calls
+
+
+@pytest.mark.parametrize(
+    ("args_class", "args", "small"),
+    [
+        (AllTypes.slow_echo_args, ("é" * LARGE_FIELD, 0.5), ("small", 0.5)),
+        (AllTypes.echo_blob_args, (b"\xff" * LARGE_FIELD,), (b"small",)),
+    ],
+    ids=["string and double", "binary"],
+)
+def test_large_arguments_are_sent_as_their_own_field_and_decode_to_the_same_struct(
+    args_class, args, small
+):
+    encode = codec._large_fields(args_class, codec._parameters(args_class.__init__))
+    parts = encode(args)
+    if isinstance(args[0], bytes):
+        assert any(part is args[0] for part in parts)  # sent as it is, never copied
+    decoded = args_class()
+    decoded.read(TBinaryProtocol(TMemoryBuffer(b"".join(parts))))
+    assert decoded == args_class(*args)
+    assert encode(small) is None  # small arguments: the C encoder, one part

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TMessageType
+from thrift.Thrift import TApplicationException, TMessageType, TType
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
@@ -33,6 +33,10 @@ __all__ = ["FastCall", "fast_calls", "supports_fast_path"]
 _VERSION_1 = 0x80010000
 _I32 = struct.Struct("!i")
 _pack_seqid = _I32.pack
+_FIELD_HEAD = struct.Struct("!bhi")  # type, field id, length of a string field
+#: From this length on, a top-level string or binary argument is sent as it is: the C encoder
+#: copies byte by byte (about 0.4 ms per MiB, 20x a memcpy).
+LARGE_FIELD = 65536
 
 #: A fast call: (connection, positional arguments) -> the method's result.
 FastCall = Callable[[Any, tuple[Any, ...]], Any]
@@ -61,6 +65,43 @@ def _parameters(function: Any) -> tuple[str, ...]:
     return tuple(code.co_varnames[1 : code.co_argcount]) if code is not None else ()
 
 
+def _large_fields(
+    args_class: Any, parameters: tuple[str, ...]
+) -> Callable[[tuple[Any, ...]], tuple[bytes, ...] | None] | None:
+    """An encoder sending large top-level string/binary arguments uncopied (None: no such field)."""
+    by_name = {field[2]: field for field in args_class.thrift_spec if field is not None}
+    candidates = tuple(
+        (position, field[0], str if field[3] == "UTF8" else bytes)
+        for position, field in ((i, by_name.get(p)) for i, p in enumerate(parameters))
+        if field is not None and field[1] == TType.STRING
+    )
+    if not candidates or fastbinary is None:
+        return None
+    encode_binary = fastbinary.encode_binary
+    args_spec = [args_class, args_class.thrift_spec]
+
+    def encode(args: tuple[Any, ...]) -> tuple[bytes, ...] | None:
+        """The encoded args struct in parts, or None when no argument is large."""
+        for position, _, kind in candidates:
+            value = args[position]
+            if type(value) is kind and len(value) >= LARGE_FIELD:
+                break
+        else:
+            return None
+        rest = list(args)
+        parts: list[bytes] = []
+        for position, field_id, kind in candidates:
+            value = args[position]
+            if type(value) is kind and len(value) >= LARGE_FIELD:
+                rest[position] = None  # left out of the struct; appended as its own field
+                data: bytes = value.encode("utf-8") if isinstance(value, str) else value
+                parts += (_FIELD_HEAD.pack(TType.STRING, field_id, len(data)), data)
+        small = encode_binary(args_class(*rest), args_spec)  # ends with the struct's stop byte
+        return (small[:-1], *parts, small[-1:])
+
+    return encode
+
+
 def _make_call(client_class: type[Any], service_name: str | None, name: str) -> FastCall | None:
     """A `FastCall` for one generated method, or None where its shape is not the usual one."""
     generated = getattr(client_class, name)
@@ -82,6 +123,7 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
     reply_head = _message_head(name, TMessageType.REPLY)
     reply_size = len(reply_head) + 4
     args_spec = [args_class, args_class.thrift_spec]
+    large = _large_fields(args_class, _parameters(generated))
 
     if oneway:
 
@@ -90,8 +132,10 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
                 return generated(conn.client, *args)
             proto = conn.wire
             seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
-            body = encode_binary(args_class(*args), args_spec)
-            conn.transport.send_message(request_head + _pack_seqid(seqid), body)
+            parts = large(args) if large is not None else None
+            if parts is None:
+                parts = (encode_binary(args_class(*args), args_spec),)
+            conn.transport.send_message(request_head + _pack_seqid(seqid), *parts)
             return None
 
         return call_oneway
@@ -110,9 +154,12 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
         seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
         proto._expected_name = name
         trans = conn.transport
-        body = encode_binary(args_class(*args), args_spec)
         expected = _pack_seqid(seqid)
-        trans.send_message(request_head + expected, body)
+        parts = large(args) if large is not None else None
+        if parts is None:
+            trans.send_message(request_head + expected, encode_binary(args_class(*args), args_spec))
+        else:
+            trans.send_message(request_head + expected, *parts)
         head = trans.readAll(reply_size)
         if head != reply_head + expected:
             trans.unread(head)  # exception message or out of step: the generated code decides

@@ -139,21 +139,28 @@ class SocketIO:
         self.sock.sendall(data)
         self.sent = True
 
-    def send_parts(self, head: bytes, body: bytes) -> None:
-        """Send `head` then `body`; a large body goes out without being copied behind `head`."""
-        if len(body) < _GATHER_SIZE:
+    def send_parts(self, head: bytes, body: bytes, *more: bytes) -> None:
+        """Send `head`, `body` and `more`; large parts go out without being copied together."""
+        if not more and len(body) < _GATHER_SIZE:
             self.sock.sendall(head + body)
         else:
-            try:
-                done = self.sock.sendmsg((head, body))
-            except NotImplementedError:  # TLS sockets have no sendmsg
-                self.sock.sendall(head + body)
-            else:
-                if done < len(head):
-                    self.sock.sendall(memoryview(head)[done:])
-                    done = len(head)
-                self.sock.sendall(memoryview(body)[done - len(head) :])
+            self._send_gathered([memoryview(part) for part in (head, body, *more) if part])
         self.sent = True
+
+    def _send_gathered(self, views: list[memoryview]) -> None:
+        """Send every byte of `views` with scatter-gather writes (one copy for TLS sockets)."""
+        while views:
+            try:
+                done = self.sock.sendmsg(views)
+            except NotImplementedError:  # TLS sockets have no sendmsg
+                self.sock.sendall(b"".join(views))
+                return
+            while done:
+                if done >= len(views[0]):
+                    done -= len(views.pop(0))
+                else:
+                    views[0] = views[0][done:]
+                    done = 0
 
     def is_usable(self) -> bool:
         """Whether the idle socket is still open and holds no unexpected bytes."""
@@ -226,18 +233,17 @@ class _MessageTransport(StackTransport):
         refilled: BytesIO = self.cstringio_refill(data, sz)
         return refilled.read(sz)
 
+    def is_usable(self) -> bool:
+        # Bytes left after a reply are garbage: reading one costs nothing, the connection goes.
+        return not self._rbuf.read(1) and self.io.is_usable()
+
     def unread(self, data: bytes) -> None:
         """Put `data`, just read, back in front of the read buffer."""
         self._rbuf = BytesIO(data + self._rbuf.read())
 
-    def send_message(self, head: bytes, body: bytes) -> None:
-        """Send one whole message, `head` then `body`, past any buffered writes."""
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        """Send one whole message made of `head`, `body` and `more`, past any buffered writes."""
         raise NotImplementedError
-
-
-def _unread(buffer: BytesIO) -> bool:
-    """Whether a read buffer still holds bytes: garbage after a reply, so the connection goes."""
-    return bool(buffer.read(1))  # consumes a byte only from a connection about to be dropped
 
 
 class BufferedTransport(_MessageTransport):
@@ -256,14 +262,11 @@ class BufferedTransport(_MessageTransport):
         self._rbuf = BytesIO(self.io.recv(max(sz, READ_SIZE)))
         return self._rbuf.read(sz)
 
-    def is_usable(self) -> bool:
-        return not _unread(self._rbuf) and self.io.is_usable()
-
     def write(self, buf: bytes) -> None:
         self._wbuf += buf
 
-    def send_message(self, head: bytes, body: bytes) -> None:
-        self.io.send_parts(head, body)
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        self.io.send_parts(head, body, *more)
 
     def flush(self) -> None:
         try:
@@ -319,9 +322,6 @@ class FramedTransport(_MessageTransport):
             return data
         return bytes(self._read_frame().read(sz))
 
-    def is_usable(self) -> bool:
-        return not _unread(self._rbuf) and self.io.is_usable()
-
     def write(self, buf: bytes) -> None:
         self._wbuf += buf
 
@@ -336,13 +336,13 @@ class FramedTransport(_MessageTransport):
         _FRAME_HEADER.pack_into(wbuf, 0, size)
         self.io.sendall(wbuf)
 
-    def send_message(self, head: bytes, body: bytes) -> None:
-        size = len(head) + len(body)
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        size = len(head) + len(body) + sum(map(len, more))
         if size > self.max_frame_size:
             raise ProtocolError(
                 f"request frame of {size} bytes exceeds max_frame_size={self.max_frame_size}"
             )
-        self.io.send_parts(_FRAME_HEADER.pack(size) + head, body)
+        self.io.send_parts(_FRAME_HEADER.pack(size) + head, body, *more)
 
     @property
     def cstringio_buf(self) -> BytesIO:
@@ -428,4 +428,5 @@ class ZlibTransport(StackTransport):
         return self._rbuf
 
     def is_usable(self) -> bool:
-        return not self._pending and not _unread(self._rbuf) and self._inner.is_usable()
+        # Bytes left after a reply are garbage: reading one costs nothing, the connection goes.
+        return not self._pending and not self._rbuf.read(1) and self._inner.is_usable()
