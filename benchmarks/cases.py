@@ -268,6 +268,8 @@ RAW = "raw Apache (accelerated binary, buffered, one connection)"
 OURS = "thrift-bridge Client (pooled)"
 THRIFTPY2 = "thriftpy2 Cython buffered"
 CONNECT_PER_CALL = "open + call + close (flask-thriftclient default)"
+THRIFT_FLOOR = "floor: raw socket, pre-encoded Thrift request, C++ server"
+THRIFT_FLOOR_1MIB = "floor: raw socket, pre-encoded 1 MiB Thrift request, C++ server"
 APACHE_HTTP = "Apache THttpClient"
 OURS_HTTP = "thrift-bridge http:// (keep-alive)"
 
@@ -303,7 +305,7 @@ def _payload_group() -> Group:
         reference = f"Apache {label}"
         cases[reference] = _echo(lambda ctx: ctx.apache(), value, method)
         if label == "1 MiB":
-            floor = "floor: raw socket, pre-encoded 1 MiB Thrift request, C++ server"
+            floor = THRIFT_FLOOR_1MIB
             cases[floor] = _thrift_floor_for(PAYLOADS[label])
             pairs[floor] = reference
         cases[f"thrift-bridge {label}"] = _echo(lambda ctx: ctx.ours(), value, method)
@@ -328,7 +330,7 @@ GROUPS: list[Group] = [
         RAW,
         {
             "floor: raw socket ping-pong, C echo server, same bytes": _echo_floor,
-            "floor: raw socket, pre-encoded Thrift request, C++ server": _thrift_floor,
+            THRIFT_FLOOR: _thrift_floor,
             RAW: _echo(lambda ctx: ctx.apache()),
             OURS: _echo(lambda ctx: ctx.ours()),
             THRIFTPY2: _echo(lambda ctx: ctx.thriftpy2(False)),
@@ -409,7 +411,27 @@ IMPORTS = {
         "thrift.transport.TTransport"
     ),
     "thrift_bridge": "import thrift_bridge",
+    "thrift_bridge Client": "from thrift_bridge import Client",
 }
+
+
+_BYTECODE_CACHE: list[str] = []
+
+
+def import_env() -> dict[str, str]:
+    """The environment for import timings: bytecode compiled once and cached, as after install.
+
+    With PYTHONDONTWRITEBYTECODE set (as on some CI machines) every fresh interpreter would
+    compile the package's source again, which no installed package does.
+    """
+    import os
+    import tempfile
+
+    if not _BYTECODE_CACHE:
+        _BYTECODE_CACHE.append(tempfile.mkdtemp(prefix="tb-bench-pycache-"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = _BYTECODE_CACHE[0]
+    return env
 
 
 def import_seconds(statement: str) -> float:
@@ -417,5 +439,6 @@ def import_seconds(statement: str) -> float:
     import subprocess
 
     code = f"import time; t = time.perf_counter(); {statement}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    command = [sys.executable, "-c", code]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, env=import_env())
     return float(out.stdout)

@@ -44,5 +44,7 @@ def test_import(benchmark: Any, name: str) -> None:
     """A fresh interpreter importing the module (the interpreter's start is the same for all)."""
     command = [sys.executable, "-c", c.IMPORTS[name]]
     benchmark.group = "import (fresh interpreter, whole run)"
-    benchmark.pedantic(subprocess.run, args=(command,), kwargs={"check": True}, rounds=5)
+    env = c.import_env()
+    kwargs = {"check": True, "env": env}
+    benchmark.pedantic(subprocess.run, args=(command,), kwargs=kwargs, rounds=5, warmup_rounds=1)
     record("import", name, benchmark, "thrift")
