@@ -22,10 +22,13 @@ SCRIPT = textwrap.dedent(
     with serve(AllTypes.Processor(AllTypesHandler())) as server:
         with Client(AllTypes, server.url, pool_size=4, pool_timeout=30) as client:
 
+            blob = bytes(range(256)) * 1024  # 256 KiB: scatter-gather send, in-place receive
+
             def work(worker):
                 for i in range(30):
                     nonce = f"{worker}-{i}"
                     assert client.slow_echo(nonce, 0.001) == nonce
+                assert client.echo_blob(blob) == blob
 
             jobs = [gevent.spawn(work, n) for n in range(40)]
             gevent.joinall(jobs, timeout=60, raise_error=True)
@@ -33,7 +36,7 @@ SCRIPT = textwrap.dedent(
             stats = client.stats()
             assert stats["open"] <= 4, stats
             assert stats["waits"] > 0, stats
-            assert stats["created"] + stats["reused"] == 40 * 30, stats
+            assert stats["created"] + stats["reused"] == 40 * 31, stats
     print("ok", stats)
     """
 )
