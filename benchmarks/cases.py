@@ -258,6 +258,26 @@ def _connect_per_call(ctx: Context) -> Case:
     return call
 
 
+def _tls_connect_per_call(ctx: Context) -> Case:
+    """The same over TLS: connect, handshake (certificate checked), call, close."""
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
+    from thrift.transport.TSSLSocket import TSSLSocket
+    from thrift.transport.TTransport import TBufferedTransport
+
+    bench, host, port = ctx.bench_module(), ctx.servers.host, ctx.servers.ports["tls"]
+    ca_file = ctx.servers.ca_file
+
+    def call() -> object:
+        transport = TBufferedTransport(TSSLSocket(host, port, ca_certs=ca_file))
+        transport.open()
+        try:
+            return bench.Client(TBinaryProtocolAccelerated(transport)).echo(SMALL)
+        finally:
+            transport.close()
+
+    return call
+
+
 def _items() -> list[Any]:
     from thrift_bridge.generated.bench import Bench
 
@@ -268,6 +288,7 @@ RAW = "raw Apache (accelerated binary, buffered, one connection)"
 OURS = "thrift-bridge Client (pooled)"
 THRIFTPY2 = "thriftpy2 Cython buffered"
 CONNECT_PER_CALL = "open + call + close (flask-thriftclient default)"
+TLS_CONNECT_PER_CALL = "Apache open + TLS handshake + call + close"
 THRIFT_FLOOR = "floor: raw socket, pre-encoded Thrift request, C++ server"
 THRIFT_FLOOR_1MIB = "floor: raw socket, pre-encoded 1 MiB Thrift request, C++ server"
 APACHE_HTTP = "Apache THttpClient"
@@ -353,8 +374,11 @@ GROUPS: list[Group] = [
         "16 B echo through every scheme x protocol x transport (thrift-bridge)",
         SCHEME_LABELS["binary"],
         {
-            SCHEME_LABELS[scheme]: _echo(lambda ctx, scheme=scheme: ctx.ours(scheme))
-            for scheme in SCHEMES
+            **{
+                SCHEME_LABELS[scheme]: _echo(lambda ctx, scheme=scheme: ctx.ours(scheme))
+                for scheme in SCHEMES
+            },
+            TLS_CONNECT_PER_CALL: _tls_connect_per_call,
         },
     ),
     _payload_group(),

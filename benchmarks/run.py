@@ -236,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
             results[group.key] = _table(lines, group, measured, notes)
             if group.key == "small":
                 small = measured
+            if group.key == "schemes":
+                schemes = measured
         print("measuring: threads", flush=True)
         threads = threads_rounds(ctx, max(3, rounds // 3), 0.3)
     finally:
@@ -329,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
         "\nfloor: the same ratio for the raw-socket floor (a pre-encoded request to the same C++ "
         "server, no client code at all); no client can do better than its floor."
     )
+    tls_label = c.SCHEME_LABELS["tls"]
+    if c.TLS_CONNECT_PER_CALL in schemes.rounds and tls_label in schemes.rounds:
+        summary.append(
+            f"\nOver TLS, Apache's open + handshake + call + close per call is "
+            f"{schemes.ratio(c.TLS_CONNECT_PER_CALL, tls_label):.0f}x a pooled `tcps://` call "
+            "(the issue measured 107x)."
+        )
     summary.append(
         f"\nPooled 16 B call: {ours_small * 1e6:.1f} µs; the floors (raw socket ping-pong with "
         "the same bytes, and a pre-encoded request to the C++ server) are in the first table."
