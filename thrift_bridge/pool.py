@@ -88,7 +88,7 @@ class ConnectionPool:
         self._lock = threading.Lock()  # fast paths take the bare lock; waiters use _cond on it
         self._cond = threading.Condition(self._lock)
         self._slots: deque[Connection | None] = deque([None] * self.size)
-        self._open = self._in_use = self._waiting = 0
+        self._open = self._waiting = 0
         self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
 
     def __repr__(self) -> str:
@@ -108,7 +108,6 @@ class ConnectionPool:
             if not self._slots or self._waiting or self._closed:
                 self._wait_for_slot(self.timeout if timeout is None else timeout)
             conn = self._slots.pop()
-            self._in_use += 1
             if conn is not None:
                 self._reused += 1  # taken back in _discard if the check below fails
         if conn is not None:
@@ -174,7 +173,6 @@ class ConnectionPool:
             if self._recycles:
                 conn.last_used = time.monotonic()
             with self._lock:
-                self._in_use -= 1
                 self._slots.append(conn)
                 if self._waiting:
                     self._cond.notify()
@@ -193,7 +191,6 @@ class ConnectionPool:
     def _give_back(self, slot: Connection | None) -> None:
         """Return a slot (a connection, or None for 'may open one') and wake one waiter."""
         with self._lock:
-            self._in_use -= 1
             self._slots.append(slot)
             if self._waiting:
                 self._cond.notify()
@@ -204,7 +201,7 @@ class ConnectionPool:
             return {
                 "open": self._open,
                 "idle": sum(1 for slot in self._slots if slot is not None),
-                "in_use": self._in_use,
+                "in_use": self.size - len(self._slots),  # every checkout holds one slot
                 "created": self._created,
                 "reused": self._reused,
                 "discarded": self._discarded,
