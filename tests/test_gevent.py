@@ -15,7 +15,7 @@ SCRIPT = textwrap.dedent(
     import gevent
 
     from tests.handlers import AllTypesHandler
-    from thrift_bridge import Client
+    from thrift_bridge import Client, ReadTimeout
     from thrift_bridge.generated.alltypes import AllTypes
     from thrift_bridge.testing import serve
 
@@ -37,6 +37,14 @@ SCRIPT = textwrap.dedent(
             assert stats["open"] <= 4, stats
             assert stats["waits"] > 0, stats
             assert stats["created"] + stats["reused"] == 40 * 31, stats
+        # gevent's sockets wait in its hub, not the kernel: the call deadline still holds.
+        with Client(AllTypes, server.url, timeout=0.2, retries=0) as slow:
+            try:
+                slow.slow_echo("late", 2.0)
+            except ReadTimeout:
+                pass
+            else:
+                raise AssertionError("no ReadTimeout under gevent")
     print("ok", stats)
     """
 )

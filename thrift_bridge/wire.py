@@ -41,15 +41,34 @@ _FRAME_HEADER = struct.Struct("!i")
 _GATHER_SIZE = 65536  # below this, one copy is cheaper than a scatter-gather send
 
 
+def _timed_out(timeout: float) -> socket.timeout:
+    """The error for a reply that did not arrive within the call's timeout."""
+    return socket.timeout(f"no complete reply within {timeout:g}s")
+
+
 def _closed_by_peer() -> TTransportException:
     """The error for a connection the peer closed while a reply was due."""
     return TTransportException(TTransportException.END_OF_FILE, "the peer closed the connection")
+
+
+_TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
+
+
+def _waits_in_kernel(sock: socket.socket) -> bool:
+    """Whether `sock` can take its timeouts as SO_RCVTIMEO/SO_SNDTIMEO (a plain stdlib socket).
+
+    Python's own socket timeouts poll() before every send and recv: two extra system calls a
+    call. TLS sockets and cooperative ones (gevent, eventlet) keep Python's timeouts.
+    """
+    # By module, not `socket.socket`: monkey-patching makes that name gevent's own class.
+    return type(sock).__module__ == "socket" and hasattr(socket, "SO_RCVTIMEO")
 
 
 class SocketIO:
     """A connected socket with a per-call reply deadline and a per-call byte budget."""
 
     __slots__ = (
+        "_in_kernel",
         "_op_timeout",
         "_poller",
         "deadline",
@@ -63,13 +82,28 @@ class SocketIO:
     def __init__(self, sock: socket.socket, timeout: float, max_message_size: int = 2**31 - 1):
         self.sock = sock
         self.timeout = timeout
-        self._op_timeout = timeout
         self.deadline = math.inf
         self.sent = False
         self.received = 0
         self.max_message_size = max_message_size
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
+        self._in_kernel = _waits_in_kernel(sock)
+        if self._in_kernel:
+            sock.settimeout(None)  # blocking: the kernel enforces the timeouts set below
+        self._set_timeout(timeout)
+
+    def _set_timeout(self, seconds: float) -> None:
+        """Bound each following send and recv by `seconds`."""
+        if self._in_kernel:
+            whole = int(seconds)
+            micros = max(int((seconds - whole) * 1e6), 0 if whole else 1)  # 0 would mean never
+            value = _TIMEVAL.pack(whole, micros)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+        else:
+            self.sock.settimeout(seconds)
+        self._op_timeout = seconds
 
     def begin_call(self) -> None:
         """Start the clock and the byte budget for one call."""
@@ -77,17 +111,15 @@ class SocketIO:
         self.sent = False
         self.received = 0
         if self._op_timeout != self.timeout:
-            self.sock.settimeout(self.timeout)
-            self._op_timeout = self.timeout
+            self._set_timeout(self.timeout)
 
     def _before_recv(self) -> None:
         """Raise once the call's deadline has passed; bound the next recv by what is left."""
         remaining = self.deadline - time.monotonic()
         if remaining < self._op_timeout - _DEADLINE_SLACK:
             if remaining <= 0:
-                raise socket.timeout(f"no complete reply within {self.timeout:g}s")
-            self.sock.settimeout(remaining)
-            self._op_timeout = remaining
+                raise _timed_out(self.timeout)
+            self._set_timeout(remaining)
 
     def _count(self, n: int) -> None:
         """Account for `n` received bytes; raise on EOF or past the message budget."""
@@ -105,7 +137,10 @@ class SocketIO:
         """Up to `n` bytes, at least one."""
         if self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK:
             self._before_recv()  # the deadline is near: shorten the socket timeout (or raise)
-        data = self.sock.recv(n)
+        try:
+            data = self.sock.recv(n)
+        except BlockingIOError:  # SO_RCVTIMEO expired
+            raise _timed_out(self.timeout) from None
         if not data:
             raise _closed_by_peer()
         self.received += len(data)
@@ -116,7 +151,10 @@ class SocketIO:
     def recv_into(self, view: memoryview) -> int:
         """Fill part of `view`; returns how many bytes arrived (at least one)."""
         self._before_recv()
-        n = self.sock.recv_into(view)
+        try:
+            n = self.sock.recv_into(view)
+        except BlockingIOError:  # SO_RCVTIMEO expired
+            raise _timed_out(self.timeout) from None
         self._count(n)
         return n
 
@@ -136,16 +174,26 @@ class SocketIO:
 
     def sendall(self, data: Any) -> None:
         """Send every byte of `data`; marks the request as written once it is all out."""
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except BlockingIOError:  # SO_SNDTIMEO expired
+            raise self._send_timed_out() from None
         self.sent = True
 
     def send_parts(self, head: bytes, body: bytes, *more: bytes) -> None:
         """Send `head`, `body` and `more`; large parts go out without being copied together."""
-        if not more and len(body) < _GATHER_SIZE:
-            self.sock.sendall(head + body)
-        else:
-            self._send_gathered([memoryview(part) for part in (head, body, *more) if part])
+        try:
+            if not more and len(body) < _GATHER_SIZE:
+                self.sock.sendall(head + body)
+            else:
+                self._send_gathered([memoryview(part) for part in (head, body, *more) if part])
+        except BlockingIOError:  # SO_SNDTIMEO expired
+            raise self._send_timed_out() from None
         self.sent = True
+
+    def _send_timed_out(self) -> socket.timeout:
+        """The error for a request the peer did not take within the timeout."""
+        return socket.timeout(f"the request could not be sent within {self._op_timeout:g}s")
 
     def _send_gathered(self, views: list[memoryview]) -> None:
         """Send every byte of `views` with scatter-gather writes (one copy for TLS sockets)."""
