@@ -351,18 +351,34 @@ class FramedTransport(_MessageTransport):
         self.io = io
         io.max_message_size = max_frame_size + 4
         self.max_frame_size = max_frame_size
+        self._first_read = min(READ_SIZE, max_frame_size + 4)
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray(4)
+        self._spare = b""  # bytes received past the last frame: the start of the next one
 
     def _read_frame(self, prefix: bytes = b"") -> BytesIO:
-        (size,) = _FRAME_HEADER.unpack(self.io.recv_buffer(4).getbuffer())
+        """The next frame (after `prefix`): one recv for a small frame, header and body."""
+        self.io.received = 0  # the byte budget is per frame
+        data = self._spare or self.io.recv(self._first_read)
+        while len(data) < 4:
+            data += self.io.recv(4 - len(data))
+        (size,) = _FRAME_HEADER.unpack_from(data)
         if not 0 <= size <= self.max_frame_size:
             raise ProtocolError(
                 f"frame size {size} is outside 0..max_frame_size={self.max_frame_size}"
             )
-        self.io.received = 0  # the budget is per frame; each frame was checked above
-        self._rbuf = self.io.recv_buffer(size, prefix)
+        self.io.received = len(data) - 4  # this frame's bytes so far; its size was checked above
+        end = 4 + size
+        if len(data) >= end:
+            self._spare = data[end:]
+            self._rbuf = BytesIO(prefix + data[4:end])
+        else:
+            self._spare = b""
+            self._rbuf = self.io.recv_buffer(end - len(data), prefix + data[4:])
         return self._rbuf
+
+    def is_usable(self) -> bool:
+        return not self._spare and super().is_usable()
 
     def read(self, sz: int) -> bytes:
         data = self._rbuf.read(sz)
