@@ -263,3 +263,27 @@ def test_large_arguments_are_sent_as_their_own_field_and_decode_to_the_same_stru
     decoded.read(TBinaryProtocol(TMemoryBuffer(b"".join(parts))))
     assert decoded == args_class(*args)
     assert encode(small) is None  # small arguments: the C encoder, one part
+
+
+@pytest.mark.parametrize(
+    ("method", "args", "expected"), [("nothing", (), None), ("add", (2, 3), 5)]
+)
+def test_old_non_strict_replies_are_read_through_the_generated_code(method, args, expected):
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocol as Plain
+    from thrift.transport.TTransport import TMemoryBuffer as Memory
+
+    def non_strict(sock: socket.socket) -> None:
+        request = sock.recv(65536)
+        (name_size,) = struct.unpack_from("!i", request, 4)
+        seqid = request[8 + name_size : 12 + name_size]
+        out = Memory()
+        reply = Plain(out, strictWrite=False)
+        reply.writeMessageBegin(method, 2, struct.unpack("!i", seqid)[0])
+        getattr(AllTypes, f"{method}_result")(**({"success": expected} if expected else {})).write(
+            reply
+        )
+        sock.sendall(out.getvalue())  # name length first, no version word: 3 bytes shorter
+        sock.recv(1)
+
+    with serve_raw(non_strict) as raw, Client(AllTypes, raw.url, retries=0, timeout=2) as client:
+        assert client.call(method, *args) == expected

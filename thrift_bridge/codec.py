@@ -160,7 +160,9 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
             trans.send_message(request_head + expected, encode_binary(args_class(*args), args_spec))
         else:
             trans.send_message(request_head + expected, *parts)
-        head = trans.readAll(reply_size)
+        # read, not readAll: a short or split reply head (an old non-strict server) must not
+        # block here; whatever does not match goes back for the generated code to read.
+        head = trans.read(reply_size)
         if head != reply_head + expected:
             trans.unread(head)  # exception message or out of step: the generated code decides
             return recv(conn.client)
