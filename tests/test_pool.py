@@ -157,10 +157,10 @@ def test_keyboard_interrupt_mid_call_discards_the_connection(server):
         def interrupted(*args):
             raise KeyboardInterrupt
 
-        conn.transport.readAll = interrupted  # Ctrl-C while waiting for the reply
+        conn.transport.read = conn.transport.readAll = interrupted  # Ctrl-C awaiting the reply
         with pytest.raises(KeyboardInterrupt):
             client.add(1, 2)
-        del conn.transport.readAll
+        del conn.transport.read, conn.transport.readAll
         assert client.add(1, 2) == 3
         assert client.stats()["discarded"] == 1
 
