@@ -7,7 +7,10 @@ import struct
 import threading
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+from thrift.protocol.TCompactProtocol import TCompactProtocol
 from thrift.Thrift import TApplicationException
 from thrift.transport.TTransport import TMemoryBuffer, TTransportBase, TTransportException
 
@@ -46,14 +49,15 @@ class RecordingSocket(TTransportBase):  # type: ignore[misc]
         self.wbuf = bytearray()
 
 
-@pytest.fixture
-def recording():
+@pytest.fixture(params=["binary", "compact"])
+def recording(request):
     """An Apache AllTypes processor on loopback recording each request's bytes as read."""
     requests: list[bytes] = []
     processor = AllTypes.Processor(AllTypesHandler())
+    protocol = TBinaryProtocol if request.param == "binary" else TCompactProtocol
 
     def handle(sock: socket.socket) -> None:
-        proto = TBinaryProtocol(RecordingSocket(sock, requests))
+        proto = protocol(RecordingSocket(sock, requests))
         for _ in range(1000):
             try:
                 processor.process(proto, proto)
@@ -62,11 +66,15 @@ def recording():
 
     with serve_raw(handle) as server:
         server.requests = requests
+        server.client_url = f"{server.url}?protocol={request.param}"
+        server.protocol = request.param
         yield server
 
 
-def without_seqid(request: bytes) -> bytes:
-    """A strict binary request with its sequence id zeroed."""
+def without_seqid(request: bytes, protocol: str) -> bytes:
+    """A strict binary request with its sequence id zeroed; a compact one with it left out."""
+    if protocol == "compact":  # 0x82, version and type, varint seqid (the first two here)
+        return request[:2] + request[3:]
     (name_size,) = struct.unpack_from("!i", request, 4)
     at = 8 + name_size
     return request[:at] + b"\0\0\0\0" + request[at + 4 :]
@@ -104,7 +112,7 @@ CALLS = [
 def test_fast_path_sends_the_generated_clients_bytes_and_returns_its_result(
     recording, method, args
 ):
-    with Client(AllTypes, recording.url, pool_size=1, retries=0) as client:
+    with Client(AllTypes, recording.client_url, pool_size=1, retries=0) as client:
         with client.connection() as pinned:
             conn = pinned._conn
             assert method in conn.calls
@@ -118,19 +126,19 @@ def test_fast_path_sends_the_generated_clients_bytes_and_returns_its_result(
     assert rewound == []  # decoded by the fast path itself
     assert fast == generated
     first, second = recording.requests
-    assert without_seqid(first) == without_seqid(second)
+    assert without_seqid(first, recording.protocol) == without_seqid(second, recording.protocol)
     assert first != second  # the sequence id moved on
 
 
 def test_oneway_call_on_the_fast_path_reaches_the_server(recording):
-    with Client(AllTypes, recording.url, pool_size=1) as client:
+    with Client(AllTypes, recording.client_url, pool_size=1) as client:
         assert client.fire("token-1") is None
         assert client.last_fired() == "token-1"
         assert client.stats()["created"] == 1
 
 
 def test_server_errors_come_back_as_from_the_generated_client(recording):
-    with Client(AllTypes, recording.url, pool_size=1) as client:
+    with Client(AllTypes, recording.client_url, pool_size=1) as client:
         with client.connection() as pinned:
             conn = pinned._conn
             handed_over: list[bytes] = []
@@ -153,7 +161,7 @@ def test_server_errors_come_back_as_from_the_generated_client(recording):
 
 
 def test_keyword_arguments_and_wrong_argument_counts_behave_as_the_generated_client(recording):
-    with Client(AllTypes, recording.url, pool_size=1) as client:
+    with Client(AllTypes, recording.client_url, pool_size=1) as client:
         assert client.slow_echo(value="kw", delay_seconds=0) == "kw"
         with pytest.raises(TypeError, match="delay_seconds"):
             client.slow_echo("missing one")
@@ -224,7 +232,8 @@ def test_one_mebibyte_round_trips_through_the_fast_path_from_many_threads(
         ("tcp://h:1?transport=framed", True),
         ("unix:/tmp/s.sock", True),
         ("tcps://h:1", True),
-        ("tcp://h:1?protocol=compact", False),
+        ("tcp://h:1?protocol=compact", True),
+        ("tcp://h:1?protocol=compact&transport=framed", True),
         ("tcp://h:1?protocol=json", False),
         ("tcp://h:1?transport=zlib", False),
         ("tcp://h:1?transport=framed&zlib=true", False),
@@ -233,7 +242,7 @@ def test_one_mebibyte_round_trips_through_the_fast_path_from_many_threads(
         ("http://h/thrift", False),
     ],
 )
-def test_fast_path_applies_only_to_accelerated_binary_on_buffered_or_framed_sockets(url, fast):
+def test_fast_path_applies_to_binary_and_compact_on_buffered_or_framed_sockets(url, fast):
     assert supports_fast_path(parse_url(url)) is fast
 
 
@@ -287,3 +296,24 @@ def test_old_non_strict_replies_are_read_through_the_generated_code(method, args
 
     with serve_raw(non_strict) as raw, Client(AllTypes, raw.url, retries=0, timeout=2) as client:
         assert client.call(method, *args) == expected
+
+
+@given(st.integers(0, 2**31 - 1))
+def test_compact_sequence_ids_are_the_varints_apache_writes(n):
+    from thrift.protocol.TCompactProtocol import writeVarint
+
+    out = TMemoryBuffer()
+    writeVarint(out, n)
+    assert codec._varint(n) == out.getvalue()
+
+
+@pytest.mark.parametrize("transport", ["buffered", "framed"])
+def test_compact_calls_past_one_byte_sequence_ids(transport):
+    handler = AllTypes.Processor(AllTypesHandler())
+    with serve(handler, protocol="compact", transport=transport) as server:
+        with Client(AllTypes, server.url, pool_size=1) as client:
+            with client.connection() as pinned:
+                assert "add" in pinned._conn.calls
+            for i in range(300):  # ids 128..301 take two varint bytes
+                assert client.add(i, 1) == i + 1
+            assert client.stats()["created"] == 1

@@ -256,7 +256,7 @@ class Client:
 
             acquire = pool.acquire
             fast = (
-                fast_calls(self.client_class, pool.service_name).get(name)
+                fast_calls(self.client_class, pool.service_name, pool.endpoint.protocol).get(name)
                 if supports_fast_path(pool.endpoint)
                 else None
             )

@@ -1,13 +1,13 @@
-"""The binary fast path: a generated method's request and reply coded by Apache's C codec directly.
+"""The fast path: a generated method's request and reply coded by Apache's C codec directly.
 
 A generated client spends most of a small call in Python: `writeMessageBegin` packs three
 fields one write at a time, `readMessageBegin` reads them back one `readAll` at a time, and
-`send_*` / `recv_*` add a few more layers. For the accelerated binary protocol on our buffered
-and framed transports, a `FastCall` sends a pre-built message header plus the C-encoded
-arguments in one write, compares the reply's whole header with the one it expects in one
-comparison, and hands the result struct to the C decoder. Anything unexpected (an exception
-message, a reply out of step, keyword arguments, a wrong argument count) takes the generated
-path, so the behaviour is the generated client's.
+`send_*` / `recv_*` add a few more layers. For the binary and compact protocols (with Apache's
+C codec) on our buffered and framed transports, a `FastCall` sends a pre-built message header
+plus the C-encoded arguments in one write, compares the reply's whole header with the one it
+expects in one comparison, and hands the result struct to the C decoder. Anything unexpected
+(an exception message, a reply out of step, keyword arguments, a wrong argument count) takes
+the generated path, so the behaviour is the generated client's.
 """
 
 from __future__ import annotations
@@ -43,20 +43,44 @@ FastCall = Callable[[Any, tuple[Any, ...]], Any]
 
 
 def supports_fast_path(endpoint: Endpoint) -> bool:
-    """Whether calls to `endpoint` may skip the generated code (accelerated binary on a socket)."""
+    """Whether calls to `endpoint` may skip the generated code (C codec on a plain socket)."""
     return (
         fastbinary is not None
-        and endpoint.protocol == "binary"
+        and endpoint.protocol in ("binary", "compact")
         and endpoint.transport in ("buffered", "framed")
         and not endpoint.zlib
         and not endpoint.is_http
     )
 
 
-def _message_head(name: str, message_type: int) -> bytes:
-    """A strict binary message header up to (not including) its sequence id."""
+def _message_head(name: str, message_type: int) -> tuple[bytes, bytes]:
+    """A strict binary message header: the bytes before and after its sequence id."""
     encoded = name.encode("utf-8")
-    return struct.pack("!II", _VERSION_1 | message_type, len(encoded)) + encoded
+    return struct.pack("!II", _VERSION_1 | message_type, len(encoded)) + encoded, b""
+
+
+def _varint(n: int) -> bytes:
+    """`n` (0 <= n < 2**32) as an unsigned LEB128 varint, as the compact protocol writes it."""
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)
+
+
+def _compact_head(name: str, message_type: int) -> tuple[bytes, bytes]:
+    """A compact message header: the bytes before and after its sequence id."""
+    encoded = name.encode("utf-8")
+    return bytes((0x82, 0x01 | message_type << 5)), _varint(len(encoded)) + encoded
+
+
+def _protocol(protocol: str) -> tuple[Any, Callable[[int], bytes], Any, Any]:
+    """(message header, sequence id encoding, C encoder, C decoder) of `protocol`."""
+    assert fastbinary is not None
+    if protocol == "compact":
+        return _compact_head, _varint, fastbinary.encode_compact, fastbinary.decode_compact
+    return _message_head, _pack_seqid, fastbinary.encode_binary, fastbinary.decode_binary
 
 
 def _parameters(function: Any) -> tuple[str, ...]:
@@ -102,7 +126,9 @@ def _large_fields(
     return encode
 
 
-def _make_call(client_class: type[Any], service_name: str | None, name: str) -> FastCall | None:
+def _make_call(
+    client_class: type[Any], service_name: str | None, name: str, protocol: str
+) -> FastCall | None:
     """A `FastCall` for one generated method, or None where its shape is not the usual one."""
     generated = getattr(client_class, name)
     module = sys.modules[generated.__module__]
@@ -116,14 +142,17 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
         or _parameters(args_class.__init__) != _parameters(generated)
     ):
         return None  # not the usual generated shape: keep the generated path
-    encode_binary, decode_binary = fastbinary.encode_binary, fastbinary.decode_binary
+    message_head, seqid_bytes, encode, decode = _protocol(protocol)
     arity = len(_parameters(generated))
     wire_name = f"{service_name}:{name}" if service_name else name
-    request_head = _message_head(wire_name, TMessageType.ONEWAY if oneway else TMessageType.CALL)
-    reply_head = _message_head(name, TMessageType.REPLY)
-    reply_size = len(reply_head) + 4
+    request_head, request_tail = message_head(
+        wire_name, TMessageType.ONEWAY if oneway else TMessageType.CALL
+    )
+    reply_head, reply_tail = message_head(name, TMessageType.REPLY)
+    reply_fixed = len(reply_head) + len(reply_tail)
     args_spec = [args_class, args_class.thrift_spec]
-    large = _large_fields(args_class, _parameters(generated))
+    # Large fields are appended in binary's field layout; compact ones go through the encoder.
+    large = _large_fields(args_class, _parameters(generated)) if protocol == "binary" else None
 
     if oneway:
 
@@ -134,8 +163,8 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
             seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
             parts = large(args) if large is not None else None
             if parts is None:
-                parts = (encode_binary(args_class(*args), args_spec),)
-            conn.transport.send_message(request_head + _pack_seqid(seqid), *parts)
+                parts = (encode(args_class(*args), args_spec),)
+            conn.transport.send_message(request_head + seqid_bytes(seqid) + request_tail, *parts)
             return None
 
         return call_oneway
@@ -154,21 +183,22 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
         seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
         proto._expected_name = name
         trans = conn.transport
-        expected = _pack_seqid(seqid)
+        sequence = seqid_bytes(seqid)
+        request = request_head + sequence + request_tail
         parts = large(args) if large is not None else None
         if parts is None:
-            trans.send_message(request_head + expected, encode_binary(args_class(*args), args_spec))
+            trans.send_message(request, encode(args_class(*args), args_spec))
         else:
-            trans.send_message(request_head + expected, *parts)
+            trans.send_message(request, *parts)
         # read, not readAll: a short or split reply head (an old non-strict server) must not
         # block here; whatever does not match goes back for the generated code to read.
-        head = trans.read(reply_size)
-        if head != reply_head + expected:
+        head = trans.read(reply_fixed + len(sequence))
+        if head != reply_head + sequence + reply_tail:
             trans.unread(head)  # exception message or out of step: the generated code decides
             return recv(conn.client)
         proto._expected_name = None
         result = result_class()
-        decode_binary(result, proto, result_spec)
+        decode(result, proto, result_spec)
         if returns:
             value = result.success
             if value is not None:
@@ -184,13 +214,15 @@ def _make_call(client_class: type[Any], service_name: str | None, name: str) -> 
     return call
 
 
-_cache: dict[tuple[type[Any], str | None], dict[str, FastCall]] = {}
+_cache: dict[tuple[type[Any], str | None, str], dict[str, FastCall]] = {}
 _cache_lock = threading.Lock()
 
 
-def fast_calls(client_class: type[Any], service_name: str | None) -> dict[str, FastCall]:
-    """The fast calls of a generated client's methods (built once per class and service)."""
-    key = (client_class, service_name)
+def fast_calls(
+    client_class: type[Any], service_name: str | None, protocol: str = "binary"
+) -> dict[str, FastCall]:
+    """The fast calls of a generated client's methods (built once per class, service, protocol)."""
+    key = (client_class, service_name, protocol)
     with _cache_lock:
         calls = _cache.get(key)
         if calls is None:
@@ -201,7 +233,7 @@ def fast_calls(client_class: type[Any], service_name: str | None) -> dict[str, F
                     getattr(client_class, name, None)
                 ):
                     continue
-                call = _make_call(client_class, service_name, name)
+                call = _make_call(client_class, service_name, name, protocol)
                 if call is not None:
                     calls[name] = call
             _cache[key] = calls

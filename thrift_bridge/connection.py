@@ -85,8 +85,12 @@ class Connection:
         #: The protocol the generated client calls through (a multiplexing copy, or `protocol`).
         self.wire = multiplexed(self.protocol, service_name) if service_name else self.protocol
         self.client = client_class(self.wire)
-        #: Per method, a call skipping the generated code (accelerated binary only), see codec.
-        self.calls = fast_calls(client_class, service_name) if supports_fast_path(endpoint) else {}
+        #: Per method, a call skipping the generated code (C-coded binary or compact), see codec.
+        self.calls = (
+            fast_calls(client_class, service_name, endpoint.protocol)
+            if supports_fast_path(endpoint)
+            else {}
+        )
         #: Start one call: reset the reply deadline and the per-call byte budget.
         self.begin_call = self.transport.begin_call
         if type(self.transport).begin_call is StackTransport.begin_call:
