@@ -132,6 +132,8 @@ def test_fast_path_sends_the_generated_clients_bytes_and_returns_its_result(
 
 def test_oneway_call_on_the_fast_path_reaches_the_server(recording):
     with Client(AllTypes, recording.client_url, pool_size=1) as client:
+        with client.connection() as pinned:
+            assert "fire" in pinned._conn.calls
         assert client.fire("token-1") is None
         assert client.last_fired() == "token-1"
         assert client.stats()["created"] == 1
@@ -246,11 +248,14 @@ def test_fast_path_applies_to_binary_and_compact_on_buffered_or_framed_sockets(u
     assert supports_fast_path(parse_url(url)) is fast
 
 
-def test_fast_calls_cover_every_method_once_per_client_class():
-    calls = fast_calls(AllTypes.Client, None)
+def test_fast_calls_cover_every_method_once_per_client_class_and_protocol():
+    binary, compact = parse_url("tcp://h:1"), parse_url("tcp://h:1?protocol=compact")
+    calls = fast_calls(AllTypes.Client, None, binary)
     assert set(calls) == set(Client(AllTypes, "tcp://127.0.0.1:1").methods)
-    assert fast_calls(AllTypes.Client, None) is calls
-    assert fast_calls(AllTypes.Client, "AllTypes") is not calls
+    assert fast_calls(AllTypes.Client, None, parse_url("unix:/tmp/s.sock")) is calls
+    assert fast_calls(AllTypes.Client, "AllTypes", binary) is not calls
+    assert fast_calls(AllTypes.Client, None, compact) is not calls
+    assert fast_calls(AllTypes.Client, None, parse_url("tcp://h:1?protocol=json")) == {}
 
 
 @pytest.mark.parametrize(

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import contextvars
 import itertools
-import sys
 import threading
 import time
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TType
+from thrift.Thrift import TApplicationException
 
-from .codec import fast_calls, supports_fast_path
+from .codec import fast_calls
 from .endpoint import DEFAULT_URL, OPTION_NAMES, Endpoint, parse_urls
 from .exceptions import ConfigError, ConnectError, TransportError, wrap_error
 from .pool import ConnectionPool
+from .service import no_such_method, service_methods
 from .transport import ssl_context_for
 
 # Conversion, middleware, sessions and rate limits load when a client first needs them.
@@ -39,27 +39,6 @@ def _client_class(service: Any) -> type[Any]:
             "or its Client class)"
         )
     return candidate
-
-
-def service_methods(client_class: type[Any]) -> dict[str, tuple[type[BaseException], ...]]:
-    """Each method of a generated client with the exceptions its IDL declares."""
-    methods: dict[str, tuple[type[BaseException], ...]] = {}
-    for iface in client_class.__mro__:
-        if iface.__name__ != "Iface":
-            continue
-        module = sys.modules[iface.__module__]
-        for name, value in vars(iface).items():
-            if name.startswith("_") or not callable(value) or name in methods:
-                continue
-            result = getattr(module, f"{name}_result", None)
-            spec = getattr(result, "thrift_spec", None) or ()
-            declared = tuple(
-                field[3][0]
-                for field in spec
-                if field is not None and field[0] != 0 and field[1] == TType.STRUCT
-            )
-            methods[name] = declared
-    return methods
 
 
 def _check_name(name: object) -> str | None:
@@ -219,8 +198,6 @@ class Client:
         methods = self.__dict__.get("_methods")
         if name.startswith("_") or methods is None:
             raise AttributeError(name)
-        from .session import no_such_method
-
         raise AttributeError(no_such_method(name, self.client_class, methods))
 
     @property
@@ -255,11 +232,7 @@ class Client:
             fail = self._fail
 
             acquire = pool.acquire
-            fast = (
-                fast_calls(self.client_class, pool.service_name, pool.endpoint.protocol).get(name)
-                if supports_fast_path(pool.endpoint)
-                else None
-            )
+            fast = fast_calls(self.client_class, pool.service_name, pool.endpoint).get(name)
 
             def method(*args: Any, **kwargs: Any) -> Any:
                 try:
@@ -288,8 +261,6 @@ class Client:
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call service method `name` (also for methods whose name the client itself uses)."""
         if name not in self._methods:
-            from .session import no_such_method
-
             raise ConfigError(no_such_method(name, self.client_class, self._methods))
         return self._bound[name](*args, **kwargs)
 
@@ -330,8 +301,6 @@ class Client:
         exceptions are raised as their generated classes (`to_dict` turns them into data).
         """
         if method not in self._methods:
-            from .session import no_such_method
-
             raise ConfigError(no_such_method(method, self.client_class, self._methods))
         from .convert import convert_args, convert_result
 

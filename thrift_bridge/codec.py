@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TMessageType, TType
 
+from .service import service_methods
+
 if TYPE_CHECKING:
     from .endpoint import Endpoint
 
@@ -153,25 +155,9 @@ def _make_call(
     args_spec = [args_class, args_class.thrift_spec]
     # Large fields are appended in binary's field layout; compact ones go through the encoder.
     large = _large_fields(args_class, _parameters(generated)) if protocol == "binary" else None
-
-    if oneway:
-
-        def call_oneway(conn: Any, args: tuple[Any, ...]) -> Any:
-            if len(args) != arity:
-                return generated(conn.client, *args)
-            proto = conn.wire
-            seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
-            parts = large(args) if large is not None else None
-            if parts is None:
-                parts = (encode(args_class(*args), args_spec),)
-            conn.transport.send_message(request_head + seqid_bytes(seqid) + request_tail, *parts)
-            return None
-
-        return call_oneway
-
-    recv = getattr(client_class, f"recv_{name}")
-    result_spec = [result_class, result_class.thrift_spec]
-    fields = [field for field in result_class.thrift_spec if field is not None]
+    recv: Any = getattr(client_class, f"recv_{name}", None)  # None for a oneway method
+    result_spec = [result_class, getattr(result_class, "thrift_spec", None)]
+    fields = [field for field in result_spec[1] or () if field is not None]
     returns = any(field[0] == 0 for field in fields)
     raises = tuple(field[2] for field in fields if field[0] != 0)
     missing = f"{name} failed: unknown result"
@@ -181,7 +167,6 @@ def _make_call(
             return generated(conn.client, *args)  # raises the generated method's TypeError
         proto = conn.wire
         seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
-        proto._expected_name = name
         trans = conn.transport
         sequence = seqid_bytes(seqid)
         request = request_head + sequence + request_tail
@@ -190,13 +175,15 @@ def _make_call(
             trans.send_message(request, encode(args_class(*args), args_spec))
         else:
             trans.send_message(request, *parts)
+        if oneway:
+            return None
         # read, not readAll: a short or split reply head (an old non-strict server) must not
         # block here; whatever does not match goes back for the generated code to read.
         head = trans.read(reply_fixed + len(sequence))
         if head != reply_head + sequence + reply_tail:
             trans.unread(head)  # exception message or out of step: the generated code decides
+            proto._expected_name = name  # what SequencedProtocol checks the reply against
             return recv(conn.client)
-        proto._expected_name = None
         result = result_class()
         decode(result, proto, result_spec)
         if returns:
@@ -219,21 +206,21 @@ _cache_lock = threading.Lock()
 
 
 def fast_calls(
-    client_class: type[Any], service_name: str | None, protocol: str = "binary"
+    client_class: type[Any], service_name: str | None, endpoint: Endpoint
 ) -> dict[str, FastCall]:
-    """The fast calls of a generated client's methods (built once per class, service, protocol)."""
-    key = (client_class, service_name, protocol)
+    """The fast calls of a generated client's methods on `endpoint` (none where it has none).
+
+    Built once per class, service name and protocol, and shared by every connection.
+    """
+    if not supports_fast_path(endpoint):
+        return {}
+    key = (client_class, service_name, endpoint.protocol)
     with _cache_lock:
         calls = _cache.get(key)
         if calls is None:
             calls = {}
-            for attribute in dir(client_class):
-                name = attribute[5:]
-                if not attribute.startswith("send_") or not callable(
-                    getattr(client_class, name, None)
-                ):
-                    continue
-                call = _make_call(client_class, service_name, name, protocol)
+            for name in service_methods(client_class):
+                call = _make_call(client_class, service_name, name, endpoint.protocol)
                 if call is not None:
                     calls[name] = call
             _cache[key] = calls

@@ -11,10 +11,9 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
-from .codec import fast_calls, supports_fast_path
+from .codec import fast_calls
 from .exceptions import ProtocolError, map_exceptions
 from .transport import header_transport, multiplexed, open_transport, protocol_factory
-from .wire import StackTransport
 
 if TYPE_CHECKING:
     import ssl
@@ -86,15 +85,9 @@ class Connection:
         self.wire = multiplexed(self.protocol, service_name) if service_name else self.protocol
         self.client = client_class(self.wire)
         #: Per method, a call skipping the generated code (C-coded binary or compact), see codec.
-        self.calls = (
-            fast_calls(client_class, service_name, endpoint.protocol)
-            if supports_fast_path(endpoint)
-            else {}
-        )
+        self.calls = fast_calls(client_class, service_name, endpoint)
         #: Start one call: reset the reply deadline and the per-call byte budget.
         self.begin_call = self.transport.begin_call
-        if type(self.transport).begin_call is StackTransport.begin_call:
-            self.begin_call = self.transport.io.begin_call  # the same work, one call shorter
         #: Whether this idle connection is still open and in step (cheap, non-blocking).
         self.is_usable = self.transport.is_usable
         self.created_at = self.last_used = time.monotonic()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from .exceptions import ConfigError, PoolClosed, TransportError, wrap_error
 from .middleware import Call, chain
+from .service import no_such_method
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,19 +20,10 @@ __all__ = [
     "HeaderScope",
     "PinnedClient",
     "check_headers",
-    "no_such_method",
     "reply_headers",
     "run_call",
     "send_headers",
 ]
-
-
-def no_such_method(name: str, client_class: type[Any], methods: dict[str, Any]) -> str:
-    """The message for an attribute that is not a method of the service."""
-    return (
-        f"{name!r} is not a method of {client_class.__module__} "
-        f"(methods: {', '.join(sorted(methods))})"
-    )
 
 
 def check_headers(headers: object) -> dict[str, str]:
