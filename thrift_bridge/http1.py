@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from thrift.transport.TTransport import TTransportException
 
 from .exceptions import ProtocolError
+from .wire import READ_SIZE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -20,7 +21,6 @@ __all__ = ["MAX_HEADERS", "MAX_HEAD_SIZE", "Reply", "read_reply", "request_head"
 
 MAX_HEAD_SIZE = 65536  #: bytes of status line plus headers
 MAX_HEADERS = 100
-_READ_SIZE = 65536
 
 
 def request_head(path: str, host: str, headers: Mapping[str, str]) -> bytes:
@@ -57,7 +57,7 @@ class _Reader:
 
     def _more(self) -> bool:
         """Receive more bytes; False at end of stream."""
-        data = self.recv(_READ_SIZE)
+        data = self.recv(READ_SIZE)
         if not data:
             return False
         if self.pos:
@@ -94,7 +94,7 @@ class _Reader:
     def exactly(self, n: int) -> bytes:
         """The next `n` bytes."""
         while len(self.buf) - self.pos < n:
-            if n - (len(self.buf) - self.pos) > _READ_SIZE:
+            if n - (len(self.buf) - self.pos) > READ_SIZE:
                 return self._large(n)
             if not self._more():
                 raise _closed(len(self.buf) - self.pos, f"a body of {n} bytes")
@@ -202,7 +202,7 @@ def read_reply(recv: Callable[[int], bytes], limit: int) -> Reply:
                 f"HTTP reply of {length} bytes exceeds max_message_size={limit} bytes"
             )
         body = reader.exactly(length)
-    elif status in (204, 304) or status == 101:
+    elif status in (101, 204, 304):
         body = b""
     else:
         body = reader.rest(limit)  # delimited by the end of the connection

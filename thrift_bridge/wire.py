@@ -17,14 +17,11 @@ import sys
 import time
 import zlib
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from thrift.transport.TTransport import CReadableTransport, TTransportBase, TTransportException
 
 from .exceptions import ProtocolError
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "READ_SIZE",
@@ -389,23 +386,24 @@ class FramedTransport(_MessageTransport):
     def write(self, buf: bytes) -> None:
         self._wbuf += buf
 
-    def flush(self) -> None:
-        wbuf = self._wbuf
-        self._wbuf = bytearray(4)
-        size = len(wbuf) - 4
+    def _check_request(self, size: int) -> None:
+        """Refuse a request frame the peer would refuse."""
         if size > self.max_frame_size:
             raise ProtocolError(
                 f"request frame of {size} bytes exceeds max_frame_size={self.max_frame_size}"
             )
+
+    def flush(self) -> None:
+        wbuf = self._wbuf
+        self._wbuf = bytearray(4)
+        size = len(wbuf) - 4
+        self._check_request(size)
         _FRAME_HEADER.pack_into(wbuf, 0, size)
         self.io.sendall(wbuf)
 
     def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
         size = len(head) + len(body) + sum(map(len, more))
-        if size > self.max_frame_size:
-            raise ProtocolError(
-                f"request frame of {size} bytes exceeds max_frame_size={self.max_frame_size}"
-            )
+        self._check_request(size)
         self.io.send_parts(_FRAME_HEADER.pack(size) + head, body, *more)
 
     @property

@@ -49,13 +49,12 @@ def _host_header(endpoint: Endpoint) -> str:
 class _HttpIO:
     """The keep-alive socket of an HTTP endpoint, reopened after the server closed it."""
 
-    __slots__ = ("_connect", "_io", "deadline", "limit", "sent", "timeout")
+    __slots__ = ("_connect", "_io", "limit", "sent", "timeout")
 
     def __init__(self, connect: Callable[[], socket.socket], timeout: float, limit: int):
         self._connect = connect
         self.timeout = timeout
         self.limit = limit
-        self.deadline = 0.0
         self.sent = False
         self._io: SocketIO | None = None
 
@@ -148,24 +147,21 @@ class HttpTransport(StackTransport):
         self._wbuf = bytearray()
         reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
         if not 200 <= reply.status < 300:
-            self.io.close()
-            snippet = reply.body[:_SNIPPET]
-            raise HTTPError(
-                f"HTTP {reply.status} {reply.reason}: {snippet!r}",
-                status=reply.status,
-                body=snippet,
-            )
+            raise self._refuse(reply, f"HTTP {reply.status} {reply.reason}")
         content_type = reply.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type not in _THRIFT_CONTENT_TYPES:
-            self.io.close()
-            snippet = reply.body[:_SNIPPET]
-            raise HTTPError(
+            raise self._refuse(
+                reply,
                 f"HTTP reply has content type {content_type or 'none'!r}, expected "
-                f"{' or '.join(_THRIFT_CONTENT_TYPES)}: {snippet!r}",
-                status=reply.status,
-                body=snippet,
+                f"{' or '.join(_THRIFT_CONTENT_TYPES)}",
             )
         self._rbuf = BytesIO(reply.body)
+
+    def _refuse(self, reply: Reply, message: str) -> HTTPError:
+        """The error for a reply that is not a Thrift message; its connection is closed."""
+        self.io.close()
+        snippet = reply.body[:_SNIPPET]
+        return HTTPError(f"{message}: {snippet!r}", status=reply.status, body=snippet)
 
     @property
     def cstringio_buf(self) -> BytesIO:
