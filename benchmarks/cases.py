@@ -239,43 +239,33 @@ def _thrift_floor_for(payload: str) -> Factory:
 _thrift_floor = _thrift_floor_for(SMALL)
 
 
-def _connect_per_call(ctx: Context) -> Case:
-    """flask-thriftclient's default: open, call, close for every request."""
-    from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
-    from thrift.transport.TSocket import TSocket
-    from thrift.transport.TTransport import TBufferedTransport
+def _connect_per_call_over(tls: bool) -> Factory:
+    """flask-thriftclient's default: open (TLS: with a checked handshake), call, close."""
 
-    bench, host, port = ctx.bench_module(), ctx.servers.host, ctx.servers.ports["binary"]
+    def factory(ctx: Context) -> Case:
+        from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
+        from thrift.transport.TSocket import TSocket
+        from thrift.transport.TSSLSocket import TSSLSocket
+        from thrift.transport.TTransport import TBufferedTransport
 
-    def call() -> object:
-        transport = TBufferedTransport(TSocket(host, port))
-        transport.open()
-        try:
-            return bench.Client(TBinaryProtocolAccelerated(transport)).echo(SMALL)
-        finally:
-            transport.close()
+        bench, host, servers = ctx.bench_module(), ctx.servers.host, ctx.servers
 
-    return call
+        def open_socket() -> Any:
+            if tls:
+                return TSSLSocket(host, servers.ports["tls"], ca_certs=servers.ca_file)
+            return TSocket(host, servers.ports["binary"])
 
+        def call() -> object:
+            transport = TBufferedTransport(open_socket())
+            transport.open()
+            try:
+                return bench.Client(TBinaryProtocolAccelerated(transport)).echo(SMALL)
+            finally:
+                transport.close()
 
-def _tls_connect_per_call(ctx: Context) -> Case:
-    """The same over TLS: connect, handshake (certificate checked), call, close."""
-    from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
-    from thrift.transport.TSSLSocket import TSSLSocket
-    from thrift.transport.TTransport import TBufferedTransport
+        return call
 
-    bench, host, port = ctx.bench_module(), ctx.servers.host, ctx.servers.ports["tls"]
-    ca_file = ctx.servers.ca_file
-
-    def call() -> object:
-        transport = TBufferedTransport(TSSLSocket(host, port, ca_certs=ca_file))
-        transport.open()
-        try:
-            return bench.Client(TBinaryProtocolAccelerated(transport)).echo(SMALL)
-        finally:
-            transport.close()
-
-    return call
+    return factory
 
 
 def _items() -> list[Any]:
@@ -357,7 +347,7 @@ GROUPS: list[Group] = [
             THRIFTPY2: _echo(lambda ctx: ctx.thriftpy2(False)),
             "thriftpy2 Cython framed": _echo(lambda ctx: ctx.thriftpy2(True)),
             "thrift_connector ClientPool (its defaults)": _echo(lambda ctx: ctx.thrift_connector()),
-            CONNECT_PER_CALL: _connect_per_call,
+            CONNECT_PER_CALL: _connect_per_call_over(tls=False),
         },
     ),
     Group(
@@ -378,7 +368,7 @@ GROUPS: list[Group] = [
                 SCHEME_LABELS[scheme]: _echo(lambda ctx, scheme=scheme: ctx.ours(scheme))
                 for scheme in SCHEMES
             },
-            TLS_CONNECT_PER_CALL: _tls_connect_per_call,
+            TLS_CONNECT_PER_CALL: _connect_per_call_over(tls=True),
         },
     ),
     _payload_group(),
