@@ -10,7 +10,14 @@ APT_PACKAGES := thrift-compiler haproxy
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 HAS_APT := $(shell command -v apt-get >/dev/null 2>&1 && echo yes)
 
-.PHONY: all demo test idl sysdeps venv bench bench-server bench-sysdeps soak clean flask-example django-example
+.PHONY: all demo test lint test-pythons test-python idl sysdeps venv bench bench-server bench-sysdeps soak clean flask-example django-example
+
+#: Every Python version the package claims (setup.cfg); `make test` runs the suite on each.
+PYTHON_VERSIONS := 3.9 3.10 3.11 3.12 3.13
+#: The oldest claimed version: mypy also checks the package as that version.
+OLDEST_PYTHON := $(firstword $(PYTHON_VERSIONS))
+#: pytest-xdist workers: the suite mostly waits on sockets and timeouts.
+PYTEST_ARGS ?= -n 2 -p no:benchmark
 
 all: test
 
@@ -47,14 +54,42 @@ idl: sysdeps venv
 demo: venv
 	$(PY) -m thrift_bridge demo
 
-## test: format check, lint, types, import contracts, then the whole pytest suite
-test: sysdeps venv
+## test: the static checks, then the whole pytest suite on every claimed Python version
+test: sysdeps venv lint test-pythons
+	$(VENV)/bin/pytest benchmarks/ --benchmark-disable -q -p no:xdist
+
+## lint: format check, lint, types, import contracts (no tests)
+lint: venv
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/pytest
-	$(VENV)/bin/pytest benchmarks/ --benchmark-disable -q
+
+## test-pythons: the pytest suite on each of PYTHON_VERSIONS (a missing one fails under CI=true)
+test-pythons:
+	@for version in $(PYTHON_VERSIONS); do \
+	  $(MAKE) --no-print-directory test-python V=$$version || exit 1; \
+	done
+
+## test-python V=3.X: the pytest suite on one Python version, in .venv-3.X
+test-python:
+	@py=$$(.ci/find-python $(V)); \
+	if [ -z "$$py" ]; then \
+	  if [ -n "$$CI" ]; then echo "Python $(V) is missing (claimed in setup.cfg): install it" >&2; exit 1; fi; \
+	  echo "skipping Python $(V): not installed (CI=true makes this an error)"; exit 0; \
+	fi; \
+	$(MAKE) --no-print-directory .venv-$(V)/.installed-stamp PY_FOR_VENV=$$py && \
+	echo "== pytest on Python $(V) ($$py)" && \
+	.venv-$(V)/bin/pytest $(PYTEST_ARGS) -q && \
+	if [ "$(V)" = "$(OLDEST_PYTHON)" ]; then \
+	  echo "== mypy as Python $(V)" && .venv-$(V)/bin/mypy --python-version $(V); \
+	fi
+
+.venv-%/.installed-stamp: setup.cfg pyproject.toml
+	@test -x .venv-$*/bin/python || $(PY_FOR_VENV) -m venv .venv-$*
+	.venv-$*/bin/python -m pip install -q --upgrade pip
+	.venv-$*/bin/python -m pip install -q -e '.[test]'
+	@touch $@
 
 ## soak: the load test at full size (64 threads x 5,000 calls), printing its figures
 soak: venv
@@ -105,4 +140,4 @@ bench: venv bench-server
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .benchmarks
+	rm -rf $(VENV) .venv-3.* build *.egg-info .mypy_cache .ruff_cache .pytest_cache .benchmarks

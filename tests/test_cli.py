@@ -84,7 +84,7 @@ def test_application_exception_exits_1(alltypes):
         (["Nope.add", "{}"], "unknown service 'Nope' (services: AllTypes)"),
         (["AllTypes.add", '{"a": "x", "b": 1}'], "a: expected i64"),
         (["add", "{}"], "expected Service.method"),
-        (["AllTypes.add", "[" * 5000], "arguments are nested too deeply"),
+        (["AllTypes.add", "[" * 30_000 + "]" * 30_000], "arguments are nested too deeply"),
         (["AllTypes.echo_string", '{"value": "\\ud800"}'], "expected string (valid Unicode)"),
         (["AllTypes.echo_double", '{"value": 1' + "0" * 400 + "}"], "does not fit"),
         (["AllTypes.add", "-"], "missing argument(s) 'a', 'b'"),  # stdin is empty

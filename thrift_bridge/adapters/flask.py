@@ -76,7 +76,7 @@ _OUTSIDE: contextvars.ContextVar[dict[tuple[int, str], PinnedClient]] = contextv
 )
 
 
-def _whole(key: str, value: Any, minimum: int) -> int:
+def _whole(key: str, value: object, minimum: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConfigError(f"invalid {key} {value!r} (expected a whole number >= {minimum})")
     return value

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from types import ModuleType
@@ -353,16 +354,11 @@ def _from_flat(mapping: Mapping[str, Any], prefix: str) -> dict[str, dict[str, A
 
 
 def _load_toml(name: str, raw: bytes) -> Any:
-    """Parsed TOML, with tomllib (Python 3.11+) or tomli."""
-    try:
+    """Parsed TOML, with tomllib (Python 3.11+) or tomli (a dependency before 3.11)."""
+    if sys.version_info >= (3, 11):
         import tomllib as toml
-    except ImportError:  # Python < 3.11
-        try:
-            import tomli as toml  # type: ignore[no-redef,import-not-found,unused-ignore]
-        except ImportError:
-            raise ConfigError(
-                f"reading {name!r} needs Python 3.11+ or the 'tomli' package"
-            ) from None
+    else:
+        import tomli as toml
     try:
         return toml.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
