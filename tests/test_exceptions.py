@@ -29,6 +29,7 @@ from thrift_bridge.exceptions import (
     ThriftBridgeError,
     Timeout,
     TransportError,
+    WriteTimeout,
     map_exceptions,
     wrap_error,
 )
@@ -49,6 +50,7 @@ CLASSES = [getattr(exceptions, n) for n in exceptions.__all__ if n[0].isupper()]
         (ConnectError, (TransportError,)),
         (ConnectTimeout, (ConnectError, Timeout)),
         (ReadTimeout, (TransportError, Timeout)),
+        (WriteTimeout, (TransportError, Timeout)),
         (HTTPError, (TransportError,)),
         (ProtocolError, (TransportError,)),
         (PoolError, (ThriftBridgeError,)),
@@ -68,7 +70,7 @@ def test_every_class_is_listed():
     assert {c.__name__ for c in CLASSES} == {
         *("ArgumentError", "ConfigError", "ConnectError", "ConnectTimeout", "HTTPError"),
         *("PoolClosed", "PoolError", "PoolTimeout", "ProtocolError", "RateLimited"),
-        *("ReadTimeout", "ThriftBridgeError", "Timeout", "TransportError"),
+        *("ReadTimeout", "ThriftBridgeError", "Timeout", "TransportError", "WriteTimeout"),
     }
 
 

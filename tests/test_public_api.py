@@ -29,6 +29,7 @@ EXPECTED = [
     "ThriftBridgeError",
     "Timeout",
     "TransportError",
+    "WriteTimeout",
     "__version__",
     "from_dict",
     "parse_url",

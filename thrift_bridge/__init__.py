@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         ThriftBridgeError,
         Timeout,
         TransportError,
+        WriteTimeout,
     )
     from .invoker import Invoker
     from .pool import ConnectionPool
@@ -48,6 +49,7 @@ __all__ = [
     "ThriftBridgeError",
     "Timeout",
     "TransportError",
+    "WriteTimeout",
     "__version__",
     "from_dict",
     "parse_url",
@@ -76,6 +78,7 @@ _SUBMODULES = {
     "ThriftBridgeError": "exceptions",
     "Timeout": "exceptions",
     "TransportError": "exceptions",
+    "WriteTimeout": "exceptions",
     "from_dict": "convert",
     "parse_url": "endpoint",
     "parse_urls": "endpoint",

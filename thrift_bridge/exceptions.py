@@ -6,6 +6,7 @@
     ├── TransportError                         the wire failed; the connection is discarded
     │   ├── ConnectError                       could not open a connection
     │   │   └── ConnectTimeout (also Timeout)
+    │   ├── WriteTimeout (also Timeout)        the request not sent within `timeout`
     │   ├── ReadTimeout (also Timeout)         no complete reply within `timeout`
     │   ├── HTTPError                          non-2xx status or wrong content type
     │   └── ProtocolError                      bytes that are not the reply we asked for
@@ -47,6 +48,7 @@ __all__ = [
     "ThriftBridgeError",
     "Timeout",
     "TransportError",
+    "WriteTimeout",
     "map_exceptions",
     "wrap_error",
 ]
@@ -105,8 +107,12 @@ class ConnectTimeout(ConnectError, Timeout):
     """Opening a connection took longer than `connect_timeout`."""
 
 
+class WriteTimeout(TransportError, Timeout):
+    """The peer did not take the whole request within `timeout` (it cannot have run it)."""
+
+
 class ReadTimeout(TransportError, Timeout):
-    """The reply did not arrive within `timeout`."""
+    """The reply did not arrive within `timeout` (counted from the start of the call)."""
 
 
 class HTTPError(TransportError):

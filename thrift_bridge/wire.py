@@ -21,7 +21,7 @@ from typing import Any
 
 from thrift.transport.TTransport import CReadableTransport, TTransportBase, TTransportException
 
-from .exceptions import ProtocolError
+from .exceptions import ProtocolError, WriteTimeout
 
 __all__ = [
     "READ_SIZE",
@@ -36,6 +36,7 @@ READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
 _FRAME_HEADER = struct.Struct("!i")
 _GATHER_SIZE = 65536  # below this, one copy is cheaper than a scatter-gather send
+_FIRST_GROWTH = 1 << 20  # a large read buffer starts at 1 MiB, then doubles as bytes arrive
 
 
 def _timed_out(timeout: float) -> socket.timeout:
@@ -68,6 +69,7 @@ class SocketIO:
         "_in_kernel",
         "_op_timeout",
         "_poller",
+        "_write_poller",
         "deadline",
         "max_message_size",
         "received",
@@ -85,6 +87,7 @@ class SocketIO:
         self.max_message_size = max_message_size
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
+        self._write_poller: Any = None  # made on the first send that finds no room
         self._in_kernel = _waits_in_kernel(sock)
         if self._in_kernel:
             sock.settimeout(None)  # blocking: the kernel enforces the timeouts set below
@@ -110,13 +113,14 @@ class SocketIO:
         if self._op_timeout != self.timeout:
             self._set_timeout(self.timeout)
 
-    def _before_recv(self) -> None:
-        """Raise once the call's deadline has passed; bound the next recv by what is left."""
+    def _within_deadline(self) -> bool:
+        """Bound the next send or recv by what is left of the call; False once nothing is."""
         remaining = self.deadline - time.monotonic()
         if remaining < self._op_timeout - _DEADLINE_SLACK:
             if remaining <= 0:
-                raise _timed_out(self.timeout)
+                return False
             self._set_timeout(remaining)
+        return True
 
     def _count(self, n: int) -> None:
         """Account for `n` received bytes; raise on EOF or past the message budget."""
@@ -131,11 +135,15 @@ class SocketIO:
         return ProtocolError(f"reply exceeds max_message_size={self.max_message_size} bytes")
 
     def recv(self, n: int) -> bytes:
-        """Up to `n` bytes, at least one."""
-        if self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK:
-            self._before_recv()  # the deadline is near: shorten the socket timeout (or raise)
+        """Up to `n` bytes (at most `READ_SIZE`), at least one."""
+        # Only near the deadline does the recv get less than the whole op timeout (or none).
+        near = self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK
+        if near and not self._within_deadline():
+            raise _timed_out(self.timeout)
         try:
-            data = self.sock.recv(n)
+            # Never more than READ_SIZE: recv allocates its whole argument before any byte
+            # arrives, and a peer's declared length must not decide how much we allocate.
+            data = self.sock.recv(min(n, READ_SIZE))
         except BlockingIOError:  # SO_RCVTIMEO expired
             raise _timed_out(self.timeout) from None
         if not data:
@@ -145,67 +153,111 @@ class SocketIO:
             raise self._too_big()
         return data
 
-    def recv_into(self, view: memoryview) -> int:
-        """Fill part of `view`; returns how many bytes arrived (at least one)."""
-        self._before_recv()
-        try:
-            n = self.sock.recv_into(view)
-        except BlockingIOError:  # SO_RCVTIMEO expired
-            raise _timed_out(self.timeout) from None
-        self._count(n)
-        return n
-
     def recv_buffer(self, n: int, prefix: bytes = b"") -> BytesIO:
-        """A read buffer of `prefix` and exactly `n` more bytes, received straight into it."""
+        """A read buffer of `prefix` and exactly `n` more bytes, received straight into it.
+
+        The buffer grows as bytes arrive (doubling from `_FIRST_GROWTH`), never to a length
+        the peer has only declared: a 40-byte reply announcing a 99 MB string costs 1 MiB.
+        """
         buf = BytesIO(prefix)
-        end = len(prefix) + n
-        if n:
-            buf.seek(end - 1)
-            buf.write(b"\0")  # sizes the buffer once; the socket then fills it in place
-            with buf.getbuffer() as view:
-                got = len(prefix)
-                while got < end:
-                    got += self.recv_into(view[got:])
-            buf.seek(0)
+        got = len(prefix)
+        end = got + n
+        size = got
+        while got < end:
+            if got == size:
+                size = min(end, max(2 * size, got + _FIRST_GROWTH))
+                buf.seek(size - 1)
+                buf.write(b"\0")  # grows the buffer; the socket then fills it in place
+            if not self._within_deadline():
+                raise _timed_out(self.timeout)
+            # Views of `buf` never outlive this block, on any path: an export left alive (in a
+            # traceback, say) makes the buffer unresizable and crashed Python 3.12 at exit.
+            with buf.getbuffer() as whole, whole[got:size] as room:
+                try:
+                    received = self.sock.recv_into(room)
+                except BlockingIOError:  # SO_RCVTIMEO expired
+                    raise _timed_out(self.timeout) from None
+            self._count(received)
+            got += received
+        buf.seek(0)
         return buf
 
+    def _send_timed_out(self, sent: int, total: int) -> WriteTimeout:
+        """The error for a request the peer did not take in full before the deadline."""
+        return WriteTimeout(
+            f"the request could not be sent within {self.timeout:g}s "
+            f"(the peer took {sent} of {total} bytes)"
+        )
+
     def sendall(self, data: Any) -> None:
-        """Send every byte of `data`; marks the request as written once it is all out."""
-        try:
-            self.sock.sendall(data)
-        except BlockingIOError:  # SO_SNDTIMEO expired
-            raise self._send_timed_out() from None
+        """Send every byte of `data` before the call's deadline; marks the request written."""
+        self._send_views([memoryview(data)])
         self.sent = True
 
     def send_parts(self, head: bytes, body: bytes, *more: bytes) -> None:
         """Send `head`, `body` and `more`; large parts go out without being copied together."""
-        try:
-            if not more and len(body) < _GATHER_SIZE:
-                self.sock.sendall(head + body)
-            else:
-                self._send_gathered([memoryview(part) for part in (head, body, *more) if part])
-        except BlockingIOError:  # SO_SNDTIMEO expired
-            raise self._send_timed_out() from None
+        if not more and len(body) < _GATHER_SIZE:
+            self._send_views([memoryview(head + body)])
+        else:
+            self._send_views([memoryview(part) for part in (head, body, *more) if part])
         self.sent = True
 
-    def _send_timed_out(self) -> socket.timeout:
-        """The error for a request the peer did not take within the timeout."""
-        return socket.timeout(f"the request could not be sent within {self._op_timeout:g}s")
+    def _send_views(self, views: list[memoryview]) -> None:
+        """Send every byte of `views` (scatter-gather where the socket can) before the deadline.
 
-    def _send_gathered(self, views: list[memoryview]) -> None:
-        """Send every byte of `views` with scatter-gather writes (one copy for TLS sockets)."""
-        while views:
-            try:
-                done = self.sock.sendmsg(views)
-            except NotImplementedError:  # TLS sockets have no sendmsg
-                self.sock.sendall(b"".join(views))
-                return
-            while done:
-                if done >= len(views[0]):
-                    done -= len(views.pop(0))
-                else:
-                    views[0] = views[0][done:]
-                    done = 0
+        `sendall` and SO_SNDTIMEO bound each send() call, not the request (and on a unix
+        socket each chunk of one): a peer taking a few bytes now and then kept a 1 s call
+        sending for minutes. Kernel-timeout sockets therefore send without blocking and wait
+        for room with poll() bounded by what is left of the deadline; the others get their
+        timeout shortened to it before each send.
+        """
+        total = sum(map(len, views))
+        sent = 0
+        try:
+            while views:
+                # Python-timeout sockets: each send gets what is left of the deadline.
+                if not (self._in_kernel or self._within_deadline()):
+                    raise self._send_timed_out(sent, total)
+                try:
+                    done = self._send_some(views)
+                except BlockingIOError:  # no room in the socket buffer now
+                    self._wait_writable(sent, total)
+                    continue
+                except socket.timeout:  # Python's timeout (TLS, gevent)
+                    raise self._send_timed_out(sent, total) from None
+                sent += done
+                while done:
+                    if done >= len(views[0]):
+                        done -= len(views.pop(0))
+                    else:
+                        views[0] = views[0][done:]
+                        done = 0
+        finally:
+            for view in views:
+                view.release()
+
+    def _send_some(self, views: list[memoryview]) -> int:
+        """One send of as much of `views` as the socket takes now (never blocking in-kernel)."""
+        flags = socket.MSG_DONTWAIT if self._in_kernel else 0
+        if len(views) == 1:
+            return int(self.sock.send(views[0], flags))
+        try:
+            return int(self.sock.sendmsg(views, (), flags))
+        except NotImplementedError:  # TLS sockets have no sendmsg: one copy, then send
+            joined = memoryview(b"".join(views))
+            views[:] = [joined]
+            return int(self.sock.send(joined))
+
+    def _wait_writable(self, sent: int, total: int) -> None:
+        """Wait, at most until the call's deadline, for room in the socket's send buffer."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._send_timed_out(sent, total)
+        if self._write_poller is None:
+            self._write_poller = select.poll()
+            self._write_poller.register(self.sock, select.POLLOUT)
+        if not self._write_poller.poll(math.ceil(remaining * 1000)):
+            raise self._send_timed_out(sent, total)
 
     def is_usable(self) -> bool:
         """Whether the idle socket is still open and holds no unexpected bytes."""
