@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import re
 import threading
@@ -17,7 +18,7 @@ from thrift_bridge import Client, ConfigError, RateLimited, TransportError
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.generated.calculator import Calculator
-from thrift_bridge.middleware import AccessLog, Metrics
+from thrift_bridge.middleware import AccessLog, Metrics, fingerprint
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
 from .handlers import AllTypesHandler, CalculatorHandler
@@ -195,7 +196,13 @@ def test_access_log_line_per_call_in_zask_format(header_server, caplog):
         with pytest.raises(BadInput):
             client.raise_error(1)
     lines = [r.getMessage() for r in caplog.records if r.name == "thrift_bridge.access"]
-    pattern = r'^k1 - \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] - "AllTypes" - "METHOD" - OUTCOME - \d+ms$'
+    # The access key is a secret: its fingerprint (8 hex digits of its SHA-256) stands in for it.
+    assert fingerprint("k1") == "#" + hashlib.sha256(b"k1").hexdigest()[:8]
+    pattern = (
+        "^"
+        + fingerprint("k1")
+        + r' - \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] - "AllTypes" - "METHOD" - OUTCOME - \d+ms$'
+    )
     assert re.match(pattern.replace("METHOD", "add").replace("OUTCOME", "OK"), lines[0])
     assert re.match(pattern.replace("METHOD", "raise_error").replace("OUTCOME", "ERROR"), lines[1])
 

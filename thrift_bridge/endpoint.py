@@ -16,7 +16,15 @@ from typing import Any, Literal, get_args
 
 from .exceptions import ConfigError
 
-__all__ = ["DEFAULT_URL", "Endpoint", "parse_url", "parse_urls"]
+__all__ = [
+    "DEFAULT_URL",
+    "Endpoint",
+    "is_secret_header",
+    "is_secret_name",
+    "parse_url",
+    "parse_urls",
+    "scrub",
+]
 
 Scheme = Literal["tcp", "tcps", "http", "https", "unix", "unixs"]
 ProtocolName = Literal["binary", "compact", "json", "header"]
@@ -234,8 +242,33 @@ class Endpoint:
 
     @property
     def redacted_url(self) -> str:
-        """The URL with any password replaced by '***', safe for logs and messages."""
+        """The URL with its secrets replaced by '***', safe for logs and messages.
+
+        Hidden: a password; a user name given without a password (it is then a token); the
+        values of query parameters named like secrets (see `is_secret_name`).
+        """
         return self._format(redact=True)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this endpoint sends, for scrubbing text a server echoes back."""
+        from urllib.parse import unquote_plus
+
+        found = [self.password, self.bearer_token]
+        if self.password is None:
+            found.append(self.username)
+        if self.username is not None:
+            import base64
+
+            token = f"{self.username}:{self.password or ''}".encode()
+            found.append(base64.b64encode(token).decode("ascii"))  # the Basic credentials
+        found += [value for name, value in self.headers if is_secret_header(name)]
+        _, _, query = self.path.partition("?")
+        for pair in query.split("&") if query else ():
+            name, _, value = pair.partition("=")
+            if is_secret_name(unquote_plus(name)):
+                found += [value, unquote_plus(value)]
+        return tuple(sorted({text for text in found if text}, key=len, reverse=True))
 
     def __str__(self) -> str:
         return self.redacted_url
@@ -261,12 +294,15 @@ class Endpoint:
         else:
             userinfo = ""
             if self.username is not None:
-                userinfo = quote(self.username, safe="")
+                # A user name without a password is how tokens are passed: hidden too.
+                hide = redact and self.password is None
+                userinfo = "***" if hide else quote(self.username, safe="")
                 if self.password is not None:
                     userinfo += ":" + ("***" if redact else quote(self.password, safe=""))
                 userinfo += "@"
             host = f"[{self.host}]" if ":" in self.host else self.host
-            base = f"{self.scheme}://{userinfo}{host}:{self.port}{self.path}"
+            path = _redact_query(self.path) if redact else self.path
+            base = f"{self.scheme}://{userinfo}{host}:{self.port}{path}"
         if not options:
             return base
         return base + ("&" if "?" in base else "?") + urlencode(options)
@@ -277,13 +313,72 @@ def _fail(url: str, problem: str) -> ConfigError:
     return ConfigError(f"{problem} in {_redact(url)!r}")
 
 
+#: Query parameters whose values are secrets by convention (RFC 6750's access_token, API
+#: keys, signatures...): exact names, and names ending in one of `_SECRET_SUFFIXES`.
+SECRET_NAMES = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "auth",
+        "bearer_token",
+        "headers",
+        "key",
+        "passwd",
+        "password",
+        "pwd",
+        "secret",
+        "sig",
+        "signature",
+        "token",
+    }
+)
+_SECRET_SUFFIXES = ("_token", "-token", "_key", "-key", "_secret", "-secret", "_password")
+#: HTTP headers whose values are secrets (besides names that `is_secret_name` accepts).
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
+
+
+def is_secret_name(name: str) -> bool:
+    """Whether a query parameter called `name` carries a secret (case-insensitive)."""
+    lowered = name.lower()
+    return lowered in SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES)
+
+
+def is_secret_header(name: str) -> bool:
+    """Whether an HTTP header called `name` carries a secret."""
+    return name.lower() in _SECRET_HEADERS or is_secret_name(name.replace("-", "_"))
+
+
+def scrub(text: str, secrets: Sequence[str]) -> str:
+    """`text` (a server's words, say) with every occurrence of each of `secrets` as '***'."""
+    for secret in secrets:  # longest first (as `Endpoint.secrets` orders them)
+        text = text.replace(secret, "***")
+    return text
+
+
+def _redact_query(path: str) -> str:
+    """`path` with the values of its secret query parameters replaced by '***'."""
+    from urllib.parse import unquote_plus
+
+    location, mark, query = path.partition("?")
+    if not mark:
+        return path
+    pairs = []
+    for pair in query.split("&"):
+        name, equals, _ = pair.partition("=")
+        pairs.append(f"{name}=***" if equals and is_secret_name(unquote_plus(name)) else pair)
+    return f"{location}?{'&'.join(pairs)}"
+
+
 def _redact(url: str) -> str:
     """`url` with its userinfo (up to the last '@') and secret query values replaced by '***'.
 
     A password may hold unencoded '/', '?', '#' or '@', so everything up to the last '@' goes.
     """
     url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://).*@", r"\1***@", url, flags=re.DOTALL)
-    return re.sub(r"((?:^|[?&])(?:bearer_token|headers|password)=)[^&#]*", r"\1***", url)
+    location, mark, rest = url.partition("?")
+    query, hash_mark, fragment = rest.partition("#")
+    return location + mark + _redact_query("?" + query)[1:] + hash_mark + fragment
 
 
 def _parse_host(url: str, raw: str) -> str:

@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["AccessLog", "Call", "Metrics", "Middleware", "chain"]
+__all__ = ["AccessLog", "Call", "Metrics", "Middleware", "chain", "fingerprint"]
 
 
 @dataclasses.dataclass
@@ -55,10 +55,20 @@ def chain(middleware: Sequence[Middleware], final: Callable[[Call], Any]) -> Cal
     return run
 
 
+def fingerprint(secret: str) -> str:
+    """A short, stable stand-in for a secret in logs: 8 hex digits of its SHA-256."""
+    import hashlib
+
+    return "#" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
+
+
 class AccessLog:
     """One line per call on the `thrift_bridge.access` logger, in Zask's access-log format.
 
-    ``access_key - [2026-11-24 09:30:00] - "CustomerService" - "get_customer" - OK - 3ms``
+    ``#5e884898 - [2026-11-24 09:30:00] - "CustomerService" - "get_customer" - OK - 3ms``
+
+    Zask's first field is the access key; it is a secret, so the line shows its fingerprint
+    (`fingerprint`: '#' and 8 hex digits of its SHA-256), enough to tell callers apart.
     """
 
     def __init__(self, logger: logging.Logger | None = None, level: int = logging.INFO):
@@ -78,7 +88,7 @@ class AccessLog:
                 self.logger.log(
                     self.level,
                     '%s - [%s] - "%s" - "%s" - %s - %dms',
-                    call.headers.get("access_key", "-"),
+                    fingerprint(key) if (key := call.headers.get("access_key")) else "-",
                     time.strftime("%Y-%m-%d %H:%M:%S"),
                     call.service,
                     call.method,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from thrift.transport.TTransport import TTransportException
 
+from .endpoint import scrub
 from .exceptions import HTTPError, ProtocolError
 from .http1 import Reply, read_reply, request_head
 from .wire import SocketIO, StackTransport
@@ -145,7 +146,12 @@ class HttpTransport(StackTransport):
     def flush(self) -> None:
         body = bytes(self._wbuf)
         self._wbuf = bytearray()
-        reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
+        try:
+            reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
+        except ProtocolError as exc:  # may quote the server's bytes, which may echo ours
+            exc.message = scrub(exc.message, self.endpoint.secrets)
+            exc.args = (exc.message,)
+            raise
         if not 200 <= reply.status < 300:
             raise self._refuse(reply, f"HTTP {reply.status} {reply.reason}")
         content_type = reply.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -160,8 +166,12 @@ class HttpTransport(StackTransport):
     def _refuse(self, reply: Reply, message: str) -> HTTPError:
         """The error for a reply that is not a Thrift message; its connection is closed."""
         self.io.close()
+        secrets = self.endpoint.secrets
         snippet = reply.body[:_SNIPPET]
-        return HTTPError(f"{message}: {snippet!r}", status=reply.status, body=snippet)
+        for secret in secrets:  # a server may echo the request: its path, its credentials
+            snippet = snippet.replace(secret.encode("utf-8"), b"***")
+        text = scrub(f"{message}: {snippet!r}", secrets)
+        return HTTPError(text, status=reply.status, body=snippet)
 
     @property
     def cstringio_buf(self) -> BytesIO:
