@@ -356,3 +356,26 @@ def test_waiters_are_served_first_come_first_served(server):
         finally:
             stop.set()
             hogger.join(10)
+
+
+def test_round_robin_spreads_a_down_endpoints_turns_evenly(closed_port):
+    """One of three endpoints down: the other two share its turns, not only its neighbour."""
+    counts = [0, 0]
+
+    class Counting(AllTypesHandler):
+        def __init__(self, index: int) -> None:
+            super().__init__()
+            self.index = index
+
+        def add(self, a: int, b: int) -> int:
+            counts[self.index] += 1
+            return a + b
+
+    with (
+        serve(AllTypes.Processor(Counting(0))) as one,
+        serve(AllTypes.Processor(Counting(1))) as two,
+    ):
+        urls = [one.url, f"tcp://127.0.0.1:{closed_port}", two.url]
+        with Client(AllTypes, urls, retries=1, retry_backoff=0, cooldown=60) as client:
+            assert [client.add(i, 1) for i in range(30)] == [i + 1 for i in range(30)]
+    assert abs(counts[0] - counts[1]) <= 2, counts  # was 20/10: the neighbour took every turn

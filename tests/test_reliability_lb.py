@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -141,3 +142,20 @@ def test_haproxy_restarted_mid_run_later_calls_succeed(balanced):
         proxy.stop()
         proxy.start()
         assert [client.add(3, i) for i in range(20)] == [3 + i for i in range(20)]
+
+
+def test_calls_spaced_at_the_lb_idle_timeout_never_race_a_closing_connection(balanced):
+    """With max_idle below the balancer's idle timeout, no call is sent on a closing socket.
+
+    Calls spaced exactly at HAProxy's idle timeout used to fail about one in seven: the stale
+    connection passed the checkout check and HAProxy closed it while the request was in
+    flight (and a sent, non-idempotent call must not be retried).
+    """
+    url, _, _ = balanced
+    with Client(AllTypes, url, pool_size=1, retries=0, max_idle=LB_TIMEOUT * 0.75) as client:
+        for i in range(12):
+            assert client.add(i, 1) == i + 1  # not idempotent: any race would raise here
+            threading.Event().wait(LB_TIMEOUT)
+        stats = client.stats()
+    assert stats["created"] >= 11  # each idle connection was recycled before HAProxy's close
+    assert stats["retries"] == 0

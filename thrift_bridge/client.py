@@ -25,7 +25,12 @@ if TYPE_CHECKING:
     from .middleware import Call, Middleware
     from .session import HeaderScope, PinnedClient
 
-__all__ = ["Client", "service_methods"]
+__all__ = ["DEFAULT_MAX_IDLE", "Client", "service_methods"]
+
+#: Seconds an idle connection is kept: below the idle timeouts of common load balancers and
+#: proxies (HAProxy setups' usual 30 s, AWS ALB's 60 s, nginx's 75 s), so a pooled connection
+#: is recycled before a balancer closes it under a call that was just sent.
+DEFAULT_MAX_IDLE = 25.0
 
 
 def _client_class(service: Any) -> type[Any]:
@@ -89,7 +94,7 @@ class Client:
         retries: int = 2,
         retry_backoff: float = 0.05,
         idempotent: Iterable[str] = (),
-        max_idle: float | None = None,
+        max_idle: float | None = DEFAULT_MAX_IDLE,
         max_lifetime: float | None = None,
         cooldown: float = 5.0,
         service_name: str | None = None,
@@ -265,17 +270,21 @@ class Client:
         return self._bound[name](*args, **kwargs)
 
     def _pick(self, avoid: int) -> int:
-        """The next endpoint round-robin, skipping ones cooling down after a failed connect."""
+        """The next endpoint round-robin among those not cooling down after a failed connect.
+
+        The turn goes round the usable endpoints only, so a down endpoint's share is spread
+        evenly over the others rather than handed to its neighbour.
+        """
         count = len(self._pools)
         if count == 1:
             return 0
         now = time.monotonic()
-        start = next(self._turn)
-        for step in range(count):
-            index = (start + step) % count
-            if index != avoid and self._down_until[index] <= now:
-                return index
-        return min(range(count), key=self._down_until.__getitem__)
+        turn = next(self._turn)
+        down = self._down_until
+        usable = [index for index in range(count) if index != avoid and down[index] <= now]
+        if usable:
+            return usable[turn % len(usable)]
+        return min(range(count), key=down.__getitem__)
 
     def _backoff(self, attempt: int) -> None:
         """Sleep before retry number `attempt` (exponential, with jitter)."""

@@ -8,6 +8,7 @@ reply. `SequencedProtocol` numbers every request and checks that the reply answe
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -56,11 +57,12 @@ class Connection:
         "client",
         "created_at",
         "endpoint",
+        "expires_at",
         "generation",
         "headers",
         "is_usable",
-        "last_used",
         "protocol",
+        "retire_at",
         "transport",
         "wire",
     )
@@ -90,7 +92,11 @@ class Connection:
         self.begin_call = self.transport.begin_call
         #: Whether this idle connection is still open and in step (cheap, non-blocking).
         self.is_usable = self.transport.is_usable
-        self.created_at = self.last_used = time.monotonic()
+        self.created_at = time.monotonic()
+        #: When the pool stops handing this connection out (idle or lifetime limit), if idle.
+        self.expires_at = math.inf
+        #: When it ages out whatever its use (`max_lifetime`).
+        self.retire_at = math.inf
 
     def __repr__(self) -> str:
         return f"<Connection {self.endpoint.redacted_url} fd={self.transport.io.fileno()}>"

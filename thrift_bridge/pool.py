@@ -8,6 +8,7 @@ an IDL-declared exception / TApplicationException) or it is closed and its slot 
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
     from .endpoint import Endpoint
 
-__all__ = ["ConnectionPool"]
+__all__ = ["ConnectionPool", "inherited"]
 
 _pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 _generation = 0  # bumped in every forked child; connections remember the one they were born in
@@ -35,6 +36,11 @@ def _after_fork_in_child() -> None:
     _generation += 1
     for pool in list(_pools):
         pool._reset_after_fork()
+
+
+def inherited(conn: Connection) -> bool:
+    """Whether `conn` was opened before this process was forked (its socket is the parent's)."""
+    return conn.generation != _generation
 
 
 if hasattr(os, "register_at_fork"):
@@ -78,6 +84,7 @@ class ConnectionPool:
         self.ssl_context = ssl_context
         self.service_name = service_name
         self._recycles = max_idle is not None or max_lifetime is not None
+        self._max_idle = math.inf if max_idle is None else max_idle
         self._closed = False
         self._init_state()
         _pools.add(self)
@@ -111,7 +118,7 @@ class ConnectionPool:
             if conn is not None:
                 self._reused += 1  # taken back in _discard if the check below fails
         if conn is not None:
-            if (self._recycles and self._too_old(conn)) or not conn.is_usable():
+            if (self._recycles and time.monotonic() > conn.expires_at) or not conn.is_usable():
                 self._discard(conn, was_reused=True)
             else:
                 return conn
@@ -126,6 +133,8 @@ class ConnectionPool:
         except BaseException:
             self._give_back(None)
             raise
+        if self.max_lifetime is not None:
+            conn.retire_at = conn.created_at + self.max_lifetime
         with self._lock:
             self._open += 1
             self._created += 1
@@ -157,21 +166,14 @@ class ConnectionPool:
                 endpoint=self.endpoint.redacted_url,
             )
 
-    def _too_old(self, conn: Connection) -> bool:
-        """Whether an idle connection passed max_idle or max_lifetime."""
-        now = time.monotonic()
-        if self.max_idle is not None and now - conn.last_used > self.max_idle:
-            return True
-        return self.max_lifetime is not None and now - conn.created_at > self.max_lifetime
-
     def release(self, conn: Connection, clean: bool = True) -> None:
         """Give a connection back: kept when `clean`, else closed (it may be out of step)."""
-        if conn.generation != _generation:
+        if inherited(conn):
             conn.abandon()  # checked out before a fork; the parent still owns the socket
             return
         if clean and not self._closed:
-            if self._recycles:
-                conn.last_used = time.monotonic()
+            if self._recycles:  # when this idle connection must no longer be handed out
+                conn.expires_at = min(time.monotonic() + self._max_idle, conn.retire_at)
             with self._lock:
                 self._slots.append(conn)
                 if self._waiting:

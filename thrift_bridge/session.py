@@ -6,8 +6,9 @@ import contextvars
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ConfigError, PoolClosed, TransportError, wrap_error
+from .exceptions import ConfigError, PoolClosed, PoolError, TransportError, wrap_error
 from .middleware import Call, chain
+from .pool import inherited
 from .service import no_such_method
 
 if TYPE_CHECKING:
@@ -149,6 +150,15 @@ class PinnedClient:
                 endpoint=self._pool.endpoint.redacted_url,
                 method=name,
             ) from self._broken
+        if inherited(conn):
+            # Parent and child would share one socket and one sequence counter, and each read
+            # the other's replies. A fresh connection would silently lose the session's state.
+            raise PoolError(
+                "this connection was pinned before os.fork(): the parent process still uses "
+                "it; pin a new one in the child (client.connection())",
+                endpoint=self._pool.endpoint.redacted_url,
+                method=name,
+            )
         keep = self._owner._keep[name]
         if info is not None:
             info.endpoint = self._pool.endpoint.redacted_url
