@@ -255,7 +255,8 @@ def test_fast_calls_cover_every_method_once_per_client_class_and_protocol():
     assert fast_calls(AllTypes.Client, None, parse_url("unix:/tmp/s.sock")) is calls
     assert fast_calls(AllTypes.Client, "AllTypes", binary) is not calls
     assert fast_calls(AllTypes.Client, None, compact) is not calls
-    assert fast_calls(AllTypes.Client, None, parse_url("tcp://h:1?protocol=json")) == {}
+    json_calls = fast_calls(AllTypes.Client, None, parse_url("tcp://h:1?protocol=json"))
+    assert set(json_calls) == set(calls)  # from the JSON codec: tests/test_json_calls.py
 
 
 @pytest.mark.parametrize(

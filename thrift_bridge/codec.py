@@ -212,6 +212,10 @@ def fast_calls(
 
     Built once per class, service name and protocol, and shared by every connection.
     """
+    if endpoint.protocol == "json":  # integration point: TJSONProtocol's own fast path
+        from ._json_calls import json_fast_calls  # only JSON clients load the JSON codec
+
+        return json_fast_calls(client_class, service_name, endpoint)
     if not supports_fast_path(endpoint):
         return {}
     key = (client_class, service_name, endpoint.protocol)
