@@ -13,17 +13,16 @@ Integration point: `codec.fast_calls` hands JSON endpoints to `json_fast_calls`.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TMessageType
+from thrift.Thrift import TMessageType
 
 from ._json_codec import JsonLimits, quote, struct_writer
 from ._json_stream import Frame, MessageReader
-from .service import service_methods
+from .service import calls_of, generated_method, result_unpacker
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
@@ -71,36 +70,20 @@ def _receive(trans: Any, limits: JsonLimits) -> tuple[Frame, Callable[[], None]]
     return frame, put_back
 
 
-def _parameters(function: Any) -> tuple[str, ...]:
-    """The positional parameter names of a generated function, `self` left out."""
-    code = getattr(function, "__code__", None)  # a struct without fields has object's __init__
-    return tuple(code.co_varnames[1 : code.co_argcount]) if code is not None else ()
-
-
 def _make_call(
     client_class: type[Any], service_name: str | None, name: str, limits: JsonLimits
 ) -> JsonCall | None:
     """A JSON fast call for one generated method, or None where its shape is not the usual one."""
-    generated = getattr(client_class, name)
-    module = sys.modules[generated.__module__]
-    args_class: Any = getattr(module, f"{name}_args", None)
-    result_class: Any = getattr(module, f"{name}_result", None)
-    recv: Any = getattr(client_class, f"recv_{name}", None)  # None for a oneway method
-    if (
-        getattr(args_class, "thrift_spec", None) is None
-        or (recv is not None and getattr(result_class, "thrift_spec", None) is None)
-        or _parameters(args_class.__init__) != _parameters(generated)
-    ):
+    method = generated_method(client_class, name)
+    if method is None:
         return None  # not the usual generated shape: keep the generated path
-    arity = len(_parameters(generated))
+    generated, args_class, result_class, recv, parameters = method
+    arity = len(parameters)
     wire_name = f"{service_name}:{name}" if service_name else name
     message_type = TMessageType.CALL if recv is not None else TMessageType.ONEWAY
     request_head = f"[1,{quote(wire_name)},{message_type},"
     write_args = struct_writer(args_class)
-    fields = [field for field in getattr(result_class, "thrift_spec", None) or () if field]
-    returns = any(field[0] == 0 for field in fields)
-    raises = tuple(field[2] for field in fields if field[0] != 0)
-    missing = f"{name} failed: unknown result"
+    unpack = result_unpacker(result_class, name)
 
     def call(conn: Any, args: tuple[Any, ...]) -> Any:
         if len(args) != arity:
@@ -122,18 +105,7 @@ def _make_call(
             put_back()  # exception message or out of step: the generated code decides
             proto._expected_name = name  # what SequencedProtocol checks the reply against
             return recv(conn.client)
-        result = frame.decode(result_class)
-        if returns:
-            value = result.success
-            if value is not None:
-                return value
-        for field in raises:
-            error = getattr(result, field)
-            if error is not None:
-                raise error
-        if returns:
-            raise TApplicationException(TApplicationException.MISSING_RESULT, missing)
-        return None
+        return unpack(frame.decode(result_class))
 
     return call
 
@@ -156,10 +128,7 @@ def json_fast_calls(
     with _cache_lock:
         calls = _cache.get(key)
         if calls is None:
-            calls = {}
-            for name in service_methods(client_class):
-                call = _make_call(client_class, service_name, name, limits)
-                if call is not None:
-                    calls[name] = call
-            _cache[key] = calls
+            calls = _cache[key] = calls_of(
+                client_class, lambda name: _make_call(client_class, service_name, name, limits)
+            )
     return calls
