@@ -28,7 +28,8 @@ from thrift.protocol.TProtocol import TProtocolException
 from thrift.Thrift import TApplicationException, TException, TMessageType
 from thrift.transport.TTransport import TMemoryBuffer, TTransportException
 
-from ._json_codec import NEGATIVE_ZERO, JsonLimits, readers
+from ._json_codec import JsonLimits
+from ._json_read import NEGATIVE_ZERO, readers
 from .exceptions import ProtocolError
 
 __all__ = ["Frame", "MessageReader", "decode_message"]
