@@ -96,18 +96,21 @@ class Context:
             lambda: Client(self.bench_module(), url, pool_size=pool_size),
         )
 
-    def apache(self, key: str = "apache", *, framed: bool = False) -> Any:
-        """Apache's generated client on one persistent connection, accelerated binary."""
+    def apache(self, key: str = "apache", *, framed: bool = False, json: bool = False) -> Any:
+        """Apache's generated client on one persistent connection: accelerated binary, or
+        TJSONProtocol (buffered, on the JSON port)."""
         from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
+        from thrift.protocol.TJSONProtocol import TJSONProtocol
         from thrift.transport.TSocket import TSocket
         from thrift.transport.TTransport import TBufferedTransport, TFramedTransport
 
         def make() -> Any:
-            port = self.servers.ports["framed" if framed else "binary"]
+            port = self.servers.ports["json" if json else "framed" if framed else "binary"]
             sock = TSocket(self.servers.host, port)
             transport = TFramedTransport(sock) if framed else TBufferedTransport(sock)
             transport.open()
-            client = self.bench_module().Client(TBinaryProtocolAccelerated(transport))
+            protocol = TJSONProtocol if json else TBinaryProtocolAccelerated
+            client = self.bench_module().Client(protocol(transport))
             self._closers.append(transport.close)
             return client
 
@@ -334,6 +337,52 @@ def _payload_group() -> Group:
     )
 
 
+def _json_floor(method: str, args: Any, result: Any) -> Factory:
+    """The raw-socket floor for JSON: our encoding of a request, the C++ server's reply read."""
+
+    def factory(ctx: Context) -> Case:
+        from thrift_bridge._json_codec import encode_message
+
+        request = encode_message(method, 1, 0, args)
+        reply = encode_message(method, 2, 0, result)
+        return _ping_pong(ctx.raw_socket("json"), request, len(reply), reply)
+
+    return factory
+
+
+JSON_FLOOR = "floor: raw socket, pre-encoded JSON"
+
+
+def _json_group() -> Group:
+    """protocol=json at every payload size and the batch, each beside Apache's TJSONProtocol,
+    and the floor: what a client costing nothing would measure against the C++ server."""
+    from thrift_bridge.generated.bench import Bench
+
+    cases: dict[str, Factory] = {}
+    ours = ("thrift-bridge JSON", lambda ctx: ctx.ours("json"))
+    apache = ("Apache TJSONProtocol", lambda ctx: ctx.apache("apache json", json=True))
+    for label, value in PAYLOADS.items():
+        for name, client in (apache, ours):
+            cases[f"{name} {label}"] = _echo(client, value)
+        floor = _json_floor("echo", Bench.echo_args(value), Bench.echo_result(success=value))
+        cases[f"{JSON_FLOOR} {label}"] = floor
+    for name, client in (apache, ours):
+        cases[f"{name} 100-struct batch"] = _batch(client)
+    items = _items()
+    batch_floor = _json_floor("batch", Bench.batch_args(items), Bench.batch_result(success=items))
+    cases[f"{JSON_FLOOR} 100-struct batch"] = batch_floor
+    pairs = {
+        name: name.replace(ours[0], apache[0]).replace(JSON_FLOOR, apache[0]) for name in cases
+    }
+    return Group(
+        "json",
+        "protocol=json: string echo and 100-struct batch, JSON buffered",
+        f"{apache[0]} 16 B",
+        cases,
+        pairs,
+    )
+
+
 GROUPS: list[Group] = [
     Group(
         "small",
@@ -372,6 +421,7 @@ GROUPS: list[Group] = [
         },
     ),
     _payload_group(),
+    _json_group(),
 ]
 
 GROUPS_BY_KEY = {group.key: group for group in GROUPS}

@@ -7,7 +7,7 @@ its reference's *of the same round* (paired ratio). Tables show medians over rou
 and server are pinned to one CPU with taskset (cross-CPU wake-ups dominate small calls on a
 2-core VM). Thread throughput and import time are measured in interleaved rounds too.
 
-    python -m benchmarks.run [--rounds N] [--quick] [--no-pin] [--only small,http,...]
+    python -m benchmarks.run [--rounds N] [--quick] [--no-pin] [--only json,payload,...]
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def _command(*args: str) -> str:
         return "unknown"
 
 
-def machine_notes(cpu: str | None, rounds: int) -> list[str]:
+def machine_notes(cpu: str | None, rounds: int, command: str = "make bench") -> list[str]:
     """Versions and machine description for RESULTS.md."""
     model = "unknown"
     with open("/proc/cpuinfo") as cpuinfo:
@@ -160,7 +160,7 @@ def machine_notes(cpu: str | None, rounds: int) -> list[str]:
         else "not pinned (taskset missing or --no-pin)"
     )
     return [
-        f"- Run: `make bench` on {time.strftime('%Y-%m-%d %H:%M %Z')}; {rounds} interleaved "
+        f"- Run: `{command}` on {time.strftime('%Y-%m-%d %H:%M %Z')}; {rounds} interleaved "
         f"rounds of ~{BLOCK * 1000:.0f} ms calibrated blocks per case; {pin}.",
         f"- Machine: {model}; {os.cpu_count()} CPUs; Linux {platform.release()} "
         f"({platform.machine()}).",
@@ -207,6 +207,38 @@ class Target:
         return self.value <= self.limit if self.at_most else self.value >= self.limit
 
 
+def _json_targets(results: dict[str, dict[str, tuple[float, float]]]) -> list[Target]:
+    """protocol=json against Apache's TJSONProtocol: no slower at 16 B, 10x faster from 4 KiB."""
+    rows = results["json"]
+    return [
+        Target(
+            f"JSON {label} / Apache TJSONProtocol {label}",
+            rows[f"thrift-bridge JSON {label}"][1],
+            1.0 if label == "16 B" else 0.1,
+            True,
+            rows[f"{c.JSON_FLOOR} {label}"][1],
+        )
+        for label in (*c.PAYLOADS, "100-struct batch")
+    ]
+
+
+def _target_table(targets: list[Target]) -> list[str]:
+    """The targets as a Markdown table: measured ratio, limit, met, floor."""
+    lines = [
+        "\n## Targets (issue 8), same run\n",
+        "| target | measured | limit | met | floor |",
+        "| --- | ---: | ---: | :---: | ---: |",
+    ]
+    for target in targets:
+        sign = "≤" if target.at_most else "≥"
+        floor = "" if target.floor is None else f"{target.floor:.3f}"
+        lines.append(
+            f"| {target.text} | {target.value:.3f} | {sign} {target.limit:g} "
+            f"| {'yes' if target.met else '**no**'} | {floor} |"
+        )
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every comparison, print the tables and write benchmarks/RESULTS.md."""
     parser = argparse.ArgumentParser(
@@ -217,7 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
     parser.add_argument("--cpu", default="0", help="the CPU to pin to (default 0)")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument(
+        "--only",
+        help=f"comma-separated groups ({', '.join(c.GROUPS_BY_KEY)}): measure and print only "
+        "those (no threads, imports or RESULTS.md)",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    if only is not None and not only <= set(c.GROUPS_BY_KEY):
+        parser.error(f"unknown group in --only: {', '.join(sorted(only - set(c.GROUPS_BY_KEY)))}")
     rounds = 3 if args.quick else args.rounds
     cpu = None if args.no_pin or not shutil.which("taskset") else args.cpu
     if cpu is not None:
@@ -229,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ctx = c.Context(servers)
     try:
         for group in c.GROUPS:
+            if only is not None and group.key not in only:
+                continue
             print(f"measuring: {group.title}", flush=True)
             notes: list[str] = []
             cases = build(ctx, group, notes)
@@ -238,11 +280,18 @@ def main(argv: list[str] | None = None) -> int:
                 small = measured
             if group.key == "schemes":
                 schemes = measured
-        print("measuring: threads", flush=True)
-        threads = threads_rounds(ctx, max(3, rounds // 3), 0.3)
+        if only is None:
+            print("measuring: threads", flush=True)
+            threads = threads_rounds(ctx, max(3, rounds // 3), 0.3)
     finally:
         ctx.close()
         servers.stop()
+    if only is not None:
+        summary = _target_table(_json_targets(results)) if "json" in results else []
+        command = f"python -m benchmarks.run --only {args.only}"
+        print("\n".join([*machine_notes(cpu, rounds, command), *summary, *lines]))
+        print("--only: RESULTS.md not written")
+        return 0
     print("measuring: import time", flush=True)
     imports = import_rounds(max(5, rounds))
 
@@ -315,18 +364,7 @@ def main(argv: list[str] | None = None) -> int:
             True,
         ),
     ]
-    summary = [
-        "\n## Targets (issue 8), same run\n",
-        "| target | measured | limit | met | floor |",
-        "| --- | ---: | ---: | :---: | ---: |",
-    ]
-    for target in targets:
-        sign = "≤" if target.at_most else "≥"
-        floor = "" if target.floor is None else f"{target.floor:.3f}"
-        summary.append(
-            f"| {target.text} | {target.value:.3f} | {sign} {target.limit:g} "
-            f"| {'yes' if target.met else '**no**'} | {floor} |"
-        )
+    summary = _target_table([*targets, *_json_targets(results)])
     summary.append(
         "\nfloor: the same ratio for the raw-socket floor (a pre-encoded request to the same C++ "
         "server, no client code at all); no client can do better than its floor."

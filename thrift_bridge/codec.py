@@ -13,14 +13,13 @@ the generated path, so the behaviour is the generated client's.
 from __future__ import annotations
 
 import struct
-import sys
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TMessageType, TType
+from thrift.Thrift import TMessageType, TType
 
-from .service import service_methods
+from .service import calls_of, generated_method, result_unpacker
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
@@ -85,12 +84,6 @@ def _protocol(protocol: str) -> tuple[Any, Callable[[int], bytes], Any, Any]:
     return _message_head, _pack_seqid, fastbinary.encode_binary, fastbinary.decode_binary
 
 
-def _parameters(function: Any) -> tuple[str, ...]:
-    """The positional parameter names of a generated function, `self` left out."""
-    code = getattr(function, "__code__", None)  # a struct without fields has object's __init__
-    return tuple(code.co_varnames[1 : code.co_argcount]) if code is not None else ()
-
-
 def _large_fields(
     args_class: Any, parameters: tuple[str, ...]
 ) -> Callable[[tuple[Any, ...]], tuple[bytes, ...] | None] | None:
@@ -132,20 +125,13 @@ def _make_call(
     client_class: type[Any], service_name: str | None, name: str, protocol: str
 ) -> FastCall | None:
     """A `FastCall` for one generated method, or None where its shape is not the usual one."""
-    generated = getattr(client_class, name)
-    module = sys.modules[generated.__module__]
-    args_class: Any = getattr(module, f"{name}_args", None)
-    result_class: Any = getattr(module, f"{name}_result", None)
-    oneway = not hasattr(client_class, f"recv_{name}")
-    if (
-        fastbinary is None
-        or getattr(args_class, "thrift_spec", None) is None
-        or (not oneway and getattr(result_class, "thrift_spec", None) is None)
-        or _parameters(args_class.__init__) != _parameters(generated)
-    ):
+    method = generated_method(client_class, name)
+    if fastbinary is None or method is None:
         return None  # not the usual generated shape: keep the generated path
+    generated, args_class, result_class, recv, parameters = method
+    oneway = recv is None
     message_head, seqid_bytes, encode, decode = _protocol(protocol)
-    arity = len(_parameters(generated))
+    arity = len(parameters)
     wire_name = f"{service_name}:{name}" if service_name else name
     request_head, request_tail = message_head(
         wire_name, TMessageType.ONEWAY if oneway else TMessageType.CALL
@@ -154,13 +140,9 @@ def _make_call(
     reply_fixed = len(reply_head) + len(reply_tail)
     args_spec = [args_class, args_class.thrift_spec]
     # Large fields are appended in binary's field layout; compact ones go through the encoder.
-    large = _large_fields(args_class, _parameters(generated)) if protocol == "binary" else None
-    recv: Any = getattr(client_class, f"recv_{name}", None)  # None for a oneway method
+    large = _large_fields(args_class, parameters) if protocol == "binary" else None
     result_spec = [result_class, getattr(result_class, "thrift_spec", None)]
-    fields = [field for field in result_spec[1] or () if field is not None]
-    returns = any(field[0] == 0 for field in fields)
-    raises = tuple(field[2] for field in fields if field[0] != 0)
-    missing = f"{name} failed: unknown result"
+    unpack = result_unpacker(result_class, name)
 
     def call(conn: Any, args: tuple[Any, ...]) -> Any:
         if len(args) != arity:
@@ -186,17 +168,7 @@ def _make_call(
             return recv(conn.client)
         result = result_class()
         decode(result, proto, result_spec)
-        if returns:
-            value = result.success
-            if value is not None:
-                return value
-        for field in raises:
-            error = getattr(result, field)
-            if error is not None:
-                raise error
-        if returns:
-            raise TApplicationException(TApplicationException.MISSING_RESULT, missing)
-        return None
+        return unpack(result)
 
     return call
 
@@ -212,16 +184,18 @@ def fast_calls(
 
     Built once per class, service name and protocol, and shared by every connection.
     """
+    if endpoint.protocol == "json":  # integration point: TJSONProtocol's own fast path
+        from ._json_calls import json_fast_calls  # only JSON clients load the JSON codec
+
+        return json_fast_calls(client_class, service_name, endpoint)
     if not supports_fast_path(endpoint):
         return {}
     key = (client_class, service_name, endpoint.protocol)
     with _cache_lock:
         calls = _cache.get(key)
         if calls is None:
-            calls = {}
-            for name in service_methods(client_class):
-                call = _make_call(client_class, service_name, name, endpoint.protocol)
-                if call is not None:
-                    calls[name] = call
-            _cache[key] = calls
+            protocol = endpoint.protocol
+            calls = _cache[key] = calls_of(
+                client_class, lambda name: _make_call(client_class, service_name, name, protocol)
+            )
     return calls

@@ -1,13 +1,24 @@
-"""What a generated service offers: its methods and the exceptions each one declares."""
+"""What a generated service offers: its methods, their parts, and the exceptions they declare."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
-from thrift.Thrift import TType
+from thrift.Thrift import TApplicationException, TType
 
-__all__ = ["no_such_method", "service_methods"]
+__all__ = [
+    "GeneratedMethod",
+    "calls_of",
+    "generated_method",
+    "no_such_method",
+    "parameters",
+    "result_unpacker",
+    "service_methods",
+]
+
+Call = TypeVar("Call")
 
 
 def service_methods(client_class: type[Any]) -> dict[str, tuple[type[BaseException], ...]]:
@@ -37,3 +48,70 @@ def no_such_method(name: str, client_class: type[Any], methods: dict[str, Any]) 
         f"{name!r} is not a method of {client_class.__module__} "
         f"(methods: {', '.join(sorted(methods))})"
     )
+
+
+def calls_of(client_class: type[Any], make: Callable[[str], Call | None]) -> dict[str, Call]:
+    """`make(name)` for each method of a generated client, where it makes a call."""
+    calls: dict[str, Call] = {}
+    for name in service_methods(client_class):
+        call = make(name)
+        if call is not None:
+            calls[name] = call
+    return calls
+
+
+def parameters(function: Any) -> tuple[str, ...]:
+    """The positional parameter names of a generated function, `self` left out."""
+    code = getattr(function, "__code__", None)  # a struct without fields has object's __init__
+    return tuple(code.co_varnames[1 : code.co_argcount]) if code is not None else ()
+
+
+class GeneratedMethod(NamedTuple):
+    """A generated client method's parts, as the fast calls (binary, compact, JSON) use them."""
+
+    function: Any  #: Client.<name>
+    args_class: Any
+    result_class: Any
+    recv: Any  #: Client.recv_<name>; None for a oneway method
+    parameters: tuple[str, ...]
+
+
+def generated_method(client_class: type[Any], name: str) -> GeneratedMethod | None:
+    """The parts of method `name`, or None where its shape is not the usual generated one."""
+    function = getattr(client_class, name)
+    module = sys.modules[function.__module__]
+    args_class = getattr(module, f"{name}_args", None)
+    result_class = getattr(module, f"{name}_result", None)
+    recv = getattr(client_class, f"recv_{name}", None)
+    names = parameters(function)
+    if (
+        getattr(args_class, "thrift_spec", None) is None
+        or (recv is not None and getattr(result_class, "thrift_spec", None) is None)
+        or parameters(getattr(args_class, "__init__", None)) != names
+    ):
+        return None
+    return GeneratedMethod(function, args_class, result_class, recv, names)
+
+
+def result_unpacker(result_class: Any, name: str) -> Callable[[Any], Any]:
+    """What the generated recv_<name> makes of a decoded result struct: its success value, a
+    declared exception raised, MISSING_RESULT raised, or None for a void method."""
+    fields = [field for field in getattr(result_class, "thrift_spec", None) or () if field]
+    returns = any(field[0] == 0 for field in fields)
+    raises = tuple(field[2] for field in fields if field[0] != 0)
+    missing = f"{name} failed: unknown result"
+
+    def unpack(result: Any) -> Any:
+        if returns:
+            value = result.success
+            if value is not None:
+                return value
+        for field in raises:
+            error = getattr(result, field)
+            if error is not None:
+                raise error
+        if returns:
+            raise TApplicationException(TApplicationException.MISSING_RESULT, missing)
+        return None
+
+    return unpack

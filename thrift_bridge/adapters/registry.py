@@ -57,7 +57,7 @@ def resolve_service(spec: Any) -> Any:
         return spec
     module_name, _, attribute = spec.replace(":", ".").rpartition(".")
     for candidate, attr in ((spec.replace(":", "."), None), (module_name, attribute)):
-        if not candidate:
+        if not candidate or candidate.startswith("."):  # import_module takes "." as relative
             continue
         try:
             module = importlib.import_module(candidate)

@@ -1,0 +1,282 @@
+"""Apache's TJSONProtocol wire format, written from generated `thrift_spec` tables.
+
+Apache's `TJSONProtocol` reads and writes one character at a time in Python. Here each struct
+class gets a writer compiled once from its `thrift_spec`, building the message text in a few
+joins; `_json_read` reads what the standard library's C scanner parsed and `_json_stream`
+frames and parses messages.
+
+Writing is byte for byte what Apache's Python writer produces, with two deliberate exceptions:
+
+- NaN and the infinities are written "NaN", "Infinity" and "-Infinity" (quoted), as Apache's
+  C++ and Java writers do. Apache's Python writer emits bare ``nan``/``inf``, which no Thrift
+  reader accepts, its own included.
+- An integer field holding a float or a string raises TypeError, as the binary C codec does;
+  Apache's writer would send ``1.5`` or ``True`` for the server to reject.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from thrift.protocol.TProtocol import TProtocolException
+from thrift.Thrift import TApplicationException, TType
+
+__all__ = [
+    "INTEGERS",
+    "TYPE_NAMES",
+    "JsonLimits",
+    "encode_message",
+    "quote",
+    "spec_of",
+    "struct_writer",
+]
+
+#: The type names TJSONProtocol writes before each value (TJSONProtocol.py CTYPES).
+TYPE_NAMES: Final = {
+    TType.BOOL: "tf",
+    TType.BYTE: "i8",
+    TType.I16: "i16",
+    TType.I32: "i32",
+    TType.I64: "i64",
+    TType.DOUBLE: "dbl",
+    TType.STRING: "str",
+    TType.STRUCT: "rec",
+    TType.LIST: "lst",
+    TType.SET: "set",
+    TType.MAP: "map",
+    TType.UUID: "uid",
+}
+INTEGERS: Final = {TType.BYTE: 8, TType.I16: 16, TType.I32: 32, TType.I64: 64}
+
+#: TApplicationException has no thrift_spec; its read() follows this one.
+_APPLICATION_EXCEPTION_SPEC: Final = (
+    None,
+    (1, TType.STRING, "message", "UTF8", None),
+    (2, TType.I32, "type", None, None),
+)
+
+
+@dataclass(frozen=True)
+class JsonLimits:
+    """What a reply may hold: bytes in all, characters a string, elements a container, depth.
+
+    Depth counts structs and containers, the reply's own struct being 1 (64 is Thrift's
+    TConfiguration default). Strings and containers default to the message size, as our
+    binary and compact protocols are configured.
+    """
+
+    max_message_size: int = 100 * 1024 * 1024
+    string_length_limit: int | None = None
+    container_length_limit: int | None = None
+    max_depth: int = 64
+
+    @property
+    def strings(self) -> int:
+        """The longest string or binary value read, in characters."""
+        return (
+            self.max_message_size if self.string_length_limit is None else self.string_length_limit
+        )
+
+    @property
+    def containers(self) -> int:
+        """The most elements (or map pairs) one container may declare."""
+        limit = self.container_length_limit
+        return self.max_message_size if limit is None else limit
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+Writer = Callable[[Any], str]
+
+# Apache escapes these seven and writes every other character as it is, control characters
+# included (TJSONProtocol.py ESCAPE_CHAR_VALS). The backslash goes first.
+_ESCAPES: Final = (
+    ("\\", "\\\\"),
+    ('"', '\\"'),
+    ("\b", "\\b"),
+    ("\f", "\\f"),
+    ("\n", "\\n"),
+    ("\r", "\\r"),
+    ("\t", "\\t"),
+)
+_NEEDS_ESCAPE: Final = re.compile('["\\\\\b\f\n\r\t]')
+_SHORT: Final = 256  # below this a regex search is the cheaper check; above, seven memchr scans
+
+
+def quote(text: str) -> str:
+    """`text` as TJSONProtocol writes a string."""
+    if type(text) is not str:
+        raise TypeError(f"a Thrift string must be str, not {type(text).__name__}")
+    if (
+        _NEEDS_ESCAPE.search(text) is not None
+        if len(text) < _SHORT
+        else any(char in text for char, _ in _ESCAPES)
+    ):
+        for char, escaped in _ESCAPES:
+            text = text.replace(char, escaped)
+    return '"' + text + '"'
+
+
+def _integer(value: Any) -> int:
+    """An int subclass (an IntEnum, a bool) as a plain int; anything else is refused."""
+    if isinstance(value, int):
+        return int(value)
+    raise TypeError(f"a Thrift integer must be int, not {type(value).__name__}")
+
+
+def _integer_writer(bits: int, key: bool) -> Writer:
+    """A writer of a `bits`-wide integer, range-checked as Apache's checkIntegerLimits."""
+    low, high = -(1 << bits - 1), (1 << bits - 1) - 1
+    message = f"i{bits} requires {low} <= number <= {high}"
+
+    def write(value: Any) -> str:
+        if type(value) is not int:
+            value = _integer(value)
+        if low <= value <= high:
+            return f'"{value}"' if key else str(value)
+        raise TProtocolException(TProtocolException.INVALID_DATA, message)
+
+    return write
+
+
+# What `"%.17g" % x` gives for the non-finite doubles, and what C++ and Java write for them.
+_NON_FINITE: Final = {"nan": '"NaN"', "inf": '"Infinity"', "-inf": '"-Infinity"'}
+
+
+def _write_double(value: Any) -> str:
+    if type(value) is not float:
+        if not isinstance(value, (int, float)):
+            raise TypeError(f"a Thrift double must be float, not {type(value).__name__}")
+        value = float(value)
+    # 17 significant digits, as Apache's writer formats ('{0:.17g}'); C++ writes the same.
+    text = format(value, ".17g")
+    return _NON_FINITE[text] if text[-1] in "nf" else text
+
+
+def _write_double_key(value: Any) -> str:
+    text = _write_double(value)
+    return text if text[0] == '"' else '"' + text + '"'
+
+
+def _write_binary(value: Any) -> str:
+    return '"' + binascii.b2a_base64(value, newline=False).decode("ascii") + '"'
+
+
+def _write_uuid(value: Any) -> str:
+    return quote(str(value))
+
+
+def _write_bool(value: Any) -> str:
+    return "1" if value is True else "0"  # Apache's test: `1 if boolean is True else 0`
+
+
+def _write_bool_key(value: Any) -> str:
+    return '"1"' if value is True else '"0"'
+
+
+def _writer(ttype: int, arg: Any, key: bool = False) -> Writer:
+    """The writer of one value of Thrift type `ttype` (spec argument `arg`), as a map key too.
+
+    A key is written as a value is, except that numbers are quoted: Apache writes a struct or
+    a container key as a bare object or array, which is not JSON, and so do we.
+    """
+    if ttype in INTEGERS:
+        return _integer_writer(INTEGERS[ttype], key)
+    if ttype == TType.STRING:
+        return _write_binary if arg == "BINARY" else quote
+    if ttype == TType.DOUBLE:
+        return _write_double_key if key else _write_double
+    if ttype == TType.BOOL:
+        return _write_bool_key if key else _write_bool
+    if ttype == TType.STRUCT:
+        return _struct_writer_of(arg[0])
+    if ttype in (TType.LIST, TType.SET):
+        return _list_writer(arg[0], arg[1])
+    if ttype == TType.MAP:
+        return _map_writer(arg[0], arg[1], arg[2], arg[3])
+    if ttype == TType.UUID:
+        return _write_uuid
+    raise TypeError(f"Thrift type {ttype} cannot be written as JSON")
+
+
+def _list_writer(elem_type: int, elem_arg: Any) -> Writer:
+    head = f'["{TYPE_NAMES[elem_type]}",'
+    write_elem = _writer(elem_type, elem_arg)
+
+    def write(value: Any) -> str:
+        if not len(value):
+            return head + "0]"
+        return head + str(len(value)) + "," + ",".join(map(write_elem, value)) + "]"
+
+    return write
+
+
+def _map_writer(key_type: int, key_arg: Any, value_type: int, value_arg: Any) -> Writer:
+    head = f'["{TYPE_NAMES[key_type]}","{TYPE_NAMES[value_type]}",'
+    write_key = _writer(key_type, key_arg, key=True)
+    write_value = _writer(value_type, value_arg)
+
+    def write(value: Any) -> str:
+        pairs = [write_key(k) + ":" + write_value(v) for k, v in value.items()]
+        return head + str(len(value)) + ",{" + ",".join(pairs) + "}]"
+
+    return write
+
+
+def spec_of(cls: type) -> tuple[Any, ...]:
+    """The field table of a struct class (TApplicationException's own for it)."""
+    if cls is TApplicationException:
+        return _APPLICATION_EXCEPTION_SPEC
+    spec = getattr(cls, "thrift_spec", None)
+    if spec is None:
+        raise TypeError(f"{cls.__qualname__} has no thrift_spec: not a generated Thrift struct")
+    return tuple(spec)
+
+
+def encode_message(name: str, message_type: int, seqid: int, args: Any) -> bytes:
+    """A whole message, `[1,"name",type,seqid,{args}]`, with `args` written by its class's spec."""
+    body = struct_writer(type(args))(args)
+    return f"[1,{quote(name)},{message_type},{seqid},{body}]".encode()
+
+
+_writers: dict[type, Writer] = {}
+_building: dict[type, Writer] = {}
+_compile_lock = threading.RLock()
+
+
+def struct_writer(cls: type) -> Writer:
+    """The writer of instances of a generated struct class, compiled once per class."""
+    writer = _writers.get(cls)
+    return writer if writer is not None else _struct_writer_of(cls)
+
+
+def _struct_writer_of(cls: type) -> Writer:
+    with _compile_lock:
+        writer = _writers.get(cls) or _building.get(cls)
+        if writer is not None:
+            return writer  # compiled, or being compiled further up this thread's stack
+        fields: list[tuple[str, str, Writer]] = []
+
+        def write(obj: Any) -> str:
+            parts = []
+            for name, head, write_value in fields:
+                value = getattr(obj, name)
+                if value is not None:
+                    parts.append(head + write_value(value) + "}")
+            return "{" + ",".join(parts) + "}"
+
+        _building[cls] = write  # a recursive struct refers to itself while being compiled
+        try:
+            # thrift_spec is indexed by field id, and the generated write() emits fields in id
+            # order whatever order the IDL declares them in (t_py_generator: sorted members).
+            for fid, ftype, name, arg, _ in filter(None, spec_of(cls)):
+                fields.append((name, f'"{fid}":{{"{TYPE_NAMES[ftype]}":', _writer(ftype, arg)))
+        finally:
+            del _building[cls]
+        _writers[cls] = write
+        return write
