@@ -341,7 +341,7 @@ def _json_floor(method: str, args: Any, result: Any) -> Factory:
     """The raw-socket floor for JSON: our encoding of a request, the C++ server's reply read."""
 
     def factory(ctx: Context) -> Case:
-        from thrift_bridge._json_codec import encode_message
+        from thrift_bridge._codec._json_write import encode_message
 
         request = encode_message(method, 1, 0, args)
         reply = encode_message(method, 2, 0, result)

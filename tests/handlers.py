@@ -1,11 +1,11 @@
-"""Handlers for the test IDL services (the demo handler lives in thrift_bridge.demo_service)."""
+"""Handlers for the test IDL services (the demo handler lives in thrift_bridge.demo._service)."""
 
 from __future__ import annotations
 
 import threading
 import time
 
-from thrift_bridge.demo_service import CustomerServiceHandler
+from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.alltypes.ttypes import BadInput, Unavailable
 from thrift_bridge.generated.calculator.ttypes import DivideByZero
 

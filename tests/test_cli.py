@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from thrift_bridge.cli._compile import compile_cached
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.calculator import Calculator
-from thrift_bridge.idl import compile_cached
 from thrift_bridge.testing import serve
 
 from .handlers import AllTypesHandler, CalculatorHandler

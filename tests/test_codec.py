@@ -14,11 +14,12 @@ from thrift.protocol.TCompactProtocol import TCompactProtocol
 from thrift.Thrift import TApplicationException
 from thrift.transport.TTransport import TMemoryBuffer, TTransportBase, TTransportException
 
-from thrift_bridge import Client, ProtocolError, codec, parse_url
-from thrift_bridge.codec import LARGE_FIELD, fast_calls, supports_fast_path
+from thrift_bridge import Client, ProtocolError, parse_url
+from thrift_bridge._codec import _binary as codec
+from thrift_bridge._codec._binary import LARGE_FIELD, fast_calls, supports_fast_path
+from thrift_bridge._service import parameters
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput, Color, Everything, Inner
-from thrift_bridge.service import parameters
 from thrift_bridge.testing import serve, serve_raw
 
 from .handlers import AllTypesHandler

@@ -20,7 +20,7 @@ from django.test import override_settings
 
 from thrift_bridge import ConfigError
 from thrift_bridge.adapters.django import clients
-from thrift_bridge.demo_service import CustomerServiceHandler
+from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve

@@ -13,8 +13,8 @@ import pytest
 from thrift.protocol.TProtocol import TProtocolException
 from thrift.transport.TTransport import TTransportException
 
-from thrift_bridge import exceptions
-from thrift_bridge.exceptions import (
+from thrift_bridge import _exceptions as exceptions
+from thrift_bridge._exceptions import (
     ArgumentError,
     ConfigError,
     ConnectError,

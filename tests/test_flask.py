@@ -30,7 +30,7 @@ from thrift_bridge import (
 )
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.adapters.flask import Thrift_Client, ThriftClient
-from thrift_bridge.demo_service import CustomerServiceHandler
+from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.generated.demo import CustomerService

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from thrift_bridge.exceptions import ConfigError
-from thrift_bridge.idl import compile_idl
+from thrift_bridge._exceptions import ConfigError
+from thrift_bridge.cli._compile import compile_idl
 
 ROOT = Path(__file__).resolve().parent.parent
 IDL_DIR = ROOT / "idl"

@@ -13,11 +13,11 @@ import thrift_bridge
 TLS_AND_HTTP = ["http.client", "email.parser", "ssl", "certifi"]
 #: Modules only some clients need: IDL conversion, middleware, sessions, HTTP, other protocols.
 OPTIONAL = [
-    "thrift_bridge.convert",
-    "thrift_bridge.middleware",
-    "thrift_bridge.session",
-    "thrift_bridge.ratelimit",
-    "thrift_bridge.wire_http",
+    "thrift_bridge._convert",
+    "thrift_bridge._middleware",
+    "thrift_bridge._pinned",
+    "thrift_bridge._ratelimit",
+    "thrift_bridge._wire._http",
     "thrift.protocol.TCompactProtocol",
     "thrift.protocol.TJSONProtocol",
     "thrift.protocol.THeaderProtocol",
@@ -38,7 +38,7 @@ def loaded_after(code: str, modules: list[str]) -> list[str]:
 
 
 def test_importing_the_package_loads_no_submodule_behind_a_public_name():
-    modules = [*TLS_AND_HTTP, "thrift_bridge.convert", "thrift_bridge.client"]
+    modules = [*TLS_AND_HTTP, "thrift_bridge._convert", "thrift_bridge._client"]
     assert loaded_after("import thrift_bridge", modules) == []
 
 
@@ -52,9 +52,9 @@ def test_a_tcp_client_loads_only_what_it_uses():
 
 def test_star_import_still_loads_everything_public():
     code = "from thrift_bridge import *"
-    assert loaded_after(code, ["thrift_bridge.client", "thrift_bridge.convert"]) == [
-        "thrift_bridge.client",
-        "thrift_bridge.convert",
+    assert loaded_after(code, ["thrift_bridge._client", "thrift_bridge._convert"]) == [
+        "thrift_bridge._client",
+        "thrift_bridge._convert",
     ]
 
 
@@ -66,8 +66,8 @@ def test_dir_lists_every_public_name_before_it_is_loaded():
 
 
 def test_a_public_name_is_the_object_its_submodule_defines():
-    from thrift_bridge.client import Client
-    from thrift_bridge.exceptions import ConfigError
+    from thrift_bridge._client import Client
+    from thrift_bridge._exceptions import ConfigError
 
     assert thrift_bridge.Client is Client
     assert thrift_bridge.ConfigError is ConfigError

@@ -13,8 +13,8 @@ from thrift.Thrift import TApplicationException
 from thrift.transport.TTransport import TTransportException
 
 from thrift_bridge import Client, ProtocolError, ReadTimeout, TransportError, parse_url
-from thrift_bridge._json_calls import json_fast_calls, supports_json_fast_path
-from thrift_bridge.codec import fast_calls
+from thrift_bridge._codec._binary import fast_calls
+from thrift_bridge._codec._json_calls import json_fast_calls, supports_json_fast_path
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.testing import serve, serve_raw

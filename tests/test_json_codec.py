@@ -18,8 +18,8 @@ from thrift.protocol.TProtocol import TProtocolException
 from thrift.Thrift import TApplicationException, TMessageType
 
 from thrift_bridge import ProtocolError
-from thrift_bridge._json_codec import JsonLimits, encode_message, quote
-from thrift_bridge._json_stream import decode_message
+from thrift_bridge._codec._json_stream import decode_message
+from thrift_bridge._codec._json_write import JsonLimits, encode_message, quote
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import Everything
 from thrift_bridge.generated.jsonshapes import ttypes as shapes

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from thrift_bridge import ProtocolError
-from thrift_bridge._json_codec import JsonLimits, encode_message
-from thrift_bridge._json_stream import MessageReader
+from thrift_bridge._codec._json_stream import MessageReader
+from thrift_bridge._codec._json_write import JsonLimits, encode_message
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import Everything
 

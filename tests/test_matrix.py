@@ -17,10 +17,10 @@ from thrift_bridge import (
     TransportError,
     parse_url,
 )
+from thrift_bridge._wire._stack import ACCELERATED
 from thrift_bridge.demo import combinations
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve, serve_raw
-from thrift_bridge.transport import ACCELERATED
 
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type

@@ -22,9 +22,9 @@ from thrift_bridge import (
     WriteTimeout,
     parse_url,
 )
+from thrift_bridge._middleware import AccessLog
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.middleware import AccessLog
 from thrift_bridge.testing import serve_raw
 
 # Each secret is planted once; every text the run produces is searched for each of them.

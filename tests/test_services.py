@@ -15,10 +15,10 @@ from thrift.Thrift import TApplicationException
 from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 
 from thrift_bridge import Client, ConfigError, RateLimited, TransportError
+from thrift_bridge._middleware import AccessLog, Metrics, fingerprint
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.generated.calculator import Calculator
-from thrift_bridge.middleware import AccessLog, Metrics, fingerprint
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
 from .handlers import AllTypesHandler, CalculatorHandler

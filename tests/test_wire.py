@@ -11,7 +11,7 @@ import time
 import pytest
 
 from thrift_bridge import ProtocolError, WriteTimeout
-from thrift_bridge.wire import FramedTransport, SocketIO
+from thrift_bridge._wire._streams import FramedTransport, SocketIO
 
 
 @pytest.fixture

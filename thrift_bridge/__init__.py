@@ -7,10 +7,10 @@ from ._version import __version__
 # typing.TYPE_CHECKING would load typing (~2 ms); type checkers treat any TYPE_CHECKING as True.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from .client import Client
-    from .convert import from_dict, to_dict
-    from .endpoint import Endpoint, parse_url, parse_urls
-    from .exceptions import (
+    from ._client import Client
+    from ._convert import from_dict, to_dict
+    from ._endpoint import Endpoint, parse_url, parse_urls
+    from ._exceptions import (
         ArgumentError,
         ConfigError,
         ConnectError,
@@ -27,8 +27,8 @@ if TYPE_CHECKING:
         TransportError,
         WriteTimeout,
     )
-    from .invoker import Invoker
-    from .pool import ConnectionPool
+    from ._invoker import Invoker
+    from ._pool import ConnectionPool
 
 __all__ = [
     "ArgumentError",
@@ -60,29 +60,29 @@ __all__ = [
 # The submodule defining each public name; it is imported on first access (PEP 562), so
 # `import thrift_bridge` stays cheap and a tcp client never loads HTTP, TLS or IDL conversion.
 _SUBMODULES = {
-    "ArgumentError": "exceptions",
-    "Client": "client",
-    "ConfigError": "exceptions",
-    "ConnectError": "exceptions",
-    "ConnectTimeout": "exceptions",
-    "ConnectionPool": "pool",
-    "Endpoint": "endpoint",
-    "HTTPError": "exceptions",
-    "Invoker": "invoker",
-    "PoolClosed": "exceptions",
-    "PoolError": "exceptions",
-    "PoolTimeout": "exceptions",
-    "ProtocolError": "exceptions",
-    "RateLimited": "exceptions",
-    "ReadTimeout": "exceptions",
-    "ThriftBridgeError": "exceptions",
-    "Timeout": "exceptions",
-    "TransportError": "exceptions",
-    "WriteTimeout": "exceptions",
-    "from_dict": "convert",
-    "parse_url": "endpoint",
-    "parse_urls": "endpoint",
-    "to_dict": "convert",
+    "ArgumentError": "_exceptions",
+    "Client": "_client",
+    "ConfigError": "_exceptions",
+    "ConnectError": "_exceptions",
+    "ConnectTimeout": "_exceptions",
+    "ConnectionPool": "_pool",
+    "Endpoint": "_endpoint",
+    "HTTPError": "_exceptions",
+    "Invoker": "_invoker",
+    "PoolClosed": "_exceptions",
+    "PoolError": "_exceptions",
+    "PoolTimeout": "_exceptions",
+    "ProtocolError": "_exceptions",
+    "RateLimited": "_exceptions",
+    "ReadTimeout": "_exceptions",
+    "ThriftBridgeError": "_exceptions",
+    "Timeout": "_exceptions",
+    "TransportError": "_exceptions",
+    "WriteTimeout": "_exceptions",
+    "from_dict": "_convert",
+    "parse_url": "_endpoint",
+    "parse_urls": "_endpoint",
+    "to_dict": "_convert",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from thrift_bridge.demo_service import CustomerServiceHandler
+from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 

@@ -3,7 +3,7 @@
 ::
 
     from flask import Flask
-    from thrift_bridge.adapters.flask import ThriftClient
+    from .flask import ThriftClient
     from myapp.gen import MyService
 
     app = Flask(__name__)
@@ -35,15 +35,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
 
-from ..endpoint import PROTOCOLS, parse_urls
-from ..exceptions import ConfigError
+from .._endpoint import PROTOCOLS, parse_urls
+from .._exceptions import ConfigError
 from .registry import ClientRegistry
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ..client import Client
-    from ..session import PinnedClient
+    from .._client import Client
+    from .._pinned import PinnedClient
 
 __all__ = ["DEFAULTS", "AppClients", "ThriftClient", "Thrift_Client"]
 

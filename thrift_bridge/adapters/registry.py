@@ -21,9 +21,9 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
-from ..client import Client
-from ..endpoint import DEFAULT_URL, OPTION_NAMES, parse_urls
-from ..exceptions import ConfigError
+from .._client import Client
+from .._endpoint import DEFAULT_URL, OPTION_NAMES, parse_urls
+from .._exceptions import ConfigError
 
 __all__ = ["CLIENT_OPTIONS", "DEFAULT_PREFIX", "ClientRegistry", "resolve_service"]
 

@@ -3,7 +3,7 @@
 Add ``"thrift_bridge.adapters.django"`` to ``INSTALLED_APPS``, describe clients in
 ``settings.THRIFT_BRIDGE``, then::
 
-    from thrift_bridge.adapters.django import clients
+    from . import clients
     clients["billing"].charge(42)
 
 or, with ``ThriftClientMiddleware``, ``request.thrift.billing.charge(42)`` in a view.

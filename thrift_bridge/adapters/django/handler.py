@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.signals import setting_changed
 
-from ...exceptions import ConfigError
+from ..._exceptions import ConfigError
 from ..registry import ClientRegistry
 
 if TYPE_CHECKING:
-    from ...client import Client
+    from ..._client import Client
 
 __all__ = ["SETTING", "ClientHandler", "clients"]
 

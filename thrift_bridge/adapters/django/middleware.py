@@ -9,8 +9,8 @@ from .handler import clients
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ...client import Client
-    from ...session import PinnedClient
+    from ..._client import Client
+    from ..._pinned import PinnedClient
 
 __all__ = ["RequestClients", "ThriftClientMiddleware"]
 

@@ -12,14 +12,14 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from .codec import fast_calls
-from .exceptions import ProtocolError, map_exceptions
-from .transport import header_transport, multiplexed, open_transport, protocol_factory
+from ._codec._binary import fast_calls
+from ._exceptions import ProtocolError, map_exceptions
+from ._wire._stack import header_transport, multiplexed, open_transport, protocol_factory
 
 if TYPE_CHECKING:
     import ssl
 
-    from .endpoint import Endpoint
+    from ._endpoint import Endpoint
 
 __all__ = ["Connection", "SequencedProtocol"]
 

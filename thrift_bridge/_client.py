@@ -11,19 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException
 
-from .codec import fast_calls
-from .endpoint import DEFAULT_URL, OPTION_NAMES, Endpoint, parse_urls
-from .exceptions import ConfigError, ConnectError, TransportError, wrap_error
-from .pool import ConnectionPool
-from .service import no_such_method, service_methods
-from .transport import ssl_context_for
+from ._codec._binary import fast_calls
+from ._endpoint import DEFAULT_URL, OPTION_NAMES, Endpoint, parse_urls
+from ._exceptions import ConfigError, ConnectError, TransportError, wrap_error
+from ._pool import ConnectionPool
+from ._service import no_such_method, service_methods
+from ._wire._stack import ssl_context_for
 
 # Conversion, middleware, sessions and rate limits load when a client first needs them.
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from .middleware import Call, Middleware
-    from .session import HeaderScope, PinnedClient
+    from ._middleware import Call, Middleware
+    from ._pinned import HeaderScope, PinnedClient
 
 __all__ = ["DEFAULT_MAX_IDLE", "Client", "service_methods"]
 
@@ -77,7 +77,7 @@ class Client:
 
     ::
 
-        from thrift_bridge import Client
+        from . import Client
         from thrift_bridge.generated.demo import CustomerService
 
         with Client(CustomerService, "tcp://127.0.0.1:9090", timeout=2) as customers:
@@ -156,7 +156,7 @@ class Client:
             )
         self._limiter = None
         if rate_limit is not None:
-            from .ratelimit import TokenBucket, parse_rate
+            from ._ratelimit import TokenBucket, parse_rate
 
             self._limiter = TokenBucket(parse_rate(rate_limit), rate_limit_burst)
         self.rate_limit_timeout = _check_seconds("rate_limit_timeout", rate_limit_timeout) or 0.0
@@ -170,7 +170,7 @@ class Client:
         self._static_headers = dict(self.endpoints[0].headers) if self._header_endpoints else {}
         self._run: Callable[[Call], Any] = self._final
         if self.middleware:
-            from .middleware import chain
+            from ._middleware import chain
 
             self._run = chain(self.middleware, self._final)
         self._plain = not self.middleware and self._limiter is None and not self._header_endpoints
@@ -214,7 +214,7 @@ class Client:
         """A function calling `name` through the pool (one endpoint: the fast path inlined)."""
         call = self._call
         if not self._plain:
-            from .session import run_call
+            from ._pinned import run_call
 
             run, scope, static, service = (
                 self._run,
@@ -311,7 +311,7 @@ class Client:
         """
         if method not in self._methods:
             raise ConfigError(no_such_method(method, self.client_class, self._methods))
-        from .convert import convert_args, convert_result
+        from ._convert import convert_args, convert_result
 
         kwargs = convert_args(self.client_class, method, args)
         if headers:
@@ -328,7 +328,7 @@ class Client:
                 "per-call headers need a THeader endpoint (transport=header or protocol=header); "
                 f"{self!r} has none"
             )
-        from .session import HeaderScope, check_headers
+        from ._pinned import HeaderScope, check_headers
 
         return HeaderScope(self._scope, check_headers(headers))
 
@@ -344,7 +344,7 @@ class Client:
         keep = self._keep[name]
         avoid = -1
         if info is not None:  # only middleware calls carry info; their headers need the session
-            from .session import reply_headers, send_headers
+            from ._pinned import reply_headers, send_headers
         if attempt:
             self._backoff(attempt)
         while True:
@@ -411,7 +411,7 @@ class Client:
 
     def connection(self) -> PinnedClient:
         """Pin one pooled connection for several calls: ``with client.connection() as c:``."""
-        from .session import PinnedClient
+        from ._pinned import PinnedClient
 
         pool = self._pools[self._pick(-1)]
         return PinnedClient(self, pool, pool.acquire())

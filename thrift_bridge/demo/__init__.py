@@ -17,8 +17,8 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
-from .client import Client
-from .exceptions import ThriftBridgeError
+from .._client import Client
+from .._exceptions import ThriftBridgeError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -61,9 +61,9 @@ def _tls_contexts(workdir: str) -> Iterator[tuple[ssl.SSLContext | None, str | N
 
 def run_demo(out: Any = sys.stdout) -> int:
     """Run the demo, print the table; returns the number of failed rows."""
-    from .demo_service import CustomerServiceHandler
-    from .generated.demo import CustomerService
-    from .testing import serve
+    from ..generated.demo import CustomerService
+    from ..testing import serve
+    from ._service import CustomerServiceHandler
 
     handler = CustomerServiceHandler()
     rows: list[tuple[str, str, str, str, str]] = []

@@ -6,7 +6,7 @@ import re
 import threading
 import time
 
-from .exceptions import ConfigError, RateLimited
+from ._exceptions import ConfigError, RateLimited
 
 __all__ = ["TokenBucket", "parse_rate"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .client import Client
-from .exceptions import ConfigError
+from ._client import Client
+from ._exceptions import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

@@ -21,7 +21,7 @@ from typing import Any
 from thrift.protocol.TProtocol import TProtocolException
 from thrift.Thrift import TType
 
-from .exceptions import ArgumentError
+from ._exceptions import ArgumentError
 
 __all__ = ["convert_args", "convert_result", "from_dict", "from_plain", "to_dict", "to_plain"]
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.protocol import TBinaryProtocol
 
-from .exceptions import ConfigError
-from .wire import (
+from .._exceptions import ConfigError
+from ._streams import (
     BufferedTransport,
     FramedTransport,
     SocketIO,
@@ -28,7 +28,7 @@ from .wire import (
 if TYPE_CHECKING:
     import ssl
 
-    from .endpoint import Endpoint
+    from .._endpoint import Endpoint
 
 __all__ = [
     "ACCELERATED",
@@ -146,7 +146,7 @@ def _connect_tcp(host: str, port: int, timeout: float) -> socket.socket:
 def open_transport(endpoint: Endpoint, context: ssl.SSLContext | None) -> StackTransport:
     """Open a connection to `endpoint` and return its outermost transport, ready for a protocol."""
     if endpoint.is_http:
-        from .wire_http import HttpTransport
+        from ._http import HttpTransport
 
         return HttpTransport(endpoint, lambda: _connect_socket(endpoint, context))
     io = SocketIO(_connect_socket(endpoint, context), endpoint.timeout)

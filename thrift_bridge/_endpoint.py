@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, get_args
 
-from .exceptions import ConfigError
+from ._exceptions import ConfigError
 
 __all__ = [
     "DEFAULT_URL",

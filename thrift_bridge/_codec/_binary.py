@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TMessageType, TType
 
-from .service import calls_of, generated_method, result_unpacker
+from .._service import calls_of, generated_method, result_unpacker
 
 if TYPE_CHECKING:
-    from .endpoint import Endpoint
+    from .._endpoint import Endpoint
 
 try:  # the C codec ships in the thrift wheel; without it there is no fast path
     from thrift.protocol import fastbinary

@@ -6,16 +6,16 @@ import contextvars
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ConfigError, PoolClosed, PoolError, TransportError, wrap_error
-from .middleware import Call, chain
-from .pool import inherited
-from .service import no_such_method
+from ._exceptions import ConfigError, PoolClosed, PoolError, TransportError, wrap_error
+from ._middleware import Call, chain
+from ._pool import inherited
+from ._service import no_such_method
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from .client import Client
-    from .pool import ConnectionPool
+    from ._client import Client
+    from ._pool import ConnectionPool
 
 __all__ = [
     "HeaderScope",

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from thrift_bridge.exceptions import ConfigError
+from .._exceptions import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator

@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TMessageType
 
-from ._json_codec import JsonLimits, quote, struct_writer
+from .._service import calls_of, generated_method, result_unpacker
 from ._json_stream import Frame, MessageReader
-from .service import calls_of, generated_method, result_unpacker
+from ._json_write import JsonLimits, quote, struct_writer
 
 if TYPE_CHECKING:
-    from .endpoint import Endpoint
+    from .._endpoint import Endpoint
 
 __all__ = ["json_fast_calls", "supports_json_fast_path"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from thrift.transport.TTransport import CReadableTransport, TTransportBase, TTransportException
 
-from .exceptions import ProtocolError, WriteTimeout
+from .._exceptions import ProtocolError, WriteTimeout
 
 __all__ = [
     "READ_SIZE",

@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING
 
 from thrift.transport.TTransport import TTransportException
 
-from .endpoint import scrub
-from .exceptions import HTTPError, ProtocolError
-from .http1 import Reply, read_reply, request_head
-from .wire import SocketIO, StackTransport
+from .._endpoint import scrub
+from .._exceptions import HTTPError, ProtocolError
+from .._http1 import Reply, read_reply, request_head
+from ._streams import SocketIO, StackTransport
 
 if TYPE_CHECKING:
     import socket
     from collections.abc import Callable
 
-    from .endpoint import Endpoint
+    from .._endpoint import Endpoint
 
 __all__ = ["HttpTransport"]
 
@@ -34,7 +34,7 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 def _user_agent() -> str:
     """The User-Agent sent with every request."""
-    from ._version import __version__
+    from .._version import __version__
 
     return f"thrift-bridge/{__version__}"
 

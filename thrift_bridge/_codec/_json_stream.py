@@ -28,9 +28,9 @@ from thrift.protocol.TProtocol import TProtocolException
 from thrift.Thrift import TApplicationException, TException, TMessageType
 from thrift.transport.TTransport import TMemoryBuffer, TTransportException
 
-from ._json_codec import JsonLimits
+from .._exceptions import ProtocolError
 from ._json_read import NEGATIVE_ZERO, readers
-from .exceptions import ProtocolError
+from ._json_write import JsonLimits
 
 __all__ = ["Frame", "MessageReader", "decode_message"]
 

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TType
 
-from .client import Client, service_methods
-from .convert import convert_args, to_dict
-from .endpoint import parse_url
-from .exceptions import ConfigError, map_exceptions
-from .idl import compile_cached, compile_idl
-from .transport import open_transport, ssl_context_for
+from .._client import Client, service_methods
+from .._convert import convert_args, to_dict
+from .._endpoint import parse_url
+from .._exceptions import ConfigError, map_exceptions
+from .._wire._stack import open_transport, ssl_context_for
+from ._compile import compile_cached, compile_idl
 
 if TYPE_CHECKING:
     import argparse
@@ -293,6 +293,6 @@ def run_compile(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     """`demo`: the demo service called through every scheme, protocol and transport."""
-    from .demo import run_demo as demo
+    from ..demo import run_demo as demo
 
     return 1 if demo() else 0

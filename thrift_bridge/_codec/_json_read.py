@@ -19,8 +19,8 @@ from typing import Any, Final
 
 from thrift.Thrift import TFrozenDict, TType
 
-from ._json_codec import INTEGERS, TYPE_NAMES, JsonLimits, spec_of
-from .exceptions import ProtocolError
+from .._exceptions import ProtocolError
+from ._json_write import INTEGERS, TYPE_NAMES, JsonLimits, spec_of
 
 __all__ = ["NEGATIVE_ZERO", "Readers", "readers"]
 

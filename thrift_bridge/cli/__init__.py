@@ -11,7 +11,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ConfigError, ThriftBridgeError, TransportError
+from .._exceptions import ConfigError, ThriftBridgeError, TransportError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -44,7 +44,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
-    from ._version import __version__
+    from .._version import __version__
 
     parser = _Parser(
         prog="thrift-bridge",
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    from . import cli_commands
+    from . import _commands as cli_commands
 
     handler = getattr(cli_commands, f"run_{args.command}")
     try:

@@ -16,13 +16,13 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .connection import Connection
-from .exceptions import PoolClosed, PoolTimeout
+from ._connection import Connection
+from ._exceptions import PoolClosed, PoolTimeout
 
 if TYPE_CHECKING:
     import ssl
 
-    from .endpoint import Endpoint
+    from ._endpoint import Endpoint
 
 __all__ = ["ConnectionPool", "inherited"]
 
