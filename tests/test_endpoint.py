@@ -345,11 +345,6 @@ def test_bad_options_on_tcp(options, parts):
     ("url", "options", "parts"),
     [
         ("tcps://h", {"keyfile": "/k"}, ["keyfile given without certfile"]),
-        (
-            "tcps://h",
-            {"validate": "false", "ca_certs": "/c"},
-            ["ca_certs has no effect with validate=false"],
-        ),
         ("tcps://h", {"ca_certs": ""}, ["invalid ca_certs ''", "non-empty string"]),
         ("https://h", {"keyfile": "/k"}, ["keyfile given without certfile"]),
         ("unixs:/s.sock", {"keyfile": "/k"}, ["keyfile given without certfile"]),
@@ -725,3 +720,9 @@ def test_an_empty_entry_in_a_host_list_is_an_error_not_localhost(urls):
 
 def test_endpoint_type_is_exported():
     assert isinstance(parse_url("tcp://h"), Endpoint)
+
+
+def test_validate_false_with_ca_certs_is_accepted():
+    """A base config's CA file plus a development override turning validation off."""
+    endpoint = parse_url("tcps://h?ca_certs=/c", validate="false")
+    assert (endpoint.validate, endpoint.ca_certs) == (False, "/c")

@@ -10,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from thrift_bridge import ConfigError, Endpoint, parse_url
-from thrift_bridge._endpoint import OPTION_NAMES
+from thrift_bridge._options import OPTION_NAMES
 
 SETTINGS = settings(max_examples=300, deadline=None)
 

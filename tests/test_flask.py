@@ -442,10 +442,6 @@ def test_retries_key_retries_failed_connects(closed_port, retries):
             {"TRANSPORT": "tcp://h?timeout=1", "TIMEOUT": 2},
             "invalid THRIFTCLIENT_TIMEOUT: option 'timeout' given both in the URL and as a",
         ),
-        (
-            {"TRANSPORT": "tcps://h?ca_certs=system", "SSL_VALIDATE": False},
-            "invalid THRIFTCLIENT_SSL_VALIDATE: ca_certs has no effect with validate=false",
-        ),
         ({"TIMOUT": 3}, "unknown setting 'THRIFTCLIENT_TIMOUT' (did you mean 'THRIFTCLIENT_TIME"),
         ({"POOLSIZE": 3}, "unknown setting 'THRIFTCLIENT_POOLSIZE' (did you mean 'THRIFTCLIENT_P"),
     ],

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from thrift.Thrift import TApplicationException
 
 from ._codec._binary import fast_calls
-from ._endpoint import DEFAULT_URL, OPTION_NAMES, Endpoint, parse_urls
+from ._endpoint import DEFAULT_URL, Endpoint, parse_urls
 from ._exceptions import ConfigError, ConnectError, TransportError, wrap_error
+from ._options import OPTION_NAMES
 from ._pool import ConnectionPool
 from ._service import no_such_method, service_methods
 from ._wire._stack import ssl_context_for

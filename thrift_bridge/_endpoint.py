@@ -3,49 +3,45 @@
     tcp://host:9090   tcps://host:9090   http://host/path   https://host/path
     unix:///abs.sock  unix:/abs.sock     unix:./rel.sock    unixs:... (TLS over a unix socket)
 
-Options come from the query string or as keyword arguments, never both for the same name.
+Options come from the query string or as keyword arguments, never both for the same name;
+what each option accepts, and which combinations work, is `_options`' to say. An `Endpoint`
+built directly is held to the same rules as one parsed from a URL.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Literal, get_args
+from collections.abc import Sequence
+from typing import Any
 
 from ._exceptions import ConfigError
+from ._options import (
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_FRAME_SIZE,
+    DEFAULT_MAX_MESSAGE_SIZE,
+    DEFAULT_PORTS,
+    DEFAULT_TIMEOUT,
+    HTTP_SCHEMES,
+    OPTION_DEFAULTS,
+    OPTION_NAMES,
+    QUERY_OPTIONS,
+    SCHEMES,
+    TLS_SCHEMES,
+    UNIX_SCHEMES,
+    HeaderProtocolName,
+    ProtocolName,
+    Scheme,
+    TransportName,
+    close_options,
+    unknown_option,
+    validate_options,
+)
+from ._secrets import is_secret_header, is_secret_name, redact_query, redact_url
 
-__all__ = [
-    "DEFAULT_URL",
-    "Endpoint",
-    "is_secret_header",
-    "is_secret_name",
-    "parse_url",
-    "parse_urls",
-    "scrub",
-]
+__all__ = ["DEFAULT_URL", "Endpoint", "parse_url", "parse_urls"]
 
-Scheme = Literal["tcp", "tcps", "http", "https", "unix", "unixs"]
-ProtocolName = Literal["binary", "compact", "json", "header"]
-HeaderProtocolName = Literal["binary", "compact"]
-TransportName = Literal["buffered", "framed", "zlib", "header"]
-
-SCHEMES: tuple[str, ...] = get_args(Scheme)
-PROTOCOLS: tuple[str, ...] = get_args(ProtocolName)
-HEADER_PROTOCOLS: tuple[str, ...] = get_args(HeaderProtocolName)
-TRANSPORTS: tuple[str, ...] = get_args(TransportName)
-TLS_SCHEMES = frozenset({"tcps", "https", "unixs"})
-HTTP_SCHEMES = frozenset({"http", "https"})
-UNIX_SCHEMES = frozenset({"unix", "unixs"})
-DEFAULT_PORTS = {"tcp": 9090, "tcps": 9090, "http": 80, "https": 443}
 DEFAULT_URL = "tcp://localhost:9090"
-
-DEFAULT_TIMEOUT = 30.0
-DEFAULT_CONNECT_TIMEOUT = 5.0
-DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024  # Thrift TConfiguration default
-DEFAULT_MAX_FRAME_SIZE = 16_384_000  # Thrift TConfiguration default
-_MAX_DURATION = 24 * 3600.0
 
 _URL_RE = re.compile(
     r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?P<rest>[^?#]*)(?:\?(?P<query>[^#]*))?$"
@@ -56,135 +52,83 @@ _AUTHORITY_RE = re.compile(
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$"
 )
-_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_ENCODE_USERINFO = (
+    "a user name or password holding '@', ':', '/', '?' or '#' must be percent-encoded "
+    "('@' as %40, ':' as %3A, '/' as %2F, '?' as %3F, '#' as %23)"
+)
 
 
-def _duration(name: str, value: object) -> float:
-    """A positive, finite number of seconds from a number or a text like '1.5', '2s', '250ms'."""
-    if isinstance(value, bool):
-        seconds = math.nan
-    elif isinstance(value, (int, float)):
+def _valid_host(host: object) -> str:
+    """A host name, IPv4 address or IPv6 address (without brackets), lower-cased."""
+    if isinstance(host, str) and ":" in host:
+        import ipaddress
+
         try:
-            seconds = float(value)
-        except OverflowError:  # an int too large for a float
-            seconds = math.nan
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        scale = 1.0
-        if text.endswith("ms"):
-            text, scale = text[:-2], 0.001
-        elif text.endswith("s"):
-            text = text[:-1]
-        try:
-            number = r"[0-9]{0,20}\.?[0-9]{1,20}(?:e[-+]?[0-9]{1,3})?"
-            seconds = float(text) * scale if re.fullmatch(number, text) else math.nan
+            return str(ipaddress.IPv6Address(host))
         except ValueError:
-            seconds = math.nan
-    else:
-        seconds = math.nan
-    if not (0 < seconds <= _MAX_DURATION):
-        raise ConfigError(
-            f"invalid {name} {value!r} (expected seconds > 0 and at most {_MAX_DURATION:g}, "
-            "as a number or text like '1.5', '2s', '250ms')"
-        )
-    return seconds
-
-
-def _size(name: str, value: object) -> int:
-    """A positive byte count from an int or its decimal text."""
-    if isinstance(value, str) and re.fullmatch(r"[0-9][0-9_]{0,15}", value.strip()):
-        value = int(value.strip().replace("_", ""))
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**31 - 1:
-        raise ConfigError(
-            f"invalid {name} {value!r} (expected a whole number of bytes from 1 to {2**31 - 1})"
-        )
-    return value
-
-
-def _boolean(name: str, value: object) -> bool:
-    """True or False from a bool or the usual spellings of one."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in ("1", "true", "yes", "on"):
-            return True
-        if text in ("0", "false", "no", "off"):
-            return False
-    raise ConfigError(f"invalid {name} {value!r} (expected true or false)")
-
-
-def _choice(choices: tuple[str, ...]) -> Callable[[str, object], str]:
-    """A parser accepting one of `choices`, case-insensitively."""
-
-    def parse(name: str, value: object) -> str:
-        text = value.strip().lower() if isinstance(value, str) else None
-        if text not in choices:
-            raise ConfigError(f"unknown {name} {value!r} (expected one of: {', '.join(choices)})")
-        return text
-
-    return parse
-
-
-def _text(name: str, value: object) -> str:
-    """A non-empty string of valid Unicode without NUL."""
-    if isinstance(value, str) and value and "\x00" not in value:
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
             pass
-    shown = "a value" if name == "bearer_token" and value else repr(value)
-    raise ConfigError(f"invalid {name} {shown} (expected a non-empty string)")
+    elif isinstance(host, str) and _HOSTNAME_RE.fullmatch(host):
+        return host.lower()
+    raise ConfigError(f"invalid host {host!r} (expected a host name, IPv4 address or IPv6 address)")
 
 
-def _headers(name: str, value: object) -> tuple[tuple[str, str], ...]:
-    """HTTP headers from a mapping or pairs, as a sorted tuple of (name, value)."""
-    if isinstance(value, Mapping):
-        items: Iterable[Any] = value.items()
-    elif isinstance(value, (list, tuple)):
-        items = value
-    else:
+def _valid_unix_path(path: object) -> str:
+    """A unix socket path: absolute, or relative starting with './' or '../'."""
+    if (
+        isinstance(path, str)
+        and (path.startswith(("/", "./", "../")) and not path.startswith("//"))
+        and path.rsplit("/", 1)[-1] not in ("", ".", "..")
+        and "\x00" not in path
+    ):
+        return path
+    raise ConfigError(
+        f"invalid unix socket path {path!r} (expected '/abs/path', './rel/path' or '../rel/path', "
+        "naming a file)"
+    )
+
+
+def _valid_fields(endpoint: Endpoint) -> dict[str, Any]:
+    """The endpoint's fields checked and in their one spelling; raises `ConfigError`."""
+    scheme = endpoint.scheme.lower() if isinstance(endpoint.scheme, str) else endpoint.scheme
+    if scheme not in SCHEMES:
         raise ConfigError(
-            f"invalid {name} {value!r} (expected a mapping of header names to values)"
+            f"unknown scheme {endpoint.scheme!r} (expected one of: {', '.join(SCHEMES)})"
         )
-    out = []
-    for item in items:
-        if not (isinstance(item, (tuple, list)) and len(item) == 2):
-            raise ConfigError(f"invalid {name} entry {item!r} (expected a (name, value) pair)")
-        key, val = item
-        if not isinstance(key, str) or not _HEADER_NAME_RE.fullmatch(key):
-            raise ConfigError(f"invalid HTTP header name {key!r} in {name}")
-        if not isinstance(val, str) or any(c in val for c in "\r\n\x00"):
+    out: dict[str, Any] = {"scheme": scheme}
+    port = endpoint.port
+    if isinstance(port, bool) or not isinstance(port, int):
+        raise ConfigError(f"invalid port {port!r} (expected a number from 1 to 65535)")
+    if scheme in UNIX_SCHEMES:
+        if endpoint.host != "localhost" or port != 0:
+            raise ConfigError(f"a {scheme} endpoint has a path, not a host or port")
+        out["path"] = _valid_unix_path(endpoint.path)
+    else:
+        out["host"] = _valid_host(endpoint.host)
+        out["port"] = port or DEFAULT_PORTS[scheme]
+        if not 0 < out["port"] < 65536:
+            raise ConfigError(f"invalid port {port!r} (expected a number from 1 to 65535)")
+        path = endpoint.path
+        if scheme in HTTP_SCHEMES:
+            path = path or "/"
+            if (
+                not isinstance(path, str)
+                or not path.startswith("/")
+                or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in path)
+            ):
+                raise ConfigError(f"invalid HTTP path {path!r} (expected '/' and a URL path)")
+            out["path"] = path
+        elif path != "":
+            raise ConfigError(f"a {scheme} endpoint has no path, got {path!r}")
+    for name in ("username", "password"):
+        value = getattr(endpoint, name)
+        if value is not None and (scheme not in HTTP_SCHEMES or not isinstance(value, str)):
             raise ConfigError(
-                f"invalid value for HTTP header {key!r} in {name} "
-                "(expected text without line breaks)"
+                f"user credentials are only accepted for http and https as text, not for {scheme}"
             )
-        out.append((key, val))
-    return tuple(sorted(out))
-
-
-_Parser = Callable[[str, object], Any]
-
-# name -> (parser, schemes it applies to, may appear in the URL query)
-_OPTIONS: dict[str, tuple[_Parser, frozenset[str], bool]] = {
-    "protocol": (_choice(PROTOCOLS), frozenset(SCHEMES), True),
-    "header_protocol": (_choice(HEADER_PROTOCOLS), frozenset(SCHEMES) - HTTP_SCHEMES, True),
-    "transport": (_choice(TRANSPORTS), frozenset(SCHEMES), True),
-    "zlib": (_boolean, frozenset(SCHEMES) - HTTP_SCHEMES, True),
-    "timeout": (_duration, frozenset(SCHEMES), True),
-    "connect_timeout": (_duration, frozenset(SCHEMES), True),
-    "max_message_size": (_size, frozenset(SCHEMES), True),
-    "max_frame_size": (_size, frozenset(SCHEMES), True),
-    "ca_certs": (_text, TLS_SCHEMES, True),
-    "validate": (_boolean, TLS_SCHEMES, True),
-    "certfile": (_text, TLS_SCHEMES, True),
-    "keyfile": (_text, TLS_SCHEMES, True),
-    "server_hostname": (_text, TLS_SCHEMES, True),
-    "headers": (_headers, frozenset(SCHEMES), False),
-    "bearer_token": (_text, HTTP_SCHEMES, False),
-}
-OPTION_NAMES: tuple[str, ...] = tuple(sorted(_OPTIONS))
+    values = {name: getattr(endpoint, name) for name in OPTION_NAMES}
+    given = [name for name, value in values.items() if value != OPTION_DEFAULTS[name]]
+    out.update(validate_options(scheme, values, given))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,7 +144,7 @@ class Endpoint:
 
     scheme: Scheme
     host: str = "localhost"
-    port: int = 0
+    port: int = 0  #: 0: the scheme's default port (unix schemes have none)
     path: str = ""
     protocol: ProtocolName = "binary"
     header_protocol: HeaderProtocolName = "binary"
@@ -219,6 +163,12 @@ class Endpoint:
     password: str | None = dataclasses.field(default=None, repr=False)
     headers: tuple[tuple[str, str], ...] = ()
     bearer_token: str | None = dataclasses.field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        """Check every field and bring it to its one spelling (also when built directly)."""
+        for name, value in _valid_fields(self).items():
+            if value != getattr(self, name) or type(value) is not type(getattr(self, name)):
+                object.__setattr__(self, name, value)  # frozen: only this validation writes
 
     @property
     def tls(self) -> bool:
@@ -281,9 +231,8 @@ class Endpoint:
 
         options: list[tuple[str, str]] = []
         for field in dataclasses.fields(self):
-            parser, _, in_query = _OPTIONS.get(field.name, (None, frozenset(), False))
             value = getattr(self, field.name)
-            if parser is None or not in_query or value == field.default:
+            if field.name not in QUERY_OPTIONS or value == field.default:
                 continue
             options.append(
                 (field.name, str(value).lower() if isinstance(value, bool) else f"{value}")
@@ -301,7 +250,7 @@ class Endpoint:
                     userinfo += ":" + ("***" if redact else quote(self.password, safe=""))
                 userinfo += "@"
             host = f"[{self.host}]" if ":" in self.host else self.host
-            path = _redact_query(self.path) if redact else self.path
+            path = redact_query(self.path) if redact else self.path
             base = f"{self.scheme}://{userinfo}{host}:{self.port}{path}"
         if not options:
             return base
@@ -310,75 +259,7 @@ class Endpoint:
 
 def _fail(url: str, problem: str) -> ConfigError:
     """A ConfigError about `url` that never echoes its password."""
-    return ConfigError(f"{problem} in {_redact(url)!r}")
-
-
-#: Query parameters whose values are secrets by convention (RFC 6750's access_token, API
-#: keys, signatures...): exact names, and names ending in one of `_SECRET_SUFFIXES`.
-SECRET_NAMES = frozenset(
-    {
-        "access_token",
-        "api_key",
-        "apikey",
-        "auth",
-        "bearer_token",
-        "headers",
-        "key",
-        "passwd",
-        "password",
-        "pwd",
-        "secret",
-        "sig",
-        "signature",
-        "token",
-    }
-)
-_SECRET_SUFFIXES = ("_token", "-token", "_key", "-key", "_secret", "-secret", "_password")
-#: HTTP headers whose values are secrets (besides names that `is_secret_name` accepts).
-_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
-
-
-def is_secret_name(name: str) -> bool:
-    """Whether a query parameter called `name` carries a secret (case-insensitive)."""
-    lowered = name.lower()
-    return lowered in SECRET_NAMES or lowered.endswith(_SECRET_SUFFIXES)
-
-
-def is_secret_header(name: str) -> bool:
-    """Whether an HTTP header called `name` carries a secret."""
-    return name.lower() in _SECRET_HEADERS or is_secret_name(name.replace("-", "_"))
-
-
-def scrub(text: str, secrets: Sequence[str]) -> str:
-    """`text` (a server's words, say) with every occurrence of each of `secrets` as '***'."""
-    for secret in secrets:  # longest first (as `Endpoint.secrets` orders them)
-        text = text.replace(secret, "***")
-    return text
-
-
-def _redact_query(path: str) -> str:
-    """`path` with the values of its secret query parameters replaced by '***'."""
-    from urllib.parse import unquote_plus
-
-    location, mark, query = path.partition("?")
-    if not mark:
-        return path
-    pairs = []
-    for pair in query.split("&"):
-        name, equals, _ = pair.partition("=")
-        pairs.append(f"{name}=***" if equals and is_secret_name(unquote_plus(name)) else pair)
-    return f"{location}?{'&'.join(pairs)}"
-
-
-def _redact(url: str) -> str:
-    """`url` with its userinfo (up to the last '@') and secret query values replaced by '***'.
-
-    A password may hold unencoded '/', '?', '#' or '@', so everything up to the last '@' goes.
-    """
-    url = re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://).*@", r"\1***@", url, flags=re.DOTALL)
-    location, mark, rest = url.partition("?")
-    query, hash_mark, fragment = rest.partition("#")
-    return location + mark + _redact_query("?" + query)[1:] + hash_mark + fragment
+    return ConfigError(f"{problem} in {redact_url(url)!r}")
 
 
 def _parse_host(url: str, raw: str) -> str:
@@ -407,8 +288,11 @@ def _parse_port(url: str, scheme: str, raw: str | None) -> int:
     if raw is None or raw == "":
         return DEFAULT_PORTS[scheme]
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or not 0 < int(raw) < 65536:
-        shown = "" if "@" in url else f" {raw!r}"  # a mis-split password must not be echoed
-        raise _fail(url, f"invalid port{shown} (expected a number from 1 to 65535)")
+        if "@" in url:  # most likely a password split at a reserved character: never echoed
+            raise _fail(
+                url, f"invalid port (expected a number from 1 to 65535; {_ENCODE_USERINFO})"
+            )
+        raise _fail(url, f"invalid port {raw!r} (expected a number from 1 to 65535)")
     return int(raw)
 
 
@@ -481,7 +365,7 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
         url.encode("utf-8")
     except UnicodeEncodeError:
         raise ConfigError(
-            f"invalid endpoint URL {_redact(url.encode('utf-8', 'replace').decode())!r} "
+            f"invalid endpoint URL {redact_url(url.encode('utf-8', 'replace').decode())!r} "
             "(it holds characters that are not valid Unicode)"
         ) from None
     text = url.strip()
@@ -489,158 +373,84 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
         raise _fail(url, "whitespace or control characters inside the URL (percent-encode them)")
     match = _URL_RE.match(text)
     if not match:
-        raise _fail(url, f"malformed endpoint URL (expected a URL like {DEFAULT_URL!r})")
+        hint = f"; {_ENCODE_USERINFO}" if "@" in text else ""
+        raise _fail(url, f"malformed endpoint URL (expected a URL like {DEFAULT_URL!r}{hint})")
     scheme = match["scheme"].lower()
     if scheme not in SCHEMES:
         raise _fail(
             url, f"unknown scheme {match['scheme']!r} (expected one of: {', '.join(SCHEMES)})"
         )
-    rest = match["rest"]
+    fields = _location(url, scheme, match["rest"])
+    given = _given_options(url, scheme, match["query"], options, fields)
+    try:
+        fields.update(validate_options(scheme, given, given))
+        return Endpoint(**fields)
+    except ConfigError as exc:
+        raise _fail(url, exc.message) from None
+
+
+def _location(url: str, scheme: str, rest: str) -> dict[str, Any]:
+    """Scheme, host, port, path and credentials from the part of a URL before its query."""
     fields: dict[str, Any] = {"scheme": scheme}
     if scheme in UNIX_SCHEMES:
         fields["path"] = _parse_unix_path(url, rest)
-        fields["host"] = "localhost"
-        fields["port"] = 0
-    else:
-        if not rest.startswith("//"):
-            raise _fail(url, f"expected '{scheme}://host:port' after the scheme")
-        authority = _AUTHORITY_RE.match(rest[2:])
-        if not authority:
-            raise _fail(url, "malformed host or port")
-        fields["host"] = _parse_host(url, authority["host"])
-        fields["port"] = _parse_port(url, scheme, authority["port"])
-        userinfo = authority["userinfo"]
-        if userinfo is not None:
-            if scheme not in HTTP_SCHEMES:
-                raise _fail(
-                    url, f"user credentials are only accepted for http and https, not {scheme}"
-                )
-            from urllib.parse import unquote
+        return fields
+    if not rest.startswith("//"):
+        raise _fail(url, f"expected '{scheme}://host:port' after the scheme")
+    authority = _AUTHORITY_RE.match(rest[2:])
+    if not authority:
+        hint = f" ({_ENCODE_USERINFO})" if "@" in rest else ""
+        raise _fail(url, f"malformed host or port{hint}")
+    fields["host"] = _parse_host(url, authority["host"])
+    fields["port"] = _parse_port(url, scheme, authority["port"])
+    userinfo = authority["userinfo"]
+    if userinfo is not None:
+        if scheme not in HTTP_SCHEMES:
+            raise _fail(url, f"user credentials are only accepted for http and https, not {scheme}")
+        from urllib.parse import unquote
 
-            user, sep, password = userinfo.partition(":")
-            fields["username"] = unquote(user)
-            fields["password"] = unquote(password) if sep else None
-        path = authority["path"] or ""
-        if scheme in HTTP_SCHEMES:
-            fields["path"] = path or "/"
-        elif path not in ("", "/"):
-            raise _fail(url, f"a {scheme} URL has no path, got {path!r}")
+        user, sep, password = userinfo.partition(":")
+        fields["username"] = unquote(user)
+        fields["password"] = unquote(password) if sep else None
+    path = authority["path"] or ""
+    if scheme in HTTP_SCHEMES:
+        fields["path"] = path or "/"
+    elif path not in ("", "/"):
+        raise _fail(url, f"a {scheme} URL has no path, got {path!r}")
+    return fields
 
+
+def _given_options(
+    url: str, scheme: str, query: str | None, options: dict[str, Any], fields: dict[str, Any]
+) -> dict[str, object]:
+    """The options set in the query and as keywords (each once); other HTTP parameters stay
+    in `fields["path"]`, as written."""
     extra_query: list[str] = []
     given: dict[str, object] = {}
-    for name, value, raw in _query_pairs(url, match["query"], http=scheme in HTTP_SCHEMES):
+    for name, value, raw in _query_pairs(url, query, http=scheme in HTTP_SCHEMES):
         key = name.lower()
-        spec = _OPTIONS.get(key)
-        if spec is not None and not spec[2]:
+        if key in OPTION_NAMES and key not in QUERY_OPTIONS:
             raise _fail(
                 url,
                 f"option {key!r} goes in a keyword argument, not in the URL (URLs end up in logs)",
             )
-        if spec is None:
-            if scheme in HTTP_SCHEMES and not _close_options(key, 0.8):
+        if key not in OPTION_NAMES:
+            if scheme in HTTP_SCHEMES and not close_options(key, 0.8):
                 extra_query.append(raw)  # the HTTP server's own parameter, kept as written
                 continue
-            raise _fail(url, _unknown_option(name))
+            raise _fail(url, unknown_option(name))
         if key in given:
             raise _fail(url, f"option {key!r} given twice")
         given[key] = value
     for key, option in options.items():
-        if key not in _OPTIONS:
-            raise _fail(url, _unknown_option(key))
+        if key not in OPTION_NAMES:
+            raise _fail(url, unknown_option(key))
         if key in given:
             raise _fail(url, f"option {key!r} given both in the URL and as a keyword argument")
         given[key] = option
     if extra_query:
         fields["path"] += "?" + "&".join(extra_query)
-
-    for key, given_value in given.items():
-        parser, schemes, _ = _OPTIONS[key]
-        if scheme not in schemes:
-            raise _fail(
-                url,
-                f"option {key!r} does not apply to {scheme} (only to {', '.join(sorted(schemes))})",
-            )
-        try:
-            fields[key] = parser(key, given_value)
-        except ConfigError as exc:
-            raise _fail(url, exc.message) from None
-    _check_combination(url, fields)
-    return Endpoint(**fields)
-
-
-def _unknown_option(name: str) -> str:
-    """The message for an unknown option, with a suggestion when one is close."""
-    close = _close_options(name.lower(), 0.6)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown option {name!r} (expected one of: {', '.join(OPTION_NAMES)}){hint}"
-
-
-def _close_options(name: str, cutoff: float) -> list[str]:
-    """The option name most similar to `name` (as a list of at most one), if any is close."""
-    import difflib
-
-    return difflib.get_close_matches(name, OPTION_NAMES, 1, cutoff)
-
-
-def _check_combination(url: str, fields: dict[str, Any]) -> None:
-    """Reject option combinations that cannot work, and normalise equivalent spellings."""
-    scheme, transport = fields["scheme"], fields.get("transport", "buffered")
-    if scheme in HTTP_SCHEMES and transport != "buffered":
-        raise _fail(
-            url,
-            f"transport {transport!r} is not supported over {scheme} "
-            "(expected buffered: HTTP frames each call itself)",
-        )
-    if fields.get("zlib"):
-        if transport == "buffered":
-            fields["transport"], fields["zlib"] = "zlib", False  # one spelling per wire format
-        elif transport != "framed":
-            raise _fail(
-                url,
-                f"zlib=true stacks only on transport=framed, not {transport!r} "
-                "(or use transport=zlib)",
-            )
-    _check_header(url, fields)
-    is_header = "header" in (fields.get("transport"), fields.get("protocol"))
-    if fields.get("headers") and scheme not in HTTP_SCHEMES and not is_header:
-        raise _fail(
-            url,
-            "headers apply to http(s) and to THeader endpoints "
-            "(transport=header or protocol=header)",
-        )
-    if fields.get("keyfile") and not fields.get("certfile"):
-        raise _fail(url, "keyfile given without certfile")
-    if fields.get("validate") is False and any(fields.get(k) for k in ("ca_certs",)):
-        raise _fail(url, "ca_certs has no effect with validate=false; drop one of them")
-    if "max_frame_size" in fields and fields["max_frame_size"] > fields.get(
-        "max_message_size", DEFAULT_MAX_MESSAGE_SIZE
-    ):
-        raise _fail(url, "max_frame_size exceeds max_message_size")
-
-
-def _check_header(url: str, fields: dict[str, Any]) -> None:
-    """THeader is a transport (frames on the socket) or a protocol over buffered|framed|zlib."""
-    scheme = fields["scheme"]
-    transport = fields.get("transport", "buffered")
-    protocol = fields.get("protocol", "binary")
-    if transport == "header" and protocol not in HEADER_PROTOCOLS:
-        raise _fail(
-            url,
-            f"transport=header carries protocol=binary or compact, not {protocol!r} "
-            "(or use protocol=header over transport=buffered, framed or zlib)",
-        )
-    if "header_protocol" in fields and protocol != "header":
-        raise _fail(
-            url,
-            "header_protocol applies only with protocol=header "
-            "(with transport=header, choose binary or compact with protocol=)",
-        )
-    if protocol == "header" and scheme in HTTP_SCHEMES:
-        raise _fail(url, f"protocol=header is not supported over {scheme}")
-    if protocol == "header" and transport == "buffered":
-        # THeader frames over a buffered socket are exactly transport=header: one spelling.
-        fields["transport"] = "header"
-        fields["protocol"] = fields.pop("header_protocol", "binary")
+    return given
 
 
 def parse_urls(urls: str | Endpoint | Sequence[str | Endpoint], **options: Any) -> list[Endpoint]:
@@ -654,7 +464,7 @@ def parse_urls(urls: str | Endpoint | Sequence[str | Endpoint], **options: Any) 
             suffix = (slash + path) + (f"?{query}" if query is not None else "")
             if any(not h for h in hosts.split(",")):
                 raise ConfigError(
-                    f"empty host in the host list of {_redact(urls)!r} "
+                    f"empty host in the host list of {redact_url(urls)!r} "
                     "(expected host[:port],host[:port],...)"
                 )
             items: list[str | Endpoint] = [

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 from thrift.transport.TTransport import TTransportException
 
-from .._endpoint import scrub
 from .._exceptions import HTTPError, ProtocolError
 from .._http1 import Reply, read_reply, request_head
+from .._secrets import scrub
 from ._streams import SocketIO, StackTransport
 
 if TYPE_CHECKING:

@@ -35,8 +35,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
 
-from .._endpoint import PROTOCOLS, parse_urls
+from .._endpoint import parse_urls
 from .._exceptions import ConfigError
+from .._options import PROTOCOLS
 from .registry import ClientRegistry
 
 if TYPE_CHECKING:

@@ -22,8 +22,9 @@ from types import ModuleType
 from typing import Any
 
 from .._client import Client
-from .._endpoint import DEFAULT_URL, OPTION_NAMES, parse_urls
+from .._endpoint import DEFAULT_URL, parse_urls
 from .._exceptions import ConfigError
+from .._options import OPTION_NAMES
 
 __all__ = ["CLIENT_OPTIONS", "DEFAULT_PREFIX", "ClientRegistry", "resolve_service"]
 

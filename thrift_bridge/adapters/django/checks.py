@@ -17,8 +17,8 @@ from typing import Any
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, register
 
-from ..._endpoint import OPTION_NAMES
 from ..._exceptions import ConfigError
+from ..._options import OPTION_NAMES
 from ..registry import CLIENT_OPTIONS, ClientRegistry, resolve_service
 from .handler import SETTING
 

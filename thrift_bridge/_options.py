@@ -1,0 +1,292 @@
+"""Endpoint options: the vocabulary, one parser per option, and the rules on their combinations.
+
+The one place that knows which schemes, protocols and transports exist, what each option
+accepts, where it applies and which combinations cannot work. `Endpoint` (built directly or
+by `parse_url`), the registry, the adapters, the CLI and `testing` all validate through it.
+No I/O.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any, Literal, get_args
+
+from ._exceptions import ConfigError
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_FRAME_SIZE",
+    "DEFAULT_MAX_MESSAGE_SIZE",
+    "DEFAULT_PORTS",
+    "DEFAULT_TIMEOUT",
+    "HEADER_PROTOCOLS",
+    "HTTP_SCHEMES",
+    "OPTION_DEFAULTS",
+    "OPTION_NAMES",
+    "PROTOCOLS",
+    "QUERY_OPTIONS",
+    "SCHEMES",
+    "TLS_SCHEMES",
+    "TRANSPORTS",
+    "UNIX_SCHEMES",
+    "HeaderProtocolName",
+    "ProtocolName",
+    "Scheme",
+    "TransportName",
+    "close_options",
+    "unknown_option",
+    "validate_options",
+]
+
+Scheme = Literal["tcp", "tcps", "http", "https", "unix", "unixs"]
+ProtocolName = Literal["binary", "compact", "json", "header"]
+HeaderProtocolName = Literal["binary", "compact"]
+TransportName = Literal["buffered", "framed", "zlib", "header"]
+
+SCHEMES: tuple[str, ...] = get_args(Scheme)
+PROTOCOLS: tuple[str, ...] = get_args(ProtocolName)
+HEADER_PROTOCOLS: tuple[str, ...] = get_args(HeaderProtocolName)
+TRANSPORTS: tuple[str, ...] = get_args(TransportName)
+TLS_SCHEMES = frozenset({"tcps", "https", "unixs"})
+HTTP_SCHEMES = frozenset({"http", "https"})
+UNIX_SCHEMES = frozenset({"unix", "unixs"})
+DEFAULT_PORTS = {"tcp": 9090, "tcps": 9090, "http": 80, "https": 443}
+
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024  # Thrift TConfiguration default
+DEFAULT_MAX_FRAME_SIZE = 16_384_000  # Thrift TConfiguration default
+_MAX_DURATION = 24 * 3600.0
+_HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _duration(name: str, value: object) -> float:
+    """A positive, finite number of seconds from a number or a text like '1.5', '2s', '250ms'."""
+    if isinstance(value, bool):
+        seconds = math.nan
+    elif isinstance(value, (int, float)):
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float
+            seconds = math.nan
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        scale = 1.0
+        if text.endswith("ms"):
+            text, scale = text[:-2], 0.001
+        elif text.endswith("s"):
+            text = text[:-1]
+        try:
+            number = r"[0-9]{0,20}\.?[0-9]{1,20}(?:e[-+]?[0-9]{1,3})?"
+            seconds = float(text) * scale if re.fullmatch(number, text) else math.nan
+        except ValueError:
+            seconds = math.nan
+    else:
+        seconds = math.nan
+    if not (0 < seconds <= _MAX_DURATION):
+        raise ConfigError(
+            f"invalid {name} {value!r} (expected seconds > 0 and at most {_MAX_DURATION:g}, "
+            "as a number or text like '1.5', '2s', '250ms')"
+        )
+    return seconds
+
+
+def _size(name: str, value: object) -> int:
+    """A positive byte count from an int or its decimal text."""
+    if isinstance(value, str) and re.fullmatch(r"[0-9][0-9_]{0,15}", value.strip()):
+        value = int(value.strip().replace("_", ""))
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**31 - 1:
+        raise ConfigError(
+            f"invalid {name} {value!r} (expected a whole number of bytes from 1 to {2**31 - 1})"
+        )
+    return value
+
+
+def _boolean(name: str, value: object) -> bool:
+    """True or False from a bool or the usual spellings of one."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+    raise ConfigError(f"invalid {name} {value!r} (expected true or false)")
+
+
+def _choice(choices: tuple[str, ...]) -> Callable[[str, object], str]:
+    """A parser accepting one of `choices`, case-insensitively."""
+
+    def parse(name: str, value: object) -> str:
+        text = value.strip().lower() if isinstance(value, str) else None
+        if text not in choices:
+            raise ConfigError(f"unknown {name} {value!r} (expected one of: {', '.join(choices)})")
+        return text
+
+    return parse
+
+
+def _text(name: str, value: object) -> str:
+    """A non-empty string of valid Unicode without NUL."""
+    if isinstance(value, str) and value and "\x00" not in value:
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            pass
+    shown = "a value" if name == "bearer_token" and value else repr(value)
+    raise ConfigError(f"invalid {name} {shown} (expected a non-empty string)")
+
+
+def _headers(name: str, value: object) -> tuple[tuple[str, str], ...]:
+    """HTTP headers from a mapping or pairs, as a sorted tuple of (name, value)."""
+    if isinstance(value, Mapping):
+        items: Iterable[Any] = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = value
+    else:
+        raise ConfigError(
+            f"invalid {name} {value!r} (expected a mapping of header names to values)"
+        )
+    out = []
+    for item in items:
+        if not (isinstance(item, (tuple, list)) and len(item) == 2):
+            raise ConfigError(f"invalid {name} entry {item!r} (expected a (name, value) pair)")
+        key, val = item
+        if not isinstance(key, str) or not _HEADER_NAME_RE.fullmatch(key):
+            raise ConfigError(f"invalid HTTP header name {key!r} in {name}")
+        if not isinstance(val, str) or any(c in val for c in "\r\n\x00"):
+            raise ConfigError(
+                f"invalid value for HTTP header {key!r} in {name} "
+                "(expected text without line breaks)"
+            )
+        out.append((key, val))
+    return tuple(sorted(out))
+
+
+def _optional(parse: Callable[[str, object], Any]) -> Callable[[str, object], Any]:
+    """`parse`, also accepting None (the option left unset)."""
+
+    def parse_optional(name: str, value: object) -> Any:
+        return None if value is None else parse(name, value)
+
+    return parse_optional
+
+
+_Parser = Callable[[str, object], Any]
+_ALL = frozenset(SCHEMES)
+
+# name -> (parser, default, schemes it applies to, may appear in a URL's query)
+_OPTIONS: dict[str, tuple[_Parser, Any, frozenset[str], bool]] = {
+    "protocol": (_choice(PROTOCOLS), "binary", _ALL, True),
+    "header_protocol": (_choice(HEADER_PROTOCOLS), "binary", _ALL - HTTP_SCHEMES, True),
+    "transport": (_choice(TRANSPORTS), "buffered", _ALL, True),
+    "zlib": (_boolean, False, _ALL - HTTP_SCHEMES, True),
+    "timeout": (_duration, DEFAULT_TIMEOUT, _ALL, True),
+    "connect_timeout": (_duration, DEFAULT_CONNECT_TIMEOUT, _ALL, True),
+    "max_message_size": (_size, DEFAULT_MAX_MESSAGE_SIZE, _ALL, True),
+    "max_frame_size": (_size, DEFAULT_MAX_FRAME_SIZE, _ALL, True),
+    "ca_certs": (_optional(_text), None, TLS_SCHEMES, True),
+    "validate": (_boolean, True, TLS_SCHEMES, True),
+    "certfile": (_optional(_text), None, TLS_SCHEMES, True),
+    "keyfile": (_optional(_text), None, TLS_SCHEMES, True),
+    "server_hostname": (_optional(_text), None, TLS_SCHEMES, True),
+    "headers": (_headers, (), _ALL, False),
+    "bearer_token": (_optional(_text), None, HTTP_SCHEMES, False),
+}
+OPTION_NAMES: tuple[str, ...] = tuple(sorted(_OPTIONS))
+#: Each option's default, as `Endpoint` holds it.
+OPTION_DEFAULTS: dict[str, Any] = {name: spec[1] for name, spec in _OPTIONS.items()}
+#: The options a URL's query may carry (the others hold secrets or structures: keywords only).
+QUERY_OPTIONS = frozenset(name for name, spec in _OPTIONS.items() if spec[3])
+
+
+def validate_options(
+    scheme: str, values: Mapping[str, object], given: Collection[str]
+) -> dict[str, Any]:
+    """Every option, from `values` or its default, parsed, checked together, and in its one
+    spelling.
+
+    `given` names the options the user set (also to their defaults): each must apply to
+    `scheme`. Raises `ConfigError` naming the bad value and what is accepted.
+    """
+    for name in given:
+        schemes = _OPTIONS[name][2]
+        if scheme not in schemes:
+            raise ConfigError(
+                f"option {name!r} does not apply to {scheme} (only to {', '.join(sorted(schemes))})"
+            )
+    out = {
+        name: parse(name, values[name]) if name in values else default
+        for name, (parse, default, _, _) in _OPTIONS.items()
+    }
+    _check_combination(scheme, out, given)
+    return out
+
+
+def _check_combination(scheme: str, out: dict[str, Any], given: Collection[str]) -> None:
+    """Reject option combinations that cannot work, and normalise equivalent spellings."""
+    transport = out["transport"]
+    if scheme in HTTP_SCHEMES and transport != "buffered":
+        raise ConfigError(
+            f"transport {transport!r} is not supported over {scheme} "
+            "(expected buffered: HTTP frames each call itself)"
+        )
+    if out["zlib"]:
+        if transport == "buffered":
+            out["transport"], out["zlib"] = "zlib", False  # one spelling per wire format
+        elif transport != "framed":
+            raise ConfigError(
+                f"zlib=true stacks only on transport=framed, not {transport!r} "
+                "(or use transport=zlib)"
+            )
+    _check_header(scheme, out, given)
+    is_header = "header" in (out["transport"], out["protocol"])
+    if out["headers"] and scheme not in HTTP_SCHEMES and not is_header:
+        raise ConfigError(
+            "headers apply to http(s) and to THeader endpoints (transport=header or "
+            "protocol=header)"
+        )
+    if out["keyfile"] and not out["certfile"]:
+        raise ConfigError("keyfile given without certfile")
+    if "max_frame_size" in given and out["max_frame_size"] > out["max_message_size"]:
+        raise ConfigError("max_frame_size exceeds max_message_size")
+
+
+def _check_header(scheme: str, out: dict[str, Any], given: Collection[str]) -> None:
+    """THeader is a transport (frames on the socket) or a protocol over buffered|framed|zlib."""
+    transport, protocol = out["transport"], out["protocol"]
+    if transport == "header" and protocol not in HEADER_PROTOCOLS:
+        raise ConfigError(
+            f"transport=header carries protocol=binary or compact, not {protocol!r} "
+            "(or use protocol=header over transport=buffered, framed or zlib)"
+        )
+    set_header_protocol = "header_protocol" in given or out["header_protocol"] != "binary"
+    if set_header_protocol and protocol != "header":
+        raise ConfigError(
+            "header_protocol applies only with protocol=header "
+            "(with transport=header, choose binary or compact with protocol=)"
+        )
+    if protocol == "header" and scheme in HTTP_SCHEMES:
+        raise ConfigError(f"protocol=header is not supported over {scheme}")
+    if protocol == "header" and transport == "buffered":
+        # THeader frames over a buffered socket are exactly transport=header: one spelling.
+        out["transport"], out["protocol"] = "header", out["header_protocol"]
+        out["header_protocol"] = "binary"
+
+
+def unknown_option(name: str) -> str:
+    """The message for an unknown option, with a suggestion when one is close."""
+    close = close_options(name.lower(), 0.6)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"unknown option {name!r} (expected one of: {', '.join(OPTION_NAMES)}){hint}"
+
+
+def close_options(name: str, cutoff: float) -> list[str]:
+    """The option name most similar to `name` (as a list of at most one), if any is close."""
+    import difflib
+
+    return difflib.get_close_matches(name, OPTION_NAMES, 1, cutoff)
