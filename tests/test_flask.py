@@ -198,7 +198,10 @@ def test_readme_ssl_snippet_verbatim(tmp_path, monkeypatch, ca_file):
 @pytest.mark.parametrize(
     ("config", "check"),
     [
-        ({}, lambda c: (c.endpoints[0].url, c._pools[0].size) == ("tcp://localhost:9090", 8)),
+        (
+            {},
+            lambda c: (c.endpoints[0].url, c.settings.pool_size) == ("tcp://localhost:9090", 8),
+        ),
         ({"PROTOCOL": "json"}, lambda c: c.endpoints[0].protocol == "json"),
         ({"FRAMED": True}, lambda c: c.endpoints[0].transport == "framed"),
         ({"ZLIB": True}, lambda c: c.endpoints[0].transport == "zlib"),
@@ -210,9 +213,9 @@ def test_readme_ssl_snippet_verbatim(tmp_path, monkeypatch, ca_file):
         ),
         (
             {"POOL_SIZE": 3, "POOL_TIMEOUT": 1},
-            lambda c: (c._pools[0].size, c._pools[0].timeout) == (3, 1),
+            lambda c: (c.settings.pool_size, c.settings.pool_timeout) == (3, 1),
         ),
-        ({"RETRIES": 0}, lambda c: c.retries == 0),
+        ({"RETRIES": 0}, lambda c: c.settings.retry.retries == 0),
         (
             {"TRANSPORT": "tcps://h:1", "SSL_VALIDATE": False},
             lambda c: c.endpoints[0].validate is False,

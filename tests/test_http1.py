@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from thrift.transport.TTransport import TTransportException
 
 from thrift_bridge import ProtocolError
-from thrift_bridge._http1 import MAX_HEAD_SIZE, MAX_HEADERS, read_reply, request_head
+from thrift_bridge._wire._http1 import MAX_HEAD_SIZE, MAX_HEADERS, read_reply, request_head
 
 LIMIT = 1 << 20
 

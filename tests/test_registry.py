@@ -122,7 +122,7 @@ def test_from_mapping_nested_like_flask_config_or_django_settings():
     config = {"THRIFT_CLIENTS": {"calc": {"SERVICE": CALC, "URL": "tcp://h:1", "POOL_SIZE": 2}}}
     registry = ClientRegistry.from_mapping(config)
     assert registry["calc"].endpoints[0].port == 1
-    assert registry["calc"]._pools[0].size == 2
+    assert registry["calc"].settings.pool_size == 2
     registry.close()
 
 
@@ -139,7 +139,7 @@ def test_from_mapping_flat_like_os_environ():
     registry = ClientRegistry.from_mapping(environ)
     assert list(registry) == ["calc", "my_billing"]
     calc = registry["calc"]
-    assert (calc._pools[0].size, calc.endpoints[0].timeout) == (3, 2.0)
+    assert (calc.settings.pool_size, calc.endpoints[0].timeout) == (3, 2.0)
     assert registry.versions("my_billing") == ["1.0"]
     registry.close()
     with pytest.raises(ConfigError, match="cannot read 'THRIFT_CLIENTS_CALC'"):

@@ -2,39 +2,25 @@
 
 from __future__ import annotations
 
-import contextvars
-import itertools
-import threading
-import time
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException
-
-from ._codec._binary import fast_calls
+from ._calls import Caller, HeaderScope, check_headers
 from ._endpoint import DEFAULT_URL, Endpoint, parse_urls
-from ._exceptions import ConfigError, ConnectError, TransportError, wrap_error
-from ._options import OPTION_NAMES
-from ._pool import ConnectionPool
+from ._exceptions import ConfigError
 from ._service import no_such_method, service_methods
-from ._wire._stack import ssl_context_for
+from ._settings import DEFAULT_MAX_IDLE, ClientSettings, check_idempotent, split_options
 
-# Conversion, middleware, sessions and rate limits load when a client first needs them.
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
-    from ._middleware import Call, Middleware
-    from ._pinned import HeaderScope, PinnedClient
+    from ._middleware import Middleware
+    from ._pinned import PinnedClient
 
-__all__ = ["DEFAULT_MAX_IDLE", "Client", "service_methods"]
-
-#: Seconds an idle connection is kept: below the idle timeouts of common load balancers and
-#: proxies (HAProxy setups' usual 30 s, AWS ALB's 60 s, nginx's 75 s), so a pooled connection
-#: is recycled before a balancer closes it under a call that was just sent.
-DEFAULT_MAX_IDLE = 25.0
+__all__ = ["Client", "client_class_of"]
 
 
-def _client_class(service: Any) -> type[Any]:
+def client_class_of(service: Any) -> type[Any]:
     """The generated `Client` class of a service module, or the class itself."""
     candidate = getattr(service, "Client", None) if isinstance(service, ModuleType) else service
     if not (
@@ -47,38 +33,12 @@ def _client_class(service: Any) -> type[Any]:
     return candidate
 
 
-def _check_name(name: object) -> str | None:
-    """A multiplexed service name (no ':'), or None."""
-    if name is None:
-        return None
-    if not isinstance(name, str) or not name or ":" in name:
-        raise ConfigError(f"invalid service_name {name!r} (expected a non-empty name without ':')")
-    return name
-
-
-def _check_int(name: str, value: object, minimum: int) -> int:
-    """A whole number >= minimum, or ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"invalid {name} {value!r} (expected a whole number >= {minimum})")
-    return value
-
-
-def _check_seconds(name: str, value: object, *, optional: bool = False) -> float | None:
-    """Seconds >= 0 as a float, or None when optional."""
-    if value is None and optional:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
-        accepted = "None or " if optional else ""
-        raise ConfigError(f"invalid {name} {value!r} (expected {accepted}a number of seconds >= 0)")
-    return float(value)
-
-
 class Client:
     """A thread-safe proxy for a generated Thrift service, calling through connection pools.
 
     ::
 
-        from . import Client
+        from thrift_bridge import Client
         from thrift_bridge.generated.demo import CustomerService
 
         with Client(CustomerService, "tcp://127.0.0.1:9090", timeout=2) as customers:
@@ -105,86 +65,40 @@ class Client:
         rate_limit_timeout: float = 1.0,
         **options: Any,
     ):
-        self.client_class = _client_class(service)
-        #: The service's name: the multiplexing name if given, else the generated module's.
-        self.service = service_name or self.client_class.__module__.rpartition(".")[2]
-        self._methods = service_methods(self.client_class)
-        unknown = set(options) - set(OPTION_NAMES)
-        if unknown:
-            raise ConfigError(
-                f"unknown option(s) {sorted(unknown)} (expected client options pool_size, "
-                f"pool_timeout, retries, retry_backoff, idempotent, max_idle, max_lifetime, "
-                f"cooldown, or endpoint options: {', '.join(OPTION_NAMES)})"
-            )
+        #: The generated `Client` class calls are made through.
+        self.client_class = client_class_of(service)
+        _, endpoint_options = split_options(options)
+        #: The client's settings (pool, retries, middleware), validated.
+        self.settings = ClientSettings.from_options(
+            {
+                "pool_size": pool_size,
+                "pool_timeout": pool_timeout,
+                "retries": retries,
+                "retry_backoff": retry_backoff,
+                "idempotent": idempotent,
+                "max_idle": max_idle,
+                "max_lifetime": max_lifetime,
+                "cooldown": cooldown,
+                "service_name": service_name,
+                "middleware": middleware,
+                "rate_limit": rate_limit,
+                "rate_limit_burst": rate_limit_burst,
+                "rate_limit_timeout": rate_limit_timeout,
+            }
+        )
+        declared = service_methods(self.client_class)
+        check_idempotent(self.settings.retry, declared, self.client_class.__module__)
         if url is None or isinstance(url, Endpoint):
             url = [url or DEFAULT_URL]
-        self.endpoints = parse_urls(url, **options)
-        if isinstance(idempotent, str):
-            idempotent = [idempotent]
-        if not isinstance(idempotent, (list, tuple, set, frozenset)) or not all(
-            isinstance(name, str) for name in idempotent
-        ):
-            raise ConfigError(f"invalid idempotent {idempotent!r} (expected method names)")
-        self.idempotent = frozenset(idempotent)
-        not_methods = self.idempotent - set(self._methods)
-        if not_methods:
-            raise ConfigError(
-                f"idempotent names unknown method(s) {sorted(not_methods)} "
-                f"(methods of {self.client_class.__module__}: {', '.join(sorted(self._methods))})"
-            )
-        self.retries = _check_int("retries", retries, 0)
-        self.retry_backoff = _check_seconds("retry_backoff", retry_backoff) or 0.0
-        self.cooldown = _check_seconds("cooldown", cooldown) or 0.0
-        self._pools = [
-            ConnectionPool(
-                endpoint,
-                self.client_class,
-                size=_check_int("pool_size", pool_size, 1),
-                timeout=_check_seconds("pool_timeout", pool_timeout) or 0.0,
-                max_idle=_check_seconds("max_idle", max_idle, optional=True),
-                max_lifetime=_check_seconds("max_lifetime", max_lifetime, optional=True),
-                ssl_context=ssl_context_for(endpoint),
-                service_name=_check_name(service_name),
-            )
-            for endpoint in self.endpoints
-        ]
-        if not isinstance(middleware, (list, tuple)):
-            raise ConfigError(f"invalid middleware {middleware!r} (expected a list of callables)")
-        self.middleware = tuple(middleware)
-        if not all(callable(layer) for layer in self.middleware):
-            raise ConfigError(
-                f"invalid middleware {middleware!r} (expected callables taking (call, proceed))"
-            )
-        self._limiter = None
-        if rate_limit is not None:
-            from ._ratelimit import TokenBucket, parse_rate
-
-            self._limiter = TokenBucket(parse_rate(rate_limit), rate_limit_burst)
-        self.rate_limit_timeout = _check_seconds("rate_limit_timeout", rate_limit_timeout) or 0.0
-        self._header_endpoints = all(
-            "header" in (ep.transport, ep.protocol) for ep in self.endpoints
+        #: The endpoints calls go to (round robin), parsed and validated.
+        self.endpoints = parse_urls(url, **endpoint_options)
+        #: The service's name: the multiplexing name if given, else the generated module's.
+        self.service_name = service_name or self.client_class.__module__.rpartition(".")[2]
+        self._caller = Caller(
+            self.client_class, self.endpoints, self.settings, declared, self.service_name
         )
-        self._scope: contextvars.ContextVar[HeaderScope | None] = contextvars.ContextVar(
-            "thrift_bridge_call_headers", default=None
-        )
-        #: The headers every call carries (THeader endpoints), as middleware sees them.
-        self._static_headers = dict(self.endpoints[0].headers) if self._header_endpoints else {}
-        self._run: Callable[[Call], Any] = self._final
-        if self.middleware:
-            from ._middleware import chain
-
-            self._run = chain(self.middleware, self._final)
-        self._plain = not self.middleware and self._limiter is None and not self._header_endpoints
-        self._down_until = [0.0] * len(self._pools)
-        self._several = len(self._pools) > 1
-        self._keep = {
-            name: (TApplicationException, *declared) for name, declared in self._methods.items()
-        }
-        self._turn = itertools.count()
-        self._retried = 0
-        self._lock = threading.Lock()
         #: Every method's bound function, also those whose name the client itself uses.
-        self._bound = {name: self._bind(name) for name in self._methods}
+        self._bound = {name: self._bind(name) for name in declared}
         for name, function in self._bound.items():
             if not hasattr(type(self), name):
                 setattr(self, name, function)
@@ -201,64 +115,30 @@ class Client:
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names that are not service methods (those are instance attributes).
-        methods = self.__dict__.get("_methods")
-        if name.startswith("_") or methods is None:
+        caller = self.__dict__.get("_caller")
+        if name.startswith("_") or caller is None:
             raise AttributeError(name)
-        raise AttributeError(no_such_method(name, self.client_class, methods))
+        raise AttributeError(no_such_method(name, caller.module, caller.answers))
 
     @property
     def methods(self) -> list[str]:
         """The service's method names."""
-        return sorted(self._methods)
+        return sorted(self._caller.answers)
 
     def _bind(self, name: str) -> Callable[..., Any]:
-        """A function calling `name` through the pool (one endpoint: the fast path inlined)."""
-        call = self._call
-        if not self._plain:
-            from ._pinned import run_call
-
-            run, scope, static, service = (
-                self._run,
-                self._scope,
-                self._static_headers,
-                self.service,
-            )
+        """A function calling `name`: straight into the pools, or through the middleware."""
+        caller = self._caller
+        if caller.plain:
+            run = caller.run
 
             def method(*args: Any, **kwargs: Any) -> Any:
-                return run_call(run, scope, static, service, name, args, kwargs)
-
-        elif self._several:
-
-            def method(*args: Any, **kwargs: Any) -> Any:
-                return call(name, args, kwargs)
+                return run(name, args, kwargs)
 
         else:
-            pool = self._pools[0]
-            keep = self._keep[name]
-            fail = self._fail
-
-            acquire = pool.acquire
-            fast = fast_calls(self.client_class, pool.service_name, pool.endpoint).get(name)
+            enter, chained = caller.enter, caller.through_middleware
 
             def method(*args: Any, **kwargs: Any) -> Any:
-                try:
-                    conn = acquire()
-                except ConnectError as exc:
-                    return self._after_connect_error(name, args, kwargs, exc)
-                try:
-                    conn.begin_call()
-                    if fast is not None and not kwargs:
-                        result = fast(conn, args)
-                    else:
-                        result = getattr(conn.client, name)(*args, **kwargs)
-                except keep:
-                    pool.release(conn)
-                    raise
-                except BaseException as exc:
-                    fail(name, pool, conn, exc, 0)
-                    return call(name, args, kwargs, 1)
-                pool.release(conn)
-                return result
+                return enter(name, args, kwargs, chained)
 
         method.__name__ = method.__qualname__ = name
         method.__doc__ = getattr(self.client_class, name).__doc__
@@ -266,41 +146,10 @@ class Client:
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call service method `name` (also for methods whose name the client itself uses)."""
-        if name not in self._methods:
-            raise ConfigError(no_such_method(name, self.client_class, self._methods))
-        return self._bound[name](*args, **kwargs)
-
-    def _pick(self, avoid: int) -> int:
-        """The next endpoint round-robin among those not cooling down after a failed connect.
-
-        The turn goes round the usable endpoints only, so a down endpoint's share is spread
-        evenly over the others rather than handed to its neighbour.
-        """
-        count = len(self._pools)
-        if count == 1:
-            return 0
-        now = time.monotonic()
-        turn = next(self._turn)
-        down = self._down_until
-        usable = [index for index in range(count) if index != avoid and down[index] <= now]
-        if usable:
-            return usable[turn % len(usable)]
-        return min(range(count), key=down.__getitem__)
-
-    def _backoff(self, attempt: int) -> None:
-        """Sleep before retry number `attempt` (exponential, with jitter)."""
-        with self._lock:
-            self._retried += 1
-        if self.retry_backoff:
-            import random
-
-            time.sleep(self.retry_backoff * (2 ** (attempt - 1)) * random.uniform(0.5, 1.0))
-
-    def _final(self, info: Call) -> Any:
-        """The innermost step under the middleware: rate limit, then the pooled call."""
-        if self._limiter is not None:
-            self._limiter.take(self.rate_limit_timeout)
-        return self._call(info.method, info.args, info.kwargs, 0, info)
+        bound = self._bound.get(name)
+        if bound is None:
+            raise ConfigError(no_such_method(name, self._caller.module, self._caller.answers))
+        return bound(*args, **kwargs)
 
     def invoke(
         self, method: str, args: Mapping[str, Any] | None = None, *, headers: Any = None
@@ -310,8 +159,8 @@ class Client:
         Arguments are checked against the IDL (`ArgumentError` names the field path); declared
         exceptions are raised as their generated classes (`to_dict` turns them into data).
         """
-        if method not in self._methods:
-            raise ConfigError(no_such_method(method, self.client_class, self._methods))
+        if method not in self._bound:
+            raise ConfigError(no_such_method(method, self._caller.module, self._caller.answers))
         from ._convert import convert_args, convert_result
 
         kwargs = convert_args(self.client_class, method, args)
@@ -324,114 +173,35 @@ class Client:
 
     def call_headers(self, headers: Mapping[str, str]) -> HeaderScope:
         """Send `headers` with every call in a ``with`` block; `.reply` gets the reply's headers."""
-        if not self._header_endpoints:
+        if not self._caller.carries_headers:
             raise ConfigError(
                 "per-call headers need a THeader endpoint (transport=header or protocol=header); "
                 f"{self!r} has none"
             )
-        from ._pinned import HeaderScope, check_headers
-
-        return HeaderScope(self._scope, check_headers(headers))
-
-    def _call(
-        self,
-        name: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        attempt: int = 0,
-        info: Call | None = None,
-    ) -> Any:
-        """Run one call on a pooled connection, retrying only where that is safe."""
-        keep = self._keep[name]
-        avoid = -1
-        if info is not None:  # only middleware calls carry info; their headers need the session
-            from ._pinned import reply_headers, send_headers
-        if attempt:
-            self._backoff(attempt)
-        while True:
-            index = self._pick(avoid) if self._several else 0
-            pool = self._pools[index]
-            try:
-                conn = pool.acquire()
-            except ConnectError as exc:
-                self._down_until[index] = time.monotonic() + self.cooldown
-                if attempt >= self.retries:
-                    exc.method = exc.method or name
-                    raise
-                attempt += 1
-                avoid = index
-                self._backoff(attempt)
-                continue
-            if info is not None:
-                info.endpoint = pool.endpoint.redacted_url
-                if conn.headers is not None:
-                    send_headers(conn.headers, pool.endpoint.headers, info.headers)
-            try:
-                conn.begin_call()
-                result = conn.call(name, args, kwargs)
-            except keep:
-                if info is not None and conn.headers is not None:
-                    info.reply_headers = reply_headers(conn.headers)
-                pool.release(conn)
-                raise
-            except BaseException as exc:
-                self._fail(name, pool, conn, exc, attempt)
-            else:
-                if info is not None and conn.headers is not None:
-                    info.reply_headers = reply_headers(conn.headers)
-                pool.release(conn)
-                return result
-            attempt += 1
-            avoid = index
-            self._backoff(attempt)
-
-    def _after_connect_error(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], exc: ConnectError
-    ) -> Any:
-        """The fast path's failed connect: cool the endpoint down, then retry or raise."""
-        self._down_until[0] = time.monotonic() + self.cooldown
-        if not self.retries:
-            exc.method = exc.method or name
-            raise exc
-        return self._call(name, args, kwargs, 1)
-
-    def _fail(
-        self, name: str, pool: ConnectionPool, conn: Any, exc: BaseException, attempt: int
-    ) -> None:
-        """Discard the connection of a failed call; raise unless a retry is safe and allowed."""
-        pool.release(conn, clean=False)
-        sent = conn.request_sent
-        error = wrap_error(exc, pool.endpoint.redacted_url, name, reading=sent)
-        if error is None:
-            raise exc
-        safe = not sent or name in self.idempotent
-        if attempt >= self.retries or not safe or not isinstance(error, TransportError):
-            if error is exc:
-                raise exc
-            raise error from exc
+        return HeaderScope(self._caller.scope, check_headers(headers))
 
     def connection(self) -> PinnedClient:
         """Pin one pooled connection for several calls: ``with client.connection() as c:``."""
         from ._pinned import PinnedClient
 
-        pool = self._pools[self._pick(-1)]
-        return PinnedClient(self, pool, pool.acquire())
+        caller = self._caller
+        pool = caller.pools[caller.balancer.pick()]
+        return PinnedClient(caller, pool, pool.acquire())
 
     def stats(self) -> dict[str, int]:
         """Pool counters summed over endpoints, plus `retries` made by this client."""
         total: dict[str, int] = {}
-        for pool in self._pools:
+        for pool in self._caller.pools:
             for key, value in pool.stats().items():
                 total[key] = total.get(key, 0) + value
-        total["retries"] = self._retried
+        total["retries"] = self._caller.retried
         return total
 
     def close(self) -> None:
         """Close every idle connection; later calls raise `PoolClosed`."""
-        for pool in self._pools:
-            pool.close()
+        self._caller.close()
 
     @property
     def closed(self) -> bool:
         """Whether `close()` was called."""
-        return all(pool.closed for pool in self._pools)
+        return all(pool.closed for pool in self._caller.pools)

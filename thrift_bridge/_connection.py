@@ -52,19 +52,21 @@ class Connection:
     """An open connection to one endpoint and the generated client bound to it."""
 
     __slots__ = (
+        "_client_class",
+        "_service_name",
         "begin_call",
+        "call_protocol",
         "calls",
         "client",
         "created_at",
         "endpoint",
         "expires_at",
         "generation",
-        "headers",
+        "header_transport",
         "is_usable",
         "protocol",
         "retire_at",
         "transport",
-        "wire",
     )
 
     def __init__(
@@ -80,13 +82,10 @@ class Connection:
         self.generation = generation
         with map_exceptions(endpoint.redacted_url, connecting=True):
             self.transport = open_transport(endpoint, ssl_context)
-        self.protocol = protocol_factory(endpoint, SequencedProtocol)(self.transport)
-        #: The THeaderTransport carrying request and reply headers, or None.
-        self.headers = header_transport(self.protocol)
-        #: The protocol the generated client calls through (a multiplexing copy, or `protocol`).
-        self.wire = multiplexed(self.protocol, service_name) if service_name else self.protocol
-        self.client = client_class(self.wire)
-        #: Per method, a call skipping the generated code (C-coded binary or compact), see codec.
+        self._client_class = client_class
+        self._service_name = service_name
+        self._build_protocol()
+        #: Per method, a call skipping the generated code (C codec or our JSON codec).
         self.calls = fast_calls(client_class, service_name, endpoint)
         #: Start one call: reset the reply deadline and the per-call byte budget.
         self.begin_call = self.transport.begin_call
@@ -97,6 +96,20 @@ class Connection:
         self.expires_at = math.inf
         #: When it ages out whatever its use (`max_lifetime`).
         self.retire_at = math.inf
+
+    def _build_protocol(self) -> None:
+        """The protocol on the transport, and the generated client calling through it."""
+        #: The protocol on the transport (requests numbered, replies checked: SequencedProtocol).
+        self.protocol = protocol_factory(self.endpoint, SequencedProtocol)(self.transport)
+        #: The THeaderTransport carrying request and reply headers, or None.
+        self.header_transport = header_transport(self.protocol)
+        #: What calls go through: `protocol`, or its multiplexing copy (Apache's decorator is a
+        #: copy, not a view: the sequence numbers the calls use live on this one).
+        self.call_protocol = (
+            multiplexed(self.protocol, self._service_name) if self._service_name else self.protocol
+        )
+        #: The generated client bound to this connection.
+        self.client = self._client_class(self.call_protocol)
 
     def __repr__(self) -> str:
         return f"<Connection {self.endpoint.redacted_url} fd={self.transport.io.fileno()}>"
@@ -112,6 +125,19 @@ class Connection:
     def request_sent(self) -> bool:
         """Whether the current call's request was completely written."""
         return self.transport.request_sent
+
+    @property
+    def request_started(self) -> bool:
+        """Whether any byte of the current call's request reached the wire."""
+        return self.transport.request_started
+
+    def forget_request(self) -> None:
+        """Drop a request that failed before a byte of it was written (and any protocol state
+        it left), keeping the sequence numbering: the connection is ready for the next call."""
+        last = self.call_protocol._last_seqid
+        self.transport.clear_request()
+        self._build_protocol()
+        self.call_protocol._last_seqid = last
 
     def close(self) -> None:
         """Close the connection's socket."""

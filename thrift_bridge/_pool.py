@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
 from ._exceptions import PoolClosed, PoolTimeout
+from ._wire._stack import ssl_context_for
 
 if TYPE_CHECKING:
-    import ssl
-
     from ._endpoint import Endpoint
 
 __all__ = ["ConnectionPool", "inherited"]
@@ -72,7 +71,6 @@ class ConnectionPool:
         timeout: float = 5.0,
         max_idle: float | None = None,
         max_lifetime: float | None = None,
-        ssl_context: ssl.SSLContext | None = None,
         service_name: str | None = None,
     ):
         self.endpoint = endpoint
@@ -81,7 +79,8 @@ class ConnectionPool:
         self.timeout = timeout
         self.max_idle = max_idle
         self.max_lifetime = max_lifetime
-        self.ssl_context = ssl_context
+        #: The TLS context connections are made with (built once per TLS setting), or None.
+        self.ssl_context = ssl_context_for(endpoint)
         self.service_name = service_name
         self._recycles = max_idle is not None or max_lifetime is not None
         self._max_idle = math.inf if max_idle is None else max_idle

@@ -1,32 +1,17 @@
-"""A thread-safe token bucket: smooth bursts of calls before they reach the backend."""
+"""A thread-safe token bucket: smooth bursts of calls before they reach the backend (no I/O)."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 
 from ._exceptions import ConfigError, RateLimited
 
-__all__ = ["TokenBucket", "parse_rate"]
-
-_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour": 3600.0}
-_RATE_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*/\s*([a-z]+)\s*$")
-
-
-def parse_rate(text: str) -> float:
-    """Calls per second from text like '200/s', '30/min' or '1000/h'."""
-    match = _RATE_RE.match(text.lower()) if isinstance(text, str) else None
-    if not match or match[2] not in _UNITS or float(match[1]) <= 0:
-        raise ConfigError(
-            f"invalid rate_limit {text!r} "
-            "(expected calls per unit like '200/s', '30/min', '1000/h')"
-        )
-    return float(match[1]) / _UNITS[match[2]]
+__all__ = ["TokenBucket"]
 
 
 class TokenBucket:
-    """`rate` tokens per second, holding at most `burst`; `take()` waits for one."""
+    """`rate` tokens per second, holding at most `burst`; `reserve()` books one."""
 
     def __init__(self, rate: float, burst: int | None = None):
         if not rate > 0:
@@ -37,8 +22,9 @@ class TokenBucket:
         self._stamp = time.monotonic()
         self._lock = threading.Lock()
 
-    def take(self, timeout: float) -> None:
-        """Take one token, waiting up to `timeout` seconds for it; else raise RateLimited."""
+    def reserve(self, timeout: float) -> float:
+        """Take one token; return how long to wait for it (at most `timeout`), else raise
+        `RateLimited`. The caller waits (a thread sleeps, a task awaits)."""
         with self._lock:
             now = time.monotonic()
             self._tokens = min(self.burst, self._tokens + (now - self._stamp) * self.rate)
@@ -51,5 +37,4 @@ class TokenBucket:
                     f"rate limit of {self.rate:g} calls/s would delay this call {wait:.3f}s, "
                     f"more than rate_limit_timeout={timeout:g}s"
                 )
-        if wait:
-            time.sleep(wait)
+        return wait

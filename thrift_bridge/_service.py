@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 
 from thrift.Thrift import TApplicationException, TType
@@ -42,12 +42,9 @@ def service_methods(client_class: type[Any]) -> dict[str, tuple[type[BaseExcepti
     return methods
 
 
-def no_such_method(name: str, client_class: type[Any], methods: dict[str, Any]) -> str:
-    """The message for an attribute that is not a method of the service."""
-    return (
-        f"{name!r} is not a method of {client_class.__module__} "
-        f"(methods: {', '.join(sorted(methods))})"
-    )
+def no_such_method(name: str, module: str, methods: Iterable[str]) -> str:
+    """The message for a name that is not a method of the service (generated in `module`)."""
+    return f"{name!r} is not a method of {module} (methods: {', '.join(sorted(methods))})"
 
 
 def calls_of(client_class: type[Any], make: Callable[[str], Call | None]) -> dict[str, Call]:

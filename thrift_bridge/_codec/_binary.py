@@ -147,7 +147,7 @@ def _make_call(
     def call(conn: Any, args: tuple[Any, ...]) -> Any:
         if len(args) != arity:
             return generated(conn.client, *args)  # raises the generated method's TypeError
-        proto = conn.wire
+        proto = conn.call_protocol
         seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
         trans = conn.transport
         sequence = seqid_bytes(seqid)

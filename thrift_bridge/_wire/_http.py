@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from thrift.transport.TTransport import TTransportException
 
 from .._exceptions import HTTPError, ProtocolError
-from .._http1 import Reply, read_reply, request_head
 from .._secrets import scrub
+from ._http1 import Reply, read_reply, request_head
 from ._streams import SocketIO, StackTransport
 
 if TYPE_CHECKING:
@@ -50,13 +50,13 @@ def _host_header(endpoint: Endpoint) -> str:
 class _HttpIO:
     """The keep-alive socket of an HTTP endpoint, reopened after the server closed it."""
 
-    __slots__ = ("_connect", "_io", "limit", "sent", "timeout")
+    __slots__ = ("_connect", "_io", "limit", "sent", "started", "timeout")
 
     def __init__(self, connect: Callable[[], socket.socket], timeout: float, limit: int):
         self._connect = connect
         self.timeout = timeout
         self.limit = limit
-        self.sent = False
+        self.sent = self.started = False
         self._io: SocketIO | None = None
 
     def open(self) -> None:
@@ -64,7 +64,7 @@ class _HttpIO:
         self._io = SocketIO(self._connect(), self.timeout, 2**62)  # http1 bounds each part
 
     def begin_call(self) -> None:
-        self.sent = False
+        self.sent = self.started = False
         if self._io is not None:
             self._io.begin_call()
 
@@ -74,6 +74,7 @@ class _HttpIO:
             self.open()
             assert self._io is not None
             self._io.begin_call()
+        self.started = True
         self._io.send_parts(head, body)
         self.sent = True
         try:

@@ -75,6 +75,7 @@ class SocketIO:
         "received",
         "sent",
         "sock",
+        "started",
         "timeout",
     )
 
@@ -82,7 +83,7 @@ class SocketIO:
         self.sock = sock
         self.timeout = timeout
         self.deadline = math.inf
-        self.sent = False
+        self.sent = self.started = False
         self.received = 0
         self.max_message_size = max_message_size
         self._poller = select.poll()
@@ -108,7 +109,7 @@ class SocketIO:
     def begin_call(self) -> None:
         """Start the clock and the byte budget for one call."""
         self.deadline = time.monotonic() + self.timeout
-        self.sent = False
+        self.sent = self.started = False
         self.received = 0
         if self._op_timeout != self.timeout:
             self._set_timeout(self.timeout)
@@ -213,6 +214,7 @@ class SocketIO:
         """
         total = sum(map(len, views))
         sent = 0
+        self.started = True  # from here on, part of the request may be on the wire
         try:
             while views:
                 # Python-timeout sockets: each send gets what is left of the deadline.
@@ -312,6 +314,15 @@ class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]
     def request_sent(self) -> bool:
         """Whether every byte of the current call's request has been written."""
         return bool(self.io.sent)
+
+    @property
+    def request_started(self) -> bool:
+        """Whether any byte of the current call's request may have reached the wire."""
+        return bool(self.io.started)
+
+    def clear_request(self) -> None:
+        """Drop whatever the current call wrote before it failed (nothing reached the wire)."""
+        self._wbuf = bytearray()
 
     def is_usable(self) -> bool:
         """Whether an idle connection can carry another call."""
@@ -437,6 +448,9 @@ class FramedTransport(_MessageTransport):
 
     def write(self, buf: bytes) -> None:
         self._wbuf += buf
+
+    def clear_request(self) -> None:
+        self._wbuf = bytearray(4)
 
     def _check_request(self, size: int) -> None:
         """Refuse a request frame the peer would refuse."""

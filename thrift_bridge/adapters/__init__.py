@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
-from .registry import CLIENT_OPTIONS, ClientRegistry, resolve_service
+from .._settings import CLIENT_OPTIONS
+from .registry import ClientRegistry, resolve_service
 
 __all__ = ["CLIENT_OPTIONS", "ClientRegistry", "resolve_service"]

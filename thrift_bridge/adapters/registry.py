@@ -21,29 +21,15 @@ from collections.abc import Iterator, Mapping
 from types import ModuleType
 from typing import Any
 
-from .._client import Client
+from .._client import Client, client_class_of
 from .._endpoint import DEFAULT_URL, parse_urls
 from .._exceptions import ConfigError
 from .._options import OPTION_NAMES
+from .._service import service_methods
+from .._settings import CLIENT_OPTIONS, ClientSettings, check_idempotent
 
 __all__ = ["CLIENT_OPTIONS", "DEFAULT_PREFIX", "ClientRegistry", "resolve_service"]
 
-#: Keyword arguments of `Client` other than endpoint options.
-CLIENT_OPTIONS = (
-    "cooldown",
-    "idempotent",
-    "max_idle",
-    "max_lifetime",
-    "middleware",
-    "pool_size",
-    "pool_timeout",
-    "rate_limit",
-    "rate_limit_burst",
-    "rate_limit_timeout",
-    "retries",
-    "retry_backoff",
-    "service_name",
-)
 _ENTRY_KEYS = ("service", "url", "options", "versions", "default", "access_key", *CLIENT_OPTIONS)
 #: The configuration key (or key prefix) `ClientRegistry.from_mapping` reads by default.
 DEFAULT_PREFIX = "THRIFT_CLIENTS"
@@ -205,14 +191,27 @@ class ClientRegistry:
 
     @staticmethod
     def check_entry(alias: str, entry: Any) -> dict[str, Any]:
-        """Validate one alias's settings without network I/O; returns them normalised."""
+        """Validate one alias's settings without network I/O; returns them normalised.
+
+        Every check `Client` makes (service, client settings, URLs and options of each
+        version), with no client built.
+        """
         normal = _normalise(alias, entry)
         try:
             normal["service"] = resolve_service(normal["service"])
+            client_class = client_class_of(normal["service"])
+            settings = ClientSettings.from_options(
+                {key: normal[key] for key in CLIENT_OPTIONS if key in normal}
+            )
+            check_idempotent(settings.retry, service_methods(client_class), client_class.__module__)
         except ConfigError as exc:
             raise ConfigError(f"client {alias!r}: {exc.message}") from None
         for version in normal.get("versions") or [None]:
-            ClientRegistry._build(alias, normal, version).close()  # every check of Client
+            url, options = ClientRegistry._endpoints(alias, normal, version)
+            try:
+                parse_urls(url or DEFAULT_URL, **options)
+            except ConfigError as exc:
+                raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
         return normal
 
     def __getitem__(self, alias: str) -> Client:
@@ -244,9 +243,10 @@ class ClientRegistry:
         return sorted(entry.get("versions") or ())
 
     @staticmethod
-    def _build(alias: str, entry: dict[str, Any], version: str | None) -> Client:
-        """A Client for a validated entry (and version)."""
-        kwargs = {key: entry[key] for key in CLIENT_OPTIONS if key in entry}
+    def _endpoints(
+        alias: str, entry: dict[str, Any], version: str | None
+    ) -> tuple[Any, dict[str, Any]]:
+        """The URL(s) and endpoint options of a validated entry's version (or its only one)."""
         options = dict(entry["options"])
         url = entry.get("url")
         versions = entry.get("versions")
@@ -264,10 +264,19 @@ class ClientRegistry:
             chosen = None
         try:
             _add_identity_headers(url, options, chosen, entry.get("access_key"))
+        except ConfigError as exc:
+            raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
+        return url, options
+
+    @staticmethod
+    def _build(alias: str, entry: dict[str, Any], version: str | None) -> Client:
+        """A Client for a validated entry (and version)."""
+        url, options = ClientRegistry._endpoints(alias, entry, version)
+        kwargs = {key: entry[key] for key in CLIENT_OPTIONS if key in entry}
+        try:
             return Client(entry["service"], url, **kwargs, **options)
         except ConfigError as exc:
-            where = f"client {alias!r}" + (f" version {version!r}" if version else "")
-            raise ConfigError(f"{where}: {exc.message}") from None
+            raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
 
     def __contains__(self, alias: object) -> bool:
         return alias in self._entries
@@ -292,6 +301,11 @@ class ClientRegistry:
             clients, self._clients = self._clients, {}
         for client in clients.values():
             client.close()
+
+
+def _where(alias: str, version: str | None) -> str:
+    """How messages name a client (and version) of the registry."""
+    return f"client {alias!r}" + (f" version {version!r}" if version else "")
 
 
 def _add_identity_headers(

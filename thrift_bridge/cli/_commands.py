@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TType
 
-from .._client import Client, service_methods
+from .._client import Client
 from .._convert import convert_args, to_dict
 from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
+from .._service import service_methods
 from .._wire._stack import open_transport, ssl_context_for
 from ._compile import compile_cached, compile_idl
 

@@ -19,7 +19,8 @@ from django.core.checks import CheckMessage, Error, register
 
 from ..._exceptions import ConfigError
 from ..._options import OPTION_NAMES
-from ..registry import CLIENT_OPTIONS, ClientRegistry, resolve_service
+from ..._settings import CLIENT_OPTIONS
+from ..registry import ClientRegistry, resolve_service
 from .handler import SETTING
 
 __all__ = ["check_settings"]

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 from thrift.transport.TTransport import TTransportException
 
-from ._exceptions import ProtocolError
-from ._wire._streams import READ_SIZE
+from .._exceptions import ProtocolError
+from ._streams import READ_SIZE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping

@@ -1,0 +1,60 @@
+"""How a call that raised ends: the one decision every call path makes, sync or async. No I/O.
+
+The server's answers (IDL-declared exceptions and `TApplicationException`) leave the
+connection in step: it goes back to the pool. So does any error raised before a byte of the
+request was written (an argument that cannot be encoded, say). Anything else may have left
+half a request or half a reply on the wire: the connection is closed. A wire failure is ours
+(`TransportError`), and only a wire failure may be worth another attempt, which the retry
+policy then allows or not.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ._exceptions import ThriftBridgeError, TransportError, wrap_error
+
+__all__ = ["Outcome", "settle"]
+
+
+class Outcome(NamedTuple):
+    """What becomes of a call that raised, and of its connection."""
+
+    keep: bool  #: the connection is in step: back to the pool (or the pinned session)
+    error: BaseException  #: what the caller gets: the server's answer unchanged, or ours
+    retryable: bool  #: a wire failure: another attempt may succeed (the policy decides)
+
+
+def settle(
+    exc: BaseException,
+    answers: tuple[type[BaseException], ...],
+    *,
+    written: bool,
+    sent: bool,
+    endpoint: str,
+    method: str,
+) -> Outcome:
+    """How a call that raised `exc` ends.
+
+    `answers` are the exceptions that are the server's answer (declared and application
+    ones); `written` says whether any byte of the request reached the wire, `sent` whether
+    all of it did (then decoding errors of the reply are wire errors too).
+    """
+    if isinstance(exc, answers):
+        return Outcome(True, exc, False)
+    error = wrap_error(exc, endpoint, method, reading=sent)
+    if isinstance(error, TransportError):
+        return Outcome(False, error, True)
+    # Not a wire error (an argument that does not fit, an interrupt, a bug): the connection
+    # is in step as long as nothing of the request reached the wire.
+    return Outcome(not written, exc if error is None else error, False)
+
+
+def raise_outcome(outcome: Outcome, cause: BaseException) -> None:
+    """Raise what the caller gets, chained to the original error when it was mapped."""
+    error = outcome.error
+    if error is cause:
+        raise cause
+    if isinstance(error, ThriftBridgeError) and error.__cause__ is None:
+        raise error from cause
+    raise error
