@@ -7,6 +7,7 @@ from ._version import __version__
 # typing.TYPE_CHECKING would load typing (~2 ms); type checkers treat any TYPE_CHECKING as True.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._idl import IDLError, load
     from .client import Client
     from .convert import from_dict, to_dict
     from .endpoint import Endpoint, parse_url, parse_urls
@@ -38,6 +39,7 @@ __all__ = [
     "ConnectionPool",
     "Endpoint",
     "HTTPError",
+    "IDLError",
     "Invoker",
     "PoolClosed",
     "PoolError",
@@ -50,6 +52,7 @@ __all__ = [
     "TransportError",
     "__version__",
     "from_dict",
+    "load",
     "parse_url",
     "parse_urls",
     "to_dict",
@@ -66,6 +69,7 @@ _SUBMODULES = {
     "ConnectionPool": "pool",
     "Endpoint": "endpoint",
     "HTTPError": "exceptions",
+    "IDLError": "_idl",
     "Invoker": "invoker",
     "PoolClosed": "exceptions",
     "PoolError": "exceptions",
@@ -77,6 +81,7 @@ _SUBMODULES = {
     "Timeout": "exceptions",
     "TransportError": "exceptions",
     "from_dict": "convert",
+    "load": "_idl",
     "parse_url": "endpoint",
     "parse_urls": "endpoint",
     "to_dict": "convert",
