@@ -3,8 +3,8 @@
 `compile_twin` compiles a file (and its includes) under a unique package prefix and imports
 it; `Twins` pairs every module and class of the two by their name relative to the prefix;
 `normal` turns values, specs and signatures into plain data that compares equal exactly when
-the two sides agree; `instances` is a hypothesis strategy of struct instances from a class's
-``thrift_spec``, and `translate` rebuilds the same value from the other side's classes.
+the two sides agree; `instances` is a hypothesis strategy of recipes for struct instances,
+drawn from a class's ``thrift_spec``, which `build` makes from either side's classes.
 """
 
 from __future__ import annotations
