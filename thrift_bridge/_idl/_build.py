@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import _model as m
-from ._consts import ContainerValue, StructValue, UuidValue, check_value
+from ._consts import ContainerValue, StructValue, UuidValue, check_value, token_of
 from ._resolve import Program, TypeInfo, fail, find_service, is_immutable, type_info
 
 __all__ = ["Plan", "build_program"]
@@ -156,7 +156,7 @@ def _struct(out: _Module, struct: m.Struct) -> tuple[str, set[str]]:
                         "own container or struct defaults need its thrift_spec before "
                         "it exists (Apache's generated module fails to import)",
                         field.default,
-                        field.name,
+                        token_of(field.default),
                     )
             uses |= built
     if struct.fields:
@@ -449,7 +449,7 @@ def build_program(
             raise fail(program, f"service {service.name!r} extends itself", service, service.name)
         base = None
         if service.extends is not None:
-            owner, parent = find_service(program, service.extends, service)
+            owner, parent = find_service(program, service.extends)
             if owner is program:
                 make(parent, (*stack, service.name))
             base = services[f"{owner.path}:{parent.name}"]

@@ -21,7 +21,7 @@ from typing import Any, Union
 from . import _model as m
 from ._resolve import Program, TypeInfo, fail, type_info
 
-__all__ = ["ContainerValue", "StructValue", "UuidValue", "Value", "check_value"]
+__all__ = ["ContainerValue", "StructValue", "UuidValue", "Value", "check_value", "token_of"]
 
 _INT_BITS = {"i8": 8, "i16": 16, "i32": 32, "i64": 64}
 _UUID = re.compile(r"[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}")
@@ -101,7 +101,7 @@ def check_value(
         field = by_name.get(key.value) if isinstance(key, m.StringValue) else None
         if field is None:
             shown = key.value if isinstance(key, m.StringValue) else _text(key)
-            raise fail(program, f"{struct.name} has no field {shown!r}", key, shown)
+            raise fail(program, f"{struct.name} has no field {shown!r}", key, token_of(key))
         field_info = type_info(info.program, field.type)
         fields.append((field.name, check_value(program, field_info, item, _seen)))
     return StructValue(info.program, struct, fields)
@@ -202,6 +202,15 @@ def _text(value: m.ConstValue) -> str:
     return "[...]" if isinstance(value, m.ListValue) else "{...}"
 
 
+def token_of(value: m.ConstValue) -> str:
+    """The source text a value starts with, as near as the tree keeps it."""
+    if isinstance(value, (m.IntValue, m.DoubleValue, m.StringValue)):
+        return str(value.value)
+    if isinstance(value, m.IdentifierValue):
+        return value.name
+    return "[" if isinstance(value, m.ListValue) else "{"
+
+
 def _mismatch(program: Program, value: m.ConstValue, info: TypeInfo) -> Exception:
     """The error for a value of the wrong kind for its type."""
     if info.kind == "base":
@@ -211,4 +220,4 @@ def _mismatch(program: Program, value: m.ConstValue, info: TypeInfo) -> Exceptio
         wanted = f"{info.kind} {info.definition.name}"
     else:
         wanted = info.kind
-    return fail(program, f"{_text(value)} is not a valid {wanted} value", value, _text(value))
+    return fail(program, f"{_text(value)} is not a valid {wanted} value", value, token_of(value))

@@ -110,7 +110,8 @@ class BaseType(Node):
 
 @dataclass(frozen=True, eq=False, repr=False)
 class NamedType(Node):
-    """A reference to a typedef, enum, struct, union or exception (maybe ``other.Name``)."""
+    """A name referring to a typedef, enum, struct, union or exception (maybe ``other.Name``);
+    also, as `Service.extends`, to a service."""
 
     name: str
 
@@ -276,7 +277,7 @@ class Service(Node):
     """``service Name [extends Base] { ... }``; `extends` as written (maybe ``other.Base``)."""
 
     name: str
-    extends: str | None
+    extends: NamedType | None
     functions: tuple[Function, ...]
     annotations: Annotations = ()
 

@@ -297,7 +297,7 @@ class _Builder:
             line=_ln(name),
             column=_col(name),
             name=self.name(name),
-            extends=None if extends is None else str(extends),
+            extends=None if extends is None else self.named_type(extends),
             functions=tuple(functions),
             annotations=annotations or (),
         )

@@ -228,12 +228,12 @@ def _did_you_mean(name: str, known: list[str]) -> str:
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def find_service(program: Program, name: str, node: m.Node) -> tuple[Program, m.Service]:
-    """The service `name` refers to (maybe ``other.Name``), or IDLError."""
-    owner, local = _split(program, name)
+def find_service(program: Program, ref: m.NamedType) -> tuple[Program, m.Service]:
+    """The service `ref` names (maybe ``other.Name``), or IDLError."""
+    owner, local = _split(program, ref.name)
     service = owner.services.get(local)
     if service is None:
-        raise fail(program, f"service {name!r} has not been defined", node, name)
+        raise fail(program, f"service {ref.name!r} has not been defined", ref, ref.name)
     return owner, service
 
 
@@ -277,7 +277,7 @@ def check(program: Program) -> None:
 def _check_service(program: Program, service: m.Service) -> None:
     """Extends names a service; types resolve; throws are exceptions; oneway is void."""
     if service.extends is not None:
-        find_service(program, service.extends, service)
+        find_service(program, service.extends)
     for function in service.functions:
         if function.return_type is not None:
             type_info(program, function.return_type)
@@ -286,11 +286,12 @@ def _check_service(program: Program, service: m.Service) -> None:
         for thrown in function.throws:
             info = type_info(program, thrown.type)
             if not (isinstance(info.definition, m.Struct) and info.definition.kind == "exception"):
+                token = getattr(thrown.type, "name", thrown.name)
                 raise fail(
                     program,
                     f"throws clause of {function.name!r} may only name exceptions",
-                    thrown,
-                    thrown.name,
+                    thrown.type,
+                    str(token),
                 )
         if function.oneway and function.return_type is not None:
             raise fail(
