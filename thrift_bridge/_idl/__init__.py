@@ -47,7 +47,7 @@ PREFIX = "thrift_bridge._idl.loaded"
 
 _lock = threading.RLock()
 # (path, module name, include dirs) -> (every file read: path -> sha256, the package)
-_memory: dict[tuple[str, str | None, tuple[str, ...]], tuple[dict[str, str], types.ModuleType]] = {}
+_memory: dict[tuple[str, str | None, tuple[str, ...]], tuple[dict[str, Any], types.ModuleType]] = {}
 # The package built for an included program, by (path, digest of it and all it includes).
 _built: dict[tuple[str, str], types.ModuleType] = {}
 # Which file owns each module name we registered.
@@ -69,28 +69,21 @@ def load(
     dirs = tuple(os.path.abspath(os.fspath(d)) for d in include_dirs)
     key = (source, module_name, dirs)
     with _lock:
-        cached = _memory.get(key)
-        if cached is not None and all(_sha256(f) == h for f, h in cached[0].items()):
-            return cached[1]
         from . import _diskcache as disk
 
+        cached = _memory.get(key)
+        if cached is not None and disk.still_valid(cached[0]):
+            return cached[1]
         entry = disk.read(key) if disk.enabled() else None
-        if entry is None:
+        package = _register(entry) if entry is not None else None
+        if entry is None or package is None:  # not cached, or under names others took since
             entry = _plan(source, module_name, dirs)
             if disk.enabled():
                 disk.write(key, entry)
-        package = _register(entry, module_name is None)
-        _memory[key] = (entry["files"], package)
+            package = _register(entry)
+            assert package is not None  # the names were chosen just now
+        _memory[key] = (entry, package)
         return package
-
-
-def _sha256(path: str) -> str | None:
-    """The file's digest, or None when it cannot be read any more."""
-    try:
-        with open(path, "rb") as f:
-            return hashlib.sha256(f.read()).hexdigest()
-    except OSError:
-        return None
 
 
 def _check_module_name(name: object) -> None:
@@ -145,29 +138,34 @@ def _plan(source: str, module_name: str | None, dirs: tuple[str, ...]) -> dict[s
     services: dict[str, str] = {}
     plans = []
     for program in order:
-        is_root = program is root
-        name = module_name if is_root and module_name else f"{PREFIX}.{program.package}"
+        if program is root and module_name:
+            name = module_name
+            owner = _owners.get(name)
+            if owner is not None and owner != program.path:
+                raise ConfigError(f"module_name {name!r} is already used by {owner}")
+        else:
+            name = f"{PREFIX}.{program.package}"
+            if _owners.get(name, program.path) != program.path:
+                # Another file has this name (both `common.thrift` without a namespace, say):
+                # this one's name gets a digest of its path.
+                name += "_" + hashlib.sha256(program.path.encode()).hexdigest()[:8]
         plans.append(build_program(program, name, packages, services))
     return {"files": read, "probes": probes, "closure": closure, "plans": plans}
 
 
-def _register(entry: dict[str, Any], default_name: bool) -> types.ModuleType:
-    """Run the entry's plans (skipping unchanged includes already loaded); the root package."""
+def _register(entry: dict[str, Any]) -> types.ModuleType | None:
+    """Run the entry's plans (skipping unchanged includes already loaded); the root package.
+
+    None if a name in the entry now belongs to another file (a plan read from the disk cache
+    in a process that has loaded other files since).
+    """
     plans: list[Plan] = entry["plans"]
     closure: dict[str, str] = entry["closure"]
+    if any(_owners.get(p["package"], p["path"]) != p["path"] for p in plans):
+        return None
     todo = []
     for plan in plans:
         path, name = plan["path"], plan["package"]
-        owner = _owners.get(name)
-        if owner is not None and owner != path:
-            hint = (
-                "another module_name"
-                if plan is plans[-1] and not default_name
-                else ("another namespace py")
-            )
-            raise ConfigError(
-                f"module name {name!r} is already used by {owner}; load {path} with {hint}"
-            )
         existing = _built.get((path, closure[path]))
         if plan is not plans[-1] and existing is not None and sys.modules.get(name) is existing:
             continue  # unchanged and still registered: files that include it share its classes

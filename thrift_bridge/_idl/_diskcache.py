@@ -22,7 +22,7 @@ from thrift.Thrift import TType
 
 from ._paths import first_file
 
-__all__ = ["enabled", "read", "write"]
+__all__ = ["enabled", "read", "still_valid", "write"]
 
 _FORMAT = 1
 
@@ -61,17 +61,21 @@ def _sha256(path: str) -> str | None:
         return None
 
 
+def still_valid(entry: dict[str, Any]) -> bool:
+    """Whether parsing again would read the same files: same contents, same include paths."""
+    if any(_sha256(path) != digest for path, digest in entry["files"].items()):
+        return False
+    # An include would find another file (or none) if one appeared or vanished on its path.
+    return all(first_file(candidates) == chosen for candidates, chosen in entry["probes"])
+
+
 def read(key: tuple[str, str | None, tuple[str, ...]]) -> dict[str, Any] | None:
     """The cached entry for `key` if it is still exact, else None."""
     try:
         with open(_entry_path(key), encoding="utf-8") as f:
             entry: dict[str, Any] = json.load(f)
-        if entry.get("format") != _FORMAT:
+        if entry.get("format") != _FORMAT or not still_valid(entry):
             return None
-        if any(_sha256(path) != digest for path, digest in entry["files"].items()):
-            return None
-        if any(first_file(candidates) != chosen for candidates, chosen in entry["probes"]):
-            return None  # an include would now find another file (or none)
         return entry
     except (OSError, ValueError, KeyError, TypeError):
         return None
