@@ -131,6 +131,32 @@ def import_rounds(rounds: int) -> dict[str, float]:
     return out
 
 
+def load_rounds(rounds: int) -> dict[str, float]:
+    """Median seconds of each available `cases.LOADS` statement, fresh interpreters,
+    interleaved in a shuffled order per round (after one warm-up run of each, which also
+    writes the grammar and plan caches)."""
+    names = [name for name in c.LOADS if c.load_available(name)]
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for name in names:
+        c.import_seconds(c.LOADS[name][0])
+    for _ in range(rounds):
+        random.shuffle(names)
+        for name in names:
+            samples[name].append(c.import_seconds(c.LOADS[name][0]))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def load_table(loads: dict[str, float]) -> list[str]:
+    """The table of `load_rounds`."""
+    lines = [
+        "\n### load idl/demo.thrift at run time (fresh interpreters, interleaved, medians)\n",
+        "| statement | ms |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {name} | {seconds * 1000:.1f} |" for name, seconds in loads.items()]
+    return lines
+
+
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -217,8 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pin", action="store_true", help="do not pin to one CPU")
     parser.add_argument("--cpu", default="0", help="the CPU to pin to (default 0)")
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
+    parser.add_argument(
+        "--load-only", action="store_true", help="only time loading an IDL; RESULTS.md untouched"
+    )
     args = parser.parse_args(argv)
     rounds = 3 if args.quick else args.rounds
+    if args.load_only:
+        print("\n".join(load_table(load_rounds(rounds))))
+        return 0
     cpu = None if args.no_pin or not shutil.which("taskset") else args.cpu
     if cpu is not None:
         os.sched_setaffinity(0, {int(cpu)})
@@ -245,6 +277,8 @@ def main(argv: list[str] | None = None) -> int:
         servers.stop()
     print("measuring: import time", flush=True)
     imports = import_rounds(max(5, rounds))
+    print("measuring: loading an IDL", flush=True)
+    loads = load_rounds(max(5, rounds))
 
     lines.append(
         "\n### threads: calls per second, one shared `Client` vs a raw Apache connection per "
@@ -270,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| `from thrift_bridge import Client` minus a raw Apache client's imports (paired) | "
         f"{imports['diff thrift_bridge Client'] * 1000:.1f} |"
     )
+
+    lines += load_table(loads)
 
     ours_small = results["small"][c.OURS][0]
     targets = [
