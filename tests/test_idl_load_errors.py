@@ -306,3 +306,11 @@ def test_non_utf8_file(tmp_path: Path) -> None:
     (tmp_path / "main.thrift").write_bytes(b"const string S = '\xff'")
     with pytest.raises(IDLError, match=r"main\.thrift:0:0: not UTF-8"):
         thrift_bridge.load(tmp_path / "main.thrift")
+
+
+def test_uuid_needs_a_thrift_library_that_knows_it(tmp_path, monkeypatch) -> None:
+    (tmp_path / "main.thrift").write_text("struct A {\n  1: uuid id\n}")
+    monkeypatch.setenv("THRIFT_BRIDGE_LOAD_CACHE", "0")
+    monkeypatch.delattr(TType, "UUID", raising=False)
+    with pytest.raises(IDLError, match=r"main\.thrift:2:6: uuid needs a thrift library"):
+        thrift_bridge.load(tmp_path / "main.thrift")

@@ -184,3 +184,33 @@ def test_loaded_client_takes_the_fast_path_like_a_compiled_one(demo, protocol) -
         == sorted(compiled)
         == sorted(["ping", "get_customer", "search", "accounts", "record_visit", "visit_count"])
     )
+
+
+def test_invoker_over_a_multiplexed_server_of_loaded_and_compiled_services(demo) -> None:
+    from thrift.TMultiplexedProcessor import TMultiplexedProcessor
+
+    from thrift_bridge.testing import serve
+
+    calculator = thrift_bridge.load(ROOT / "idl" / "calculator.thrift")
+
+    class Calculator:
+        def add(self, num1: int, num2: int) -> int:
+            return num1 + num2
+
+        def divide(self, a: float, b: float) -> float:
+            if b == 0:
+                raise calculator.DivideByZero(message="b is 0")
+            return a / b
+
+    processor = TMultiplexedProcessor()
+    processor.registerProcessor("Calculator", calculator.Calculator.Processor(Calculator()))
+    processor.registerProcessor(
+        "Demo", GeneratedCustomerService.Processor(CustomerServiceHandler())
+    )
+    with serve(processor) as server:
+        services = {"Calculator": calculator.Calculator, "Demo": demo.CustomerService}
+        with thrift_bridge.Invoker(server.url, services=services) as invoker:
+            assert invoker.invoke("Calculator.add", {"num1": 2, "num2": 3}) == 5
+            assert invoker.invoke("Demo.ping") == "pong"
+            with pytest.raises(calculator.DivideByZero):
+                invoker["Calculator"].divide(1.0, 0.0)

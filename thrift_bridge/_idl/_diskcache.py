@@ -39,6 +39,7 @@ def _folder() -> str:
 def _entry_path(key: tuple[str, str | None, tuple[str, ...]]) -> str:
     """The file of the entry for (path, module name, include dirs)."""
     import json
+
     here = os.path.dirname(os.path.abspath(__file__))
     # Our own code is part of the key: a changed builder must not reuse old output.
     code = [

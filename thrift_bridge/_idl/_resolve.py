@@ -13,6 +13,8 @@ import hashlib
 import os
 from typing import TYPE_CHECKING, Literal, Union
 
+from thrift.Thrift import TType
+
 from . import _model as m
 from ._errors import IDLError
 from ._paths import first_file, include_candidates
@@ -165,6 +167,13 @@ def _split(program: Program, name: str) -> tuple[Program, str]:
 def type_info(program: Program, ftype: m.FieldType, _seen: tuple[str, ...] = ()) -> TypeInfo:
     """`ftype` with typedefs followed; IDLError for an unknown name or a typedef cycle."""
     if isinstance(ftype, m.BaseType):
+        if ftype.name == "uuid" and not hasattr(TType, "UUID"):
+            raise fail(
+                program,
+                "uuid needs a thrift library with TType.UUID (thrift 0.25 has it)",
+                ftype,
+                "uuid",
+            )
         return TypeInfo("base", base=ftype.name)
     if isinstance(ftype, m.ListType):
         return TypeInfo(
