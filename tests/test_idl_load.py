@@ -120,13 +120,16 @@ def test_cached_until_a_file_changes(tmp_path: Path) -> None:
     assert sys.modules[first.__name__] is second  # replaced, as a reload would
 
 
+def app_including_lib(folder: Path) -> Path:
+    """app/main.thrift, including common.thrift from lib/ (an include dir) unless one appears
+    beside it; its constant WHO says which file it got."""
+    write(folder, "lib/common.thrift", "const string WHO = 'lib'")
+    text = f'include "common.thrift"\nnamespace py {unique("app")}\nconst string WHO = common.WHO'
+    return write(folder, "app/main.thrift", text)
+
+
 def test_includes_beside_the_file_first_then_include_dirs(tmp_path: Path) -> None:
-    write(tmp_path, "lib/common.thrift", "const string WHO = 'lib'")
-    main = write(
-        tmp_path,
-        "app/main.thrift",
-        f'include "common.thrift"\nnamespace py {unique("dirs")}\nconst string WHO = common.WHO',
-    )
+    main = app_including_lib(tmp_path)
     assert thrift_bridge.load(main, include_dirs=[tmp_path / "lib"]).WHO == "lib"
     write(tmp_path, "app/common.thrift", "const string WHO = 'app'")  # now found beside it
     assert thrift_bridge.load(main, include_dirs=[tmp_path / "lib"]).WHO == "app"
@@ -193,19 +196,12 @@ def test_a_fresh_interpreter_loads_an_unchanged_file_without_parsing(tmp_path: P
 
 
 def test_the_disk_cache_notices_an_include_that_would_resolve_elsewhere(tmp_path: Path) -> None:
-    write(tmp_path, "lib/common.thrift", "const i32 N = 1")
-    main = write(
-        tmp_path,
-        "app/main.thrift",
-        f'include "common.thrift"\nnamespace py {unique("shadow")}\nconst i32 M = common.N',
-    )
+    main = app_including_lib(tmp_path)
     thrift_bridge.load(main, include_dirs=[tmp_path / "lib"])
-    write(tmp_path, "app/common.thrift", "const i32 N = 2")
+    write(tmp_path, "app/common.thrift", "const string WHO = 'app'")
     lib = str(tmp_path / "lib")
-    code = (
-        f"import thrift_bridge; print(thrift_bridge.load({str(main)!r}, include_dirs=[{lib!r}]).M)"
-    )
-    assert _run(code).stdout.strip() == "2"
+    code = f"import thrift_bridge as tb; print(tb.load({str(main)!r}, include_dirs=[{lib!r}]).WHO)"
+    assert _run(code).stdout.strip() == "app"
 
 
 @pytest.mark.skipif(not hasattr(TType, "UUID"), reason="this thrift has no uuid type")

@@ -14,11 +14,18 @@ Module names: the package is registered in ``sys.modules`` as `module_name` when
 must not name an existing module), else as ``thrift_bridge._idl.loaded.<package>`` where
 ``<package>`` is what Apache would name it (``namespace py``, else the file's stem); included
 files always get such private names. Classes therefore pickle by reference, and unpickle in
-any process that has loaded the same file. Two different files may not claim the same name;
-loading a changed file again replaces its modules (as ``importlib.reload`` would).
+any process that has loaded the same file. A file whose default name another file already
+holds gets the name plus ``_`` and a digest of its path (two ``common.thrift`` files without a
+namespace); an explicit `module_name` may not be taken twice. Loading a changed file again
+replaces its modules (as ``importlib.reload`` would). Why a private prefix rather than the bare
+package name: a loaded ``shop`` must never shadow, or be shadowed by, an importable ``shop``.
 
-Results are cached by absolute path, module name and include directories; a cached result is
-returned while every file it read still has the same content (sha256).
+Results are cached by absolute path, module name and include directories, in memory and as
+plans on disk (`_diskcache.py`); a cached result is used while every file it read has the same
+content (sha256) and every include would still resolve to the same file.
+
+Pipeline: `_parser` (text to `_model`'s tree), `_resolve` and `_consts` (checks), `_build`
+(module source), then here: run the source into modules and register them.
 """
 
 from __future__ import annotations

@@ -194,12 +194,10 @@ def _order(value: m.ConstValue) -> tuple[Any, ...]:
 
 
 def _text(value: m.ConstValue) -> str:
-    """A short rendering of a value for messages."""
-    if isinstance(value, (m.IntValue, m.DoubleValue, m.StringValue)):
+    """A value for messages: its token, a string quoted, a list or map elided."""
+    if isinstance(value, m.StringValue):
         return repr(value.value)
-    if isinstance(value, m.IdentifierValue):
-        return value.name
-    return "[...]" if isinstance(value, m.ListValue) else "{...}"
+    return {"[": "[...]", "{": "{...}"}.get(token_of(value), token_of(value))
 
 
 def token_of(value: m.ConstValue) -> str:
