@@ -142,6 +142,13 @@ def test_files_including_one_file_share_its_classes(tmp_path: Path) -> None:
     assert a.shared.Header is b.Plain.thrift_spec[1][3][0]
 
 
+def test_a_file_loaded_itself_and_included_elsewhere_is_one_package() -> None:
+    shared = thrift_bridge.load(CORPUS / "shared.thrift")
+    assert thrift_bridge.load(CORPUS / "includer.thrift").shared is shared
+    assert thrift_bridge.load(CORPUS / "shared.thrift") is shared
+    assert sys.modules[shared.__name__] is shared
+
+
 def test_concurrent_loads_give_one_module(tmp_path: Path) -> None:
     main = write(tmp_path, "main.thrift", f"namespace py {unique('threads')}\nstruct A {{}}")
     results: list[Any] = []

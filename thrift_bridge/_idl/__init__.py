@@ -79,7 +79,11 @@ def load(
         from . import _diskcache as disk
 
         cached = _memory.get(key)
-        if cached is not None and disk.still_valid(cached[0]):
+        if (
+            cached is not None
+            and sys.modules.get(cached[1].__name__) is cached[1]  # not replaced since
+            and disk.still_valid(cached[0])
+        ):
             return cached[1]
         entry = disk.read(key) if disk.enabled() else None
         package = _register(entry) if entry is not None else None
@@ -174,24 +178,25 @@ def _register(entry: dict[str, Any]) -> types.ModuleType | None:
     for plan in plans:
         path, name = plan["path"], plan["package"]
         existing = _built.get((path, closure[path]))
-        if plan is not plans[-1] and existing is not None and sys.modules.get(name) is existing:
-            continue  # unchanged and still registered: files that include it share its classes
-        todo.append(plan)
-    package = run_plans(todo)
-    for plan in todo[:-1]:
+        if existing is None or sys.modules.get(name) is not existing:
+            todo.append(plan)
+        # else unchanged and still registered (loaded itself, or included by another file):
+        # every file that includes it shares its classes
+    run_plans(todo)
+    for plan in todo:
         _built[(plan["path"], closure[plan["path"]])] = sys.modules[plan["package"]]
-    return package
+    return sys.modules[plans[-1]["package"]]
 
 
-def run_plans(plans: list[Plan]) -> types.ModuleType:
-    """Execute planned programs in order and register them; the last one's package.
+def run_plans(plans: list[Plan]) -> None:
+    """Execute planned programs in order and register them.
 
     If anything fails, ``sys.modules`` is put back as it was.
     """
     previous: dict[str, types.ModuleType | None] = {}
     try:
         for plan in plans:
-            package = _run(plan, previous)
+            _run(plan, previous)
     except BaseException:
         for name, module in previous.items():
             if module is None:
@@ -201,7 +206,6 @@ def run_plans(plans: list[Plan]) -> types.ModuleType:
         raise
     for plan in plans:
         _owners[plan["package"]] = plan["path"]
-    return package
 
 
 def _run(plan: Plan, previous: dict[str, types.ModuleType | None]) -> types.ModuleType:
