@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import subprocess
 import sys
 import types
 import uuid
@@ -19,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 from hypothesis import strategies as st
 from thrift.Thrift import TFrozenDict, TType
 from thrift.transport.TTransport import TMemoryBuffer
-
-from thrift_bridge.idl import compile_idl
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,10 +31,9 @@ def compile_twin(compiler: str, source: Path, out: Path, package: str) -> types.
     """Apache's package for `source` (namespace or stem `package`), under a unique prefix."""
     prefix = f"_apache_{uuid.uuid4().hex[:12]}"
     (out / prefix).mkdir(parents=True)
-    (out / prefix / "__init__.py").write_text("")
-    compile_idl(
-        [source], out / prefix, compiler=compiler, package_prefix=f"{prefix}.", recursive=True
-    )
+    # -r: the files it includes too; package_prefix: their imports of each other go through it
+    command = [compiler, "-r", "-gen", f"py:package_prefix={prefix}.", "-out", str(out / prefix)]
+    subprocess.run([*command, str(source)], check=True, capture_output=True)
     sys.path.insert(0, str(out))
     try:
         root = importlib.import_module(f"{prefix}.{package}")

@@ -11,9 +11,10 @@ import pytest
 
 import thrift_bridge
 from thrift_bridge.adapters import ClientRegistry
-from thrift_bridge.demo_service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService as GeneratedCustomerService
 from thrift_bridge.generated.demo import ttypes as generated_types
+
+from .handlers import CustomerServiceHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 WIRES = [
@@ -174,9 +175,8 @@ def test_loaded_client_takes_the_fast_path_like_a_compiled_one(demo, protocol) -
     """codec.py calls a method by the C codec only when `<method>_args.__init__` has exactly
     the method's parameters, as in generated code; a loaded service must qualify too."""
     from thrift_bridge.codec import fast_calls
-    from thrift_bridge.endpoint import parse_url
 
-    endpoint = parse_url(f"tcp://127.0.0.1:1?protocol={protocol}")
+    endpoint = thrift_bridge.parse_url(f"tcp://127.0.0.1:1?protocol={protocol}")
     compiled = fast_calls(GeneratedCustomerService.Client, None, endpoint)
     loaded = fast_calls(demo.CustomerService.Client, None, endpoint)
     assert (
