@@ -479,6 +479,40 @@ IMPORTS = {
 }
 
 
+#: Loading idl/demo.thrift at run time in a fresh interpreter, and the module the statement
+#: needs (its row is skipped without it). Ours twice: parsing (the plan cache off), and from
+#: the plan cache a first load left on disk; thriftpy2 always parses (its grammar tables are
+#: cached, as ours are); the compiled package's import is the floor.
+DEMO_IDL = str(ROOT / "idl" / "demo.thrift")
+LOADS: dict[str, tuple[str, str | None]] = {
+    "thrift_bridge.load (parsing)": (
+        "import os; os.environ['THRIFT_BRIDGE_LOAD_CACHE'] = '0'; "
+        f"import thrift_bridge; thrift_bridge.load({DEMO_IDL!r})",
+        "lark",
+    ),
+    "thrift_bridge.load (plan cache)": (
+        f"import thrift_bridge; thrift_bridge.load({DEMO_IDL!r})",
+        "lark",
+    ),
+    "thriftpy2.load": (
+        f"import thriftpy2; thriftpy2.load({DEMO_IDL!r}, module_name='demo_thrift')",
+        "thriftpy2",
+    ),
+    "import the compiled package (thrift --gen py)": (
+        "import thrift_bridge.generated.demo.CustomerService",
+        None,
+    ),
+}
+
+
+def load_available(name: str) -> bool:
+    """Whether the module a `LOADS` row needs is installed."""
+    import importlib.util
+
+    needed = LOADS[name][1]
+    return needed is None or importlib.util.find_spec(needed) is not None
+
+
 _BYTECODE_CACHE: list[str] = []
 
 

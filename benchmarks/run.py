@@ -131,6 +131,32 @@ def import_rounds(rounds: int) -> dict[str, float]:
     return out
 
 
+def load_rounds(rounds: int) -> dict[str, float]:
+    """Median seconds of each available `cases.LOADS` statement, fresh interpreters,
+    interleaved in a shuffled order per round (after one warm-up run of each, which also
+    writes the grammar and plan caches)."""
+    names = [name for name in c.LOADS if c.load_available(name)]
+    samples: dict[str, list[float]] = {name: [] for name in names}
+    for name in names:
+        c.import_seconds(c.LOADS[name][0])
+    for _ in range(rounds):
+        random.shuffle(names)
+        for name in names:
+            samples[name].append(c.import_seconds(c.LOADS[name][0]))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def load_table(loads: dict[str, float]) -> list[str]:
+    """The table of `load_rounds`."""
+    lines = [
+        "\n### load idl/demo.thrift at run time (fresh interpreters, interleaved, medians)\n",
+        "| statement | ms |",
+        "| --- | ---: |",
+    ]
+    lines += [f"| {name} | {seconds * 1000:.1f} |" for name, seconds in loads.items()]
+    return lines
+
+
 def _version(dist: str) -> str:
     try:
         return metadata.version(dist)
@@ -254,11 +280,17 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated groups ({', '.join(c.GROUPS_BY_KEY)}): measure and print only "
         "those (no threads, imports or RESULTS.md)",
     )
+    parser.add_argument(
+        "--load-only", action="store_true", help="only time loading an IDL; RESULTS.md untouched"
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
     if only is not None and not only <= set(c.GROUPS_BY_KEY):
         parser.error(f"unknown group in --only: {', '.join(sorted(only - set(c.GROUPS_BY_KEY)))}")
     rounds = 3 if args.quick else args.rounds
+    if args.load_only:
+        print("\n".join(load_table(load_rounds(rounds))))
+        return 0
     cpu = None if args.no_pin or not shutil.which("taskset") else args.cpu
     if cpu is not None:
         os.sched_setaffinity(0, {int(cpu)})
@@ -294,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     print("measuring: import time", flush=True)
     imports = import_rounds(max(5, rounds))
+    print("measuring: loading an IDL", flush=True)
+    loads = load_rounds(max(5, rounds))
 
     lines.append(
         "\n### threads: calls per second, one shared `Client` vs a raw Apache connection per "
@@ -319,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         f"| `from thrift_bridge import Client` minus a raw Apache client's imports (paired) | "
         f"{imports['diff thrift_bridge Client'] * 1000:.1f} |"
     )
+
+    lines += load_table(loads)
 
     ours_small = results["small"][c.OURS][0]
     targets = [

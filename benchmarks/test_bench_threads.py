@@ -39,6 +39,18 @@ def test_threads(benchmark: Any, bench_context: c.Context, threads: int, kind: s
     record(f"threads {threads}", kind, benchmark, "private raw")
 
 
+@pytest.mark.parametrize("name", list(c.LOADS))
+def test_load(benchmark: Any, name: str) -> None:
+    """A fresh interpreter loading idl/demo.thrift (ours, thriftpy2's), or importing it compiled."""
+    if not c.load_available(name):
+        pytest.skip(f"{c.LOADS[name][1]} is not installed (pip install -e '.[bench]')")
+    command = [sys.executable, "-c", c.LOADS[name][0]]
+    benchmark.group = "load idl/demo.thrift (fresh interpreter, whole run)"
+    kwargs = {"check": True, "env": c.import_env()}
+    benchmark.pedantic(subprocess.run, args=(command,), kwargs=kwargs, rounds=5, warmup_rounds=1)
+    record("load", name, benchmark, "import the compiled package (thrift --gen py)")
+
+
 @pytest.mark.parametrize("name", list(c.IMPORTS))
 def test_import(benchmark: Any, name: str) -> None:
     """A fresh interpreter importing the module (the interpreter's start is the same for all)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import ssl
@@ -28,6 +29,32 @@ PROCESSORS: dict[str, Callable[[], Any]] = {
     "demo": lambda: CustomerService.Processor(CustomerServiceHandler()),
     "calculator": lambda: Calculator.Processor(CalculatorHandler()),
 }
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Caches written during the tests (thrift_bridge.load's) go to a temporary directory."""
+    saved = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache-home"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = saved
+
+
+@pytest.fixture(scope="session")
+def compiler() -> str:
+    """The Thrift compiler; skipped when missing, except under CI where that is a failure."""
+    path = shutil.which("thrift")
+    if path is None:
+        reason = (
+            "the Apache Thrift compiler 'thrift' is not installed (apt-get install thrift-compiler)"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; CI must have it")
+        pytest.skip(reason)
+    return path
 
 
 @pytest.fixture(scope="session")

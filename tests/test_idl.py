@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -14,20 +12,6 @@ from thrift_bridge.cli._compile import compile_idl
 ROOT = Path(__file__).resolve().parent.parent
 IDL_DIR = ROOT / "idl"
 GENERATED = ROOT / "generated"
-
-
-@pytest.fixture
-def compiler() -> str:
-    """The Thrift compiler; skipped when missing, except under CI where that is a failure."""
-    path = shutil.which("thrift")
-    if path is None:
-        reason = (
-            "the Apache Thrift compiler 'thrift' is not installed (apt-get install thrift-compiler)"
-        )
-        if os.environ.get("CI"):
-            pytest.fail(f"{reason}; CI must have it")
-        pytest.skip(reason)
-    return path
 
 
 def tree(root: Path) -> dict[str, bytes]:

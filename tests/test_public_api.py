@@ -11,27 +11,37 @@ import thrift_bridge
 
 # The spec: what thrift_bridge/__init__.py exports. Change both together, on purpose.
 EXPECTED = [
+    "AccessLog",
     "ArgumentError",
+    "Call",
     "Client",
+    "ClientSettings",
     "ConfigError",
     "ConnectError",
     "ConnectTimeout",
     "ConnectionPool",
     "Endpoint",
     "HTTPError",
+    "HeaderScope",
+    "IDLError",
     "Invoker",
+    "Metrics",
+    "Middleware",
+    "PinnedClient",
     "PoolClosed",
     "PoolError",
     "PoolTimeout",
     "ProtocolError",
     "RateLimited",
     "ReadTimeout",
+    "RetryPolicy",
     "ThriftBridgeError",
     "Timeout",
     "TransportError",
     "WriteTimeout",
     "__version__",
     "from_dict",
+    "load",
     "parse_url",
     "parse_urls",
     "to_dict",
@@ -66,3 +76,18 @@ def test_version_is_a_string():
 def test_py_typed_ships_next_to_init():
     package = pathlib.Path(thrift_bridge.__file__).parent
     assert (package / "py.typed").is_file()
+
+
+def test_type_checkers_see_every_public_name_from_its_submodule():
+    """The TYPE_CHECKING imports (what mypy and pyright read) match the lazy-import table."""
+    import ast
+
+    source = pathlib.Path(thrift_bridge.__file__).read_text()
+    imported = {}
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            for alias in node.names:
+                assert alias.asname == alias.name, f"{alias.name} is not re-exported"
+                imported[alias.name] = node.module
+    lazy = {name: module for name, module in thrift_bridge._SUBMODULES.items()}
+    assert imported == {**lazy, "__version__": "_version"}

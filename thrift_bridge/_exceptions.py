@@ -2,7 +2,8 @@
 
     ThriftBridgeError
     ├── ConfigError (also ValueError)          bad URL, option, or combination
-    │   └── ArgumentError                      a call's plain arguments do not fit the IDL
+    │   ├── ArgumentError                      a call's plain arguments do not fit the IDL
+    │   └── IDLError (in _idl)                 an IDL file load() cannot load, at file:line
     ├── TransportError                         the wire failed; the connection is discarded
     │   ├── ConnectError                       could not open a connection
     │   │   └── ConnectTimeout (also Timeout)
