@@ -11,9 +11,9 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._codec._binary import fast_calls
 from ._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from ._exceptions import ThriftBridgeError
+from ._fast import fast_calls
 from ._wire._stack import open_transport
 
 if TYPE_CHECKING:
