@@ -110,6 +110,14 @@ class Connection:
         """Whether any byte of the current call's request reached the wire."""
         return self.transport.request_started
 
+    def reply_headers(self) -> dict[str, str] | None:
+        """The THeader headers of the reply just read (None without THeader)."""
+        if self.header_transport is None:
+            return None
+        from ._caller import reply_headers
+
+        return reply_headers(self.header_transport)
+
     def forget_request(self) -> None:
         """Drop a request that failed before a byte of it was written (and any protocol state
         it left), keeping the sequence numbering: the connection is ready for the next call."""
