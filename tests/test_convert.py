@@ -13,8 +13,8 @@ from thrift.Thrift import TType
 from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 
 from thrift_bridge import ArgumentError, Client, ConfigError, Invoker, from_dict, to_dict
-from thrift_bridge._client import service_methods
 from thrift_bridge._convert import convert_args, convert_result
+from thrift_bridge._service import service_methods
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import (
     BadInput,

@@ -13,6 +13,9 @@ import thrift_bridge
 EXPECTED = [
     "AccessLog",
     "ArgumentError",
+    "AsyncClient",
+    "AsyncConnectionPool",
+    "AsyncPinnedClient",
     "Call",
     "Client",
     "ClientSettings",

@@ -8,6 +8,9 @@ from ._version import __version__ as __version__
 # "import X as X" re-exports each name for type checkers (mypy --strict, pyright).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from ._async._client import AsyncClient as AsyncClient
+    from ._async._client import AsyncPinnedClient as AsyncPinnedClient
+    from ._async._pool import AsyncConnectionPool as AsyncConnectionPool
     from ._caller import HeaderScope as HeaderScope
     from ._client import Client as Client
     from ._convert import from_dict as from_dict
@@ -46,6 +49,9 @@ if TYPE_CHECKING:
 # first access (PEP 562), so `import thrift_bridge` stays cheap and a tcp client never loads
 # HTTP, TLS, IDL parsing or conversion.
 _SUBMODULES = {
+    "AsyncClient": "_async._client",
+    "AsyncConnectionPool": "_async._pool",
+    "AsyncPinnedClient": "_async._client",
     "AccessLog": "_middleware",
     "ArgumentError": "_exceptions",
     "Call": "_middleware",

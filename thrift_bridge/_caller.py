@@ -48,7 +48,9 @@ ACQUIRE, CALL, WAIT = 0, 1, 2
 class CallState(Protocol):
     """What settling a failed call needs to know of it (a sync connection, an async call)."""
 
-    endpoint: Endpoint
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint the call went to."""
 
     @property
     def request_started(self) -> bool:
@@ -134,6 +136,8 @@ class CallerCore:
         settings: ClientSettings,
         declared: dict[str, tuple[type[BaseException], ...]],
         service: str,
+        *,
+        scope: contextvars.ContextVar[HeaderScope | None],
     ):
         self.settings = settings
         #: The service's name, as middleware and traces report it.
@@ -145,9 +149,8 @@ class CallerCore:
         self.balancer = RoundRobin(len(self.pools), settings.cooldown)
         #: Per method, the exceptions that are the server's answer (the connection stays).
         self.answers = {name: (TApplicationException, *errors) for name, errors in declared.items()}
-        self.scope: contextvars.ContextVar[HeaderScope | None] = contextvars.ContextVar(
-            "thrift_bridge_call_headers", default=None
-        )
+        #: The client's per-call headers (`call_headers`), of the current thread or task.
+        self.scope = scope
         header_endpoints = all("header" in (ep.transport, ep.protocol) for ep in endpoints)
         #: The headers every call carries (THeader endpoints), as middleware sees them.
         self.static_headers = dict(endpoints[0].headers) if header_endpoints else {}
@@ -209,6 +212,15 @@ class CallerCore:
         scope = self.scope.get()
         if scope is not None:
             scope.reply = info.reply_headers
+
+    def stats(self) -> dict[str, int]:
+        """Pool counters summed over endpoints, plus `retries` made."""
+        total: dict[str, int] = {}
+        for pool in self.pools:
+            for key, value in pool.stats().items():
+                total[key] = total.get(key, 0) + value
+        total["retries"] = self.retried
+        return total
 
     def close_pools(self) -> None:
         """Close every pool's idle connections; later calls raise `PoolClosed`."""

@@ -163,6 +163,7 @@ class Endpoint:
     password: str | None = dataclasses.field(default=None, repr=False)
     headers: tuple[tuple[str, str], ...] = ()
     bearer_token: str | None = dataclasses.field(default=None, repr=False)
+    pipeline: int = 1
 
     def __post_init__(self) -> None:
         """Check every field and bring it to its one spelling (also when built directly)."""

@@ -12,16 +12,32 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
-from ._exceptions import ProtocolError, TransportError
+from ._exceptions import HTTPError, ProtocolError, TransportError
+from ._secrets import scrub
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-__all__ = ["MAX_HEADERS", "MAX_HEAD_SIZE", "Reply", "ReplyParser", "read_reply", "request_head"]
+    from ._endpoint import Endpoint
+
+__all__ = [
+    "MAX_HEADERS",
+    "MAX_HEAD_SIZE",
+    "Reply",
+    "ReplyParser",
+    "post_head",
+    "read_reply",
+    "request_head",
+    "scrubbed",
+    "thrift_body",
+]
 
 MAX_HEAD_SIZE = 65536  #: bytes of status line plus headers
 MAX_HEADERS = 100
 _READ_SIZE = 65536
+_THRIFT_CONTENT_TYPES = ("application/x-thrift", "application/vnd.apache.thrift")
+_SNIPPET = 200
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 # A parsing step: yields when it needs more bytes, returns its result.
 _Step = Generator[None, None, "bytes"]
@@ -32,6 +48,63 @@ def request_head(path: str, host: str, headers: Mapping[str, str]) -> bytes:
     lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     return ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+
+
+def post_head(endpoint: Endpoint) -> bytes:
+    """The POST request head of every call to `endpoint`, up to Content-Length's value."""
+    import base64
+
+    from ._version import __version__
+
+    headers = {
+        "Content-Type": "application/x-thrift",
+        "Accept": "application/x-thrift",
+        "User-Agent": f"thrift-bridge/{__version__}",
+    }
+    if endpoint.username is not None:
+        token = f"{endpoint.username}:{endpoint.password or ''}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
+    if endpoint.bearer_token is not None:
+        headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
+    headers.update(endpoint.headers)
+    # The Host header: the name (IPv6 in brackets), with the port unless it is the default.
+    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
+    if endpoint.port != _DEFAULT_PORTS.get(endpoint.scheme):
+        host = f"{host}:{endpoint.port}"
+    return request_head(endpoint.path, host, headers)
+
+
+def thrift_body(reply: Reply, endpoint: Endpoint) -> bytes:
+    """The Thrift message a reply carries; `HTTPError` for a bad status or content type.
+
+    A server may echo the request (its path, its credentials) in an error page: every secret
+    of `endpoint` is replaced by '***' in the error's message and body.
+    """
+    if not 200 <= reply.status < 300:
+        message = f"HTTP {reply.status} {reply.reason}"
+    else:
+        content_type = reply.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type in _THRIFT_CONTENT_TYPES:
+            return reply.body
+        message = (
+            f"HTTP reply has content type {content_type or 'none'!r}, expected "
+            f"{' or '.join(_THRIFT_CONTENT_TYPES)}"
+        )
+    secrets = endpoint.secrets
+    snippet = reply.body[:_SNIPPET]
+    for secret in secrets:
+        snippet = snippet.replace(secret.encode("utf-8"), b"***")
+    return_error = HTTPError(
+        scrub(f"{message}: {snippet!r}", secrets), status=reply.status, body=snippet
+    )
+    raise return_error
+
+
+def scrubbed(error: TransportError, endpoint: Endpoint) -> TransportError:
+    """`error` with `endpoint`'s secrets taken out of its message (it may quote the server)."""
+    error.message = scrub(error.message, endpoint.secrets)
+    error.args = (error.message,)
+    return error
 
 
 class Reply:

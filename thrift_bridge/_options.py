@@ -167,6 +167,15 @@ def _headers(name: str, value: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out))
 
 
+def _pipeline(name: str, value: object) -> int:
+    """How many calls may be in flight on one connection: a whole number from 1 to 1024."""
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 4:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1024:
+        raise ConfigError(f"invalid {name} {value!r} (expected a whole number from 1 to 1024)")
+    return value
+
+
 def _optional(parse: Callable[[str, object], Any]) -> Callable[[str, object], Any]:
     """`parse`, also accepting None (the option left unset)."""
 
@@ -196,6 +205,7 @@ _OPTIONS: dict[str, tuple[_Parser, Any, frozenset[str], bool]] = {
     "server_hostname": (_optional(_text), None, TLS_SCHEMES, True),
     "headers": (_headers, (), _ALL, False),
     "bearer_token": (_optional(_text), None, HTTP_SCHEMES, False),
+    "pipeline": (_pipeline, 1, _ALL, True),
 }
 OPTION_NAMES: tuple[str, ...] = tuple(sorted(_OPTIONS))
 #: Each option's default, as `Endpoint` holds it.
@@ -249,6 +259,11 @@ def _check_combination(scheme: str, out: dict[str, Any], given: Collection[str])
         raise ConfigError(
             "headers apply to http(s) and to THeader endpoints (transport=header or "
             "protocol=header)"
+        )
+    if out["pipeline"] > 1 and scheme in HTTP_SCHEMES:
+        raise ConfigError(
+            f"pipeline={out['pipeline']} does not work over {scheme}: HTTP/1.1 carries one call "
+            "per request (expected pipeline=1, or a tcp, tcps or unix URL)"
         )
     if out["keyfile"] and not out["certfile"]:
         raise ConfigError("keyfile given without certfile")

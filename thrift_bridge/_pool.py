@@ -23,7 +23,7 @@ from ._tls import ssl_context_for
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
 
-__all__ = ["ConnectionPool", "inherited"]
+__all__ = ["ConnectionPool", "current_generation", "inherited", "pool_timeout_message"]
 
 _pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 _generation = 0  # bumped in every forked child; connections remember the one they were born in
@@ -37,9 +37,22 @@ def _after_fork_in_child() -> None:
         pool._reset_after_fork()
 
 
-def inherited(conn: Connection) -> bool:
+def current_generation() -> int:
+    """This process's fork generation (bumped in every forked child)."""
+    return _generation
+
+
+def pool_timeout_message(size: int, wait: float, what: str = "connections") -> str:
+    """What `PoolTimeout` says when every connection of a pool stayed busy."""
+    return (
+        f"all {size} {what} of the pool stayed busy for {wait:g}s "
+        "(raise pool_size or pool_timeout, or release connections sooner)"
+    )
+
+
+def inherited(conn: Any) -> bool:
     """Whether `conn` was opened before this process was forked (its socket is the parent's)."""
-    return conn.generation != _generation
+    return bool(conn.generation != _generation)
 
 
 if hasattr(os, "register_at_fork"):
@@ -160,9 +173,7 @@ class ConnectionPool:
         if not self._slots:
             self._timeouts += 1
             raise PoolTimeout(
-                f"all {self.size} connections of the pool stayed busy for {wait:g}s "
-                "(raise pool_size or pool_timeout, or release connections sooner)",
-                endpoint=self.endpoint.redacted_url,
+                pool_timeout_message(self.size, wait), endpoint=self.endpoint.redacted_url
             )
 
     def release(self, conn: Connection, clean: bool = True) -> None:

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TMessageType, TType
+from thrift.Thrift import TApplicationException, TMessageType, TType
 
 from .._service import GeneratedMethod, calls_of, generated_method, result_unpacker
 
@@ -139,6 +139,7 @@ class BinaryMethod:
         "_result_class",
         "_result_spec",
         "_seqid_bytes",
+        "answers",
         "arity",
         "generated",
         "name",
@@ -169,6 +170,10 @@ class BinaryMethod:
         self._result_spec = [result_class, getattr(result_class, "thrift_spec", None)]
         #: The result struct to what the call returns or raises (as the generated recv_ does).
         self.unpack = result_unpacker(result_class, name)
+        #: What `unpack` raises as the server's answer: the declared exceptions, and
+        #: TApplicationException (MISSING_RESULT).
+        declared = (field[3][0] for field in self._result_spec[1] or () if field and field[0])
+        self.answers: tuple[type[BaseException], ...] = (TApplicationException, *declared)
 
     def request(self, seqid: int, args: tuple[Any, ...]) -> tuple[bytes, ...]:
         """The request message in parts: header, encoded arguments (large ones on their own)."""

@@ -26,32 +26,32 @@ class MemoryReader(TTransportBase, CReadableTransport):  # type: ignore[misc]
     `consumed` tells how many bytes the decoding took: where the next message starts.
     """
 
+    # A slot, not Apache's property: the C decoder reads `cstringio_buf` on every refill.
+    __slots__ = ("cstringio_buf",)
+
     def __init__(self, data: bytes | bytearray | memoryview):
-        self._buf = BytesIO(data)
+        # A BytesIO shares a bytes object's memory until written to: no copy of `data`.
+        self.cstringio_buf = BytesIO(data)
 
     @property
     def consumed(self) -> int:
         """How many bytes were read so far."""
-        return self._buf.tell()
+        return self.cstringio_buf.tell()
 
     def isOpen(self) -> bool:  # noqa: N802 - Apache's name
         return True
 
     def read(self, sz: int) -> bytes:
-        data = self._buf.read(sz)
+        data = self.cstringio_buf.read(sz)
         if sz and not data:
             raise NeedMore(sz)
         return data
 
     def readAll(self, sz: int) -> bytes:  # noqa: N802 - Apache's name
-        data = self._buf.read(sz)
+        data = self.cstringio_buf.read(sz)
         if len(data) < sz:
             raise NeedMore(sz - len(data))
         return data
-
-    @property
-    def cstringio_buf(self) -> BytesIO:
-        return self._buf
 
     def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
         raise NeedMore(reqlen - len(partialread))

@@ -24,11 +24,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .._endpoint import Endpoint
+    from ._binary import BinaryMethod
     from ._json_methods import JsonMethod
 
 __all__ = ["Awaited", "Decoded", "ReplyStream"]
 
 _FRAME = struct.Struct("!i")
+_EMPTY = MemoryReader(b"")
 
 
 class Awaited(Protocol):
@@ -63,8 +65,13 @@ class ReplyStream:
         zlib_stream = endpoint.zlib or endpoint.transport == "zlib"
         self._inflater = zlib.decompressobj() if zlib_stream else None
         self._protocol = protocol_factory(endpoint)
+        #: Reused for every in-order C-coded reply: the C decoder reads only its transport.
+        self._fast_proto = self._protocol(_EMPTY)
         self._raw = bytearray()  # received, before outer framing and inflating
-        self._buf = bytearray()  # message bytes (plain, or THeader frames), not yet decoded
+        # Message bytes (plain, or THeader frames) not yet decoded: the bytes of one feed as
+        # they came (the usual case: a whole reply in one read, never copied), a bytearray
+        # once a second feed must be appended.
+        self._buf: bytes | bytearray = b""
         self._need = 0  # how long `_buf` must be before decoding is worth trying again
         self._json_reader: Any = None
         if self._json:
@@ -101,7 +108,12 @@ class ReplyStream:
         if self._json_reader is not None:
             self._json_reader.feed(data)
         else:
-            self._buf += data
+            if not self._buf:
+                self._buf = data
+            elif isinstance(self._buf, bytes):
+                self._buf = bytearray(self._buf) + data
+            else:
+                self._buf += data
 
     def _unframe(self) -> None:
         """Move each complete transport frame's payload to the message bytes."""
@@ -135,14 +147,28 @@ class ReplyStream:
             raise ProtocolError("the zlib stream ended; the peer is not speaking zlib transport")
         return out
 
-    def next_reply(self, awaited: Callable[[int], Awaited | None]) -> Decoded | None:
+    def next_reply(
+        self,
+        awaited: Callable[[int], Awaited | None],
+        first: tuple[int, BinaryMethod] | None = None,
+    ) -> Decoded | None:
         """The next complete reply, decoded for the call `awaited(seqid)` returns; None until
-        more bytes arrive. Raises `ProtocolError` when the stream is out of step or malformed."""
+        more bytes arrive. Raises `ProtocolError` when the stream is out of step or malformed.
+
+        `first`: the sequence id and C-coded method of the call answered next if the server
+        answers in order (as Thrift servers do): its reply is recognised by one comparison of
+        its header and decoded by the C decoder; anything else takes the general way.
+        """
         if self._json_reader is not None:
             return self._next_json(awaited)
         buf = self._buf
         if not buf or len(buf) < self._need:
             return None
+        if first is not None and not self._header:
+            seqid, method = first
+            head = method.reply_head(seqid)
+            if buf.startswith(head):
+                return self._decode_fast(seqid, method, len(head))
         if self._header:
             if len(buf) < 4:
                 return None
@@ -171,8 +197,71 @@ class ReplyStream:
             if self._need > self.limit:
                 raise ProtocolError(f"reply exceeds max_message_size={self.limit} bytes") from None
             return None
-        del self._buf[: reader.consumed]
+        self._consume(reader.consumed)
+        return decoded
+
+    def _consume(self, used: int) -> None:
+        """Drop the first `used` bytes: a reply was decoded from them."""
+        buf = self._buf
+        if used >= len(buf):
+            self._buf = b""
+        elif isinstance(buf, bytearray):
+            del buf[:used]
+        else:
+            self._buf = buf[used:]
         self._need = 0
+
+    def whole_reply(self, data: bytes, seqid: int, method: BinaryMethod) -> tuple[bool, Any] | None:
+        """`data` decoded as exactly the in-order reply to `seqid`: (ok, value); None when it
+        is not exactly that (part of one, more than one, an exception message: `feed` it).
+
+        The usual case of a small call, taken without buffering: one comparison of the
+        header, the C decoder, nothing copied.
+        """
+        if self._buf or self._framed or self._header or self._json_reader is not None:
+            return None
+        if self._inflater is not None:
+            return None
+        head = method.reply_head(seqid)
+        if not data.startswith(head):
+            return None
+        reader = MemoryReader(data)
+        buf = reader.cstringio_buf
+        buf.seek(len(head))
+        proto = self._fast_proto
+        proto.trans = reader
+        try:
+            result = (True, method.read_result(proto))
+        except NeedMore:
+            return None
+        except Exception as answer:
+            if not isinstance(answer, method.answers):
+                return None  # malformed: the general way raises it, the connection goes
+            result = (False, answer)
+        finally:
+            proto.trans = _EMPTY
+        return result if buf.tell() == len(data) else None
+
+    def _decode_fast(self, seqid: int, method: BinaryMethod, start: int) -> Decoded | None:
+        """The reply to `seqid`, its header already matched, decoded by the C decoder."""
+        reader = MemoryReader(self._buf)
+        reader.cstringio_buf.seek(start)
+        proto = self._fast_proto
+        proto.trans = reader
+        try:
+            decoded = Decoded(seqid, True, method.read_result(proto), None)
+        except NeedMore as more:
+            self._need = len(self._buf) + more.needed
+            if self._need > self.limit:
+                raise ProtocolError(f"reply exceeds max_message_size={self.limit} bytes") from None
+            return None
+        except Exception as answer:
+            if not isinstance(answer, method.answers):
+                raise
+            decoded = Decoded(seqid, False, answer, None)
+        finally:
+            proto.trans = _EMPTY
+        self._consume(reader.consumed)
         return decoded
 
     def _next_json(self, awaited: Callable[[int], Awaited | None]) -> Decoded | None:

@@ -8,13 +8,11 @@ three. The exchange itself is `http1`'s: one send per request, the reply read th
 
 from __future__ import annotations
 
-import base64
 from io import BytesIO
 from typing import TYPE_CHECKING
 
 from .._exceptions import HTTPError, ProtocolError
-from .._http1 import Reply, read_reply, request_head
-from .._secrets import scrub
+from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body
 from ._socket import SocketIO
 from ._streams import StackTransport
 
@@ -25,25 +23,6 @@ if TYPE_CHECKING:
     from .._endpoint import Endpoint
 
 __all__ = ["HttpTransport"]
-
-_THRIFT_CONTENT_TYPES = ("application/x-thrift", "application/vnd.apache.thrift")
-_SNIPPET = 200
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _user_agent() -> str:
-    """The User-Agent sent with every request."""
-    from .._version import __version__
-
-    return f"thrift-bridge/{__version__}"
-
-
-def _host_header(endpoint: Endpoint) -> str:
-    """The Host header: the name (IPv6 in brackets), with the port unless it is the default."""
-    host = f"[{endpoint.host}]" if ":" in endpoint.host else endpoint.host
-    if endpoint.port == _DEFAULT_PORTS.get(endpoint.scheme):
-        return host
-    return f"{host}:{endpoint.port}"
 
 
 class _HttpIO:
@@ -111,18 +90,7 @@ class HttpTransport(StackTransport):
         self.endpoint = endpoint
         self.io = _HttpIO(connect, endpoint.timeout, endpoint.max_message_size)
         self.io.open()
-        headers = {
-            "Content-Type": "application/x-thrift",
-            "Accept": "application/x-thrift",
-            "User-Agent": _user_agent(),
-        }
-        if endpoint.username is not None:
-            token = f"{endpoint.username}:{endpoint.password or ''}".encode()
-            headers["Authorization"] = "Basic " + base64.b64encode(token).decode("ascii")
-        if endpoint.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {endpoint.bearer_token}"
-        headers.update(endpoint.headers)
-        self._head = request_head(endpoint.path, _host_header(endpoint), headers)
+        self._head = post_head(endpoint)
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
 
@@ -143,30 +111,10 @@ class HttpTransport(StackTransport):
         self._wbuf = bytearray()
         try:
             reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
-        except ProtocolError as exc:  # may quote the server's bytes, which may echo ours
-            exc.message = scrub(exc.message, self.endpoint.secrets)
-            exc.args = (exc.message,)
-            raise
-        if not 200 <= reply.status < 300:
-            raise self._refuse(reply, f"HTTP {reply.status} {reply.reason}")
-        content_type = reply.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type not in _THRIFT_CONTENT_TYPES:
-            raise self._refuse(
-                reply,
-                f"HTTP reply has content type {content_type or 'none'!r}, expected "
-                f"{' or '.join(_THRIFT_CONTENT_TYPES)}",
-            )
-        self._rbuf = BytesIO(reply.body)
-
-    def _refuse(self, reply: Reply, message: str) -> HTTPError:
-        """The error for a reply that is not a Thrift message; its connection is closed."""
-        self.io.close()
-        secrets = self.endpoint.secrets
-        snippet = reply.body[:_SNIPPET]
-        for secret in secrets:  # a server may echo the request: its path, its credentials
-            snippet = snippet.replace(secret.encode("utf-8"), b"***")
-        text = scrub(f"{message}: {snippet!r}", secrets)
-        return HTTPError(text, status=reply.status, body=snippet)
+            self._rbuf = BytesIO(thrift_body(reply, self.endpoint))
+        except (ProtocolError, HTTPError) as exc:
+            self.io.close()  # not a Thrift reply: this connection goes
+            raise scrubbed(exc, self.endpoint) from None
 
     @property
     def cstringio_buf(self) -> BytesIO:

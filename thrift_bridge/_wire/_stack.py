@@ -1,9 +1,10 @@
 """Turn an `Endpoint` into an open transport stack: a connected socket under our buffered,
-framed, zlib or HTTP transport (see `_streams` and `_http` for the classes)."""
+framed, zlib or HTTP transport (see `_streams` and `_http` for the classes); the same stack
+over memory codes the async client's requests."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._socket import SocketIO, connect
 from ._streams import BufferedTransport, FramedTransport, StackTransport, ZlibTransport
@@ -13,7 +14,7 @@ if TYPE_CHECKING:
 
     from .._endpoint import Endpoint
 
-__all__ = ["open_transport"]
+__all__ = ["open_transport", "transport_stack"]
 
 
 def open_transport(endpoint: Endpoint, context: ssl.SSLContext | None) -> StackTransport:
@@ -22,7 +23,11 @@ def open_transport(endpoint: Endpoint, context: ssl.SSLContext | None) -> StackT
         from ._http import HttpTransport
 
         return HttpTransport(endpoint, lambda: connect(endpoint, context))
-    io = SocketIO(connect(endpoint, context), endpoint.timeout)
+    return transport_stack(endpoint, SocketIO(connect(endpoint, context), endpoint.timeout))
+
+
+def transport_stack(endpoint: Endpoint, io: Any) -> StackTransport:
+    """The endpoint's buffered, framed or zlib transport over `io` (a socket, or memory)."""
     if endpoint.transport == "framed":
         framed = FramedTransport(io, endpoint.max_frame_size)
         return ZlibTransport(framed, endpoint.max_message_size) if endpoint.zlib else framed

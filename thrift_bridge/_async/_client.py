@@ -1,0 +1,299 @@
+"""`AsyncClient`: `Client` for asyncio, with its URLs, options, decisions and guarantees.
+
+Every generated method is a coroutine function on it. Connections belong to an event loop:
+the client keeps one set of pools per running loop (two `asyncio.run()` calls, or a test
+framework's loop per test, each get their own connections), and closes a loop's pools when
+that loop shuts its async generators down (as `asyncio.run` does) or at `aclose()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from .._base import ClientBase
+from .._caller import CallError
+from .._exceptions import PoolClosed, PoolError, TransportError
+from .._outcome import raise_outcome
+from .._pool import inherited
+from .._service import no_such_method
+from ._calls import AsyncCaller, achain
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+
+    from .._middleware import Call
+    from ._connection import AsyncConnection
+    from ._pool import AsyncConnectionPool
+
+__all__ = ["AsyncClient", "AsyncPinnedClient"]
+
+
+async def _until_the_loop_ends(caller: AsyncCaller) -> AsyncGenerator[None, None]:
+    """Suspended for the loop's life; closed by the loop's `shutdown_asyncgens()`."""
+    try:
+        yield
+    finally:
+        caller.close_pools()
+
+
+class _LoopState:
+    """One event loop's pools, and the generator that closes them with the loop."""
+
+    __slots__ = ("caller", "closer")
+
+    def __init__(self, caller: AsyncCaller, closer: AsyncGenerator[None, None]):
+        self.caller = caller
+        self.closer = closer
+
+
+class AsyncClient(ClientBase):
+    """A proxy for a generated Thrift service for asyncio code, shared safely by every task.
+
+    ::
+
+        async with AsyncClient(CustomerService, "tcp://127.0.0.1:9090?pipeline=8") as customers:
+            print((await customers.get_customer(1)).name)
+    """
+
+    def _setup(self) -> None:
+        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._last: tuple[asyncio.AbstractEventLoop, AsyncCaller] | None = None
+        self._closed = False
+        self._plain = not self.settings.middleware and self.settings.rate_limit is None
+        self._plain = self._plain and not any(
+            "header" in (ep.transport, ep.protocol) for ep in self.endpoints
+        )
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def _caller(self) -> AsyncCaller:
+        """The running loop's pools (made on the loop's first call)."""
+        loop = asyncio.get_running_loop()
+        last = self._last
+        if last is not None and last[0] is loop:
+            return last[1]
+        if self._closed:
+            raise PoolClosed(f"{self!r} is closed")
+        state = self._loops.get(loop)
+        if state is None:
+            caller = AsyncCaller(
+                self.client_class,
+                self.endpoints,
+                self.settings,
+                self._declared,
+                self.service_name,
+                scope=self._scope,
+            )
+            closer = _until_the_loop_ends(caller)
+            await closer.__anext__()  # the loop now finalizes it at shutdown
+            state = self._loops[loop] = _LoopState(caller, closer)
+        self._last = (loop, state.caller)
+        return state.caller
+
+    def _bind(self, name: str) -> Callable[..., Awaitable[Any]]:
+        """A function returning the coroutine that calls `name` on the running loop's pools.
+
+        Not itself a coroutine function: on the usual path (the same loop as the last call)
+        it hands back the caller's own coroutine, one coroutine fewer per call.
+        """
+        running_loop = asyncio.get_running_loop
+
+        async def on_loop(*args: Any, **kwargs: Any) -> Any:
+            caller = await self._caller()
+            if self._plain:
+                return await caller.run(name, args, kwargs)
+            return await caller.enter(name, args, kwargs, caller.through_middleware)
+
+        if self._plain:
+
+            def method(*args: Any, **kwargs: Any) -> Awaitable[Any]:
+                last = self._last  # the loop of the last call, and its pools: the usual case
+                if last is not None and last[0] is running_loop():
+                    return last[1].run(name, args, kwargs)
+                return on_loop(*args, **kwargs)
+
+        else:
+            method = on_loop
+
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = getattr(self.client_class, name).__doc__
+        if hasattr(inspect, "markcoroutinefunction"):  # Python 3.12+
+            inspect.markcoroutinefunction(method)
+        return method
+
+    async def invoke(
+        self, method: str, args: Mapping[str, Any] | None = None, *, headers: Any = None
+    ) -> Any:
+        """Call `method` with plain (JSON-like) arguments; the result comes back as plain data.
+
+        Arguments are checked against the IDL (`ArgumentError` names the field path); declared
+        exceptions are raised as their generated classes (`to_dict` turns them into data).
+        """
+        bound = self._method(method)
+        from .._convert import convert_args, convert_result
+
+        kwargs = convert_args(self.client_class, method, args)
+        if headers:
+            with self.call_headers(headers):
+                result = await bound(**kwargs)
+        else:
+            result = await bound(**kwargs)
+        return convert_result(self.client_class, method, result)
+
+    def connection(self) -> AsyncPinnedClient:
+        """Pin one pooled connection for several calls: ``async with client.connection() as c:``."""
+        return AsyncPinnedClient(self)
+
+    def stats(self) -> dict[str, int]:
+        """Pool counters summed over endpoints and event loops, plus `retries` made."""
+        total: dict[str, int] = {}
+        for state in list(self._loops.values()):
+            for key, value in state.caller.stats().items():
+                total[key] = total.get(key, 0) + value
+        if not total:
+            total = dict.fromkeys(
+                ("open", "idle", "in_use", "created", "reused", "discarded", "waits", "timeouts"), 0
+            )
+            total["retries"] = 0
+        return total
+
+    async def aclose(self) -> None:
+        """Close every connection (busy ones once their calls end); later calls raise
+        `PoolClosed`. Pools of other, still running loops are closed on their loops."""
+        self._closed = True
+        self._last = None
+        running = asyncio.get_running_loop()
+        for loop, state in list(self._loops.items()):
+            if loop is running:
+                await state.caller.aclose_pools()
+                await state.closer.aclose()
+            elif not loop.is_closed():
+                loop.call_soon_threadsafe(state.caller.close_pools)
+
+    @property
+    def closed(self) -> bool:
+        """Whether `aclose()` was called."""
+        return self._closed
+
+
+class AsyncPinnedClient:
+    """One connection of an `AsyncClient` for several calls in a row (`client.connection()`).
+
+    ::
+
+        async with client.connection() as pinned:   # stateful servers, request scopes
+            await pinned.record_visit(1)
+            print(await pinned.visit_count(1))
+
+    As with `PinnedClient`: a call that leaves the connection out of step breaks the session
+    (later calls raise `TransportError`); calls are never retried; a connection pinned before
+    `os.fork()` refuses calls in the child (`PoolError`).
+    """
+
+    def __init__(self, client: AsyncClient):
+        self._client = client
+        self._caller: AsyncCaller | None = None
+        self._pool: AsyncConnectionPool | None = None
+        self._conn: AsyncConnection | None = None
+        self._broken: BaseException | None = None
+        self._run: Callable[[Call], Awaitable[Any]] | None = None
+        for name in client._declared:
+            if not hasattr(type(self), name):
+                setattr(self, name, self._bind(name))
+
+    def __repr__(self) -> str:
+        state = "unpinned" if self._conn is None else "broken" if self._broken else "pinned"
+        return f"<AsyncPinnedClient {self._client.client_class.__module__} {state}>"
+
+    def __getattr__(self, name: str) -> Any:
+        client = self.__dict__.get("_client")
+        if name.startswith("_") or client is None:
+            raise AttributeError(name)
+        raise AttributeError(no_such_method(name, client.client_class.__module__, client._declared))
+
+    async def __aenter__(self) -> AsyncPinnedClient:
+        caller = self._caller = await self._client._caller()
+        pool = self._pool = caller.pools[caller.pick()]
+        self._conn = await pool.acquire()
+        if not caller.plain:
+            self._run = achain(caller.settings.middleware, self._final)
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give the connection back to its pool (closed if a call on it failed)."""
+        conn, self._conn = self._conn, None
+        if conn is not None and self._pool is not None:
+            if inherited(conn):
+                return  # the parent's: the fork reset let go of it already
+            self._pool.release(conn, clean=self._broken is None)
+
+    def _bind(self, name: str) -> Callable[..., Awaitable[Any]]:
+        """A coroutine function calling `name` on the pinned connection."""
+
+        async def method(*args: Any, **kwargs: Any) -> Any:
+            return await self.call(name, *args, **kwargs)
+
+        method.__name__ = method.__qualname__ = name
+        return method
+
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call service method `name` on the pinned connection (through the middleware)."""
+        if self._run is None or self._caller is None:
+            return await self._direct(name, args, kwargs, None)
+        return await self._caller.enter(name, args, kwargs, self._run)
+
+    async def _final(self, info: Call) -> Any:
+        """The innermost step under the middleware: rate limit, then the call."""
+        assert self._caller is not None
+        await self._caller.wait_for_rate_limit()
+        return await self._direct(info.method, info.args, info.kwargs, info)
+
+    async def _direct(
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+    ) -> Any:
+        """Run `name` on the pinned connection; a failure that leaves it out of step breaks it."""
+        conn, caller = self._conn, self._caller
+        module = self._client.client_class.__module__
+        if conn is None or caller is None:
+            raise PoolClosed(
+                "the pinned connection is not held: use 'async with client.connection() as c:'",
+                method=name,
+            )
+        where = {"endpoint": conn.endpoint.redacted_url, "method": name}
+        if self._broken is not None:
+            raise TransportError(
+                "the pinned connection was discarded after an earlier error", **where
+            ) from self._broken
+        if inherited(conn):
+            raise PoolError(
+                "this connection was pinned before os.fork(): the parent process still uses "
+                "it; pin a new one in the child (client.connection())",
+                **where,
+            )
+        if name not in caller.answers:
+            raise AttributeError(no_such_method(name, module, caller.answers))
+        try:
+            return await conn.call(name, args, kwargs, info, pinned=True)
+        except CallError as failure:
+            outcome = caller.settle(failure.call, name, failure.error, info)
+            if not outcome.keep:
+                self._broken = outcome.error
+            raise_outcome(outcome, failure.error)
+            raise  # unreachable: raise_outcome always raises
+
+    @property
+    def broken(self) -> bool:
+        """Whether a call left the connection out of step (it is closed on release)."""
+        return self._broken is not None

@@ -1,0 +1,573 @@
+"""One connection of the async client: requests written as they come, replies matched to their
+calls by sequence id (so several may be in flight: `pipeline`), on asyncio's own transports.
+
+Requests are coded exactly as the sync client codes them (the fast codecs, or the generated
+`send_*` writing through our transports into memory); replies are cut and decoded without
+I/O by `_codec._replies.ReplyStream`. A call that is cancelled leaves the connection in step:
+its reply, when it comes, is read and dropped (drained by sequence id); one whose deadline
+passes retires the connection, which closes once no call on it is still awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import struct
+import sys
+import threading
+import weakref
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from .._caller import CallError, send_headers
+from .._codec._binary import BinaryMethod, binary_methods
+from .._codec._memory import MemorySink
+from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
+from .._codec._replies import ReplyStream
+from .._exceptions import (
+    ConnectError,
+    ConnectTimeout,
+    ReadTimeout,
+    ThriftBridgeError,
+    TransportError,
+    WriteTimeout,
+)
+from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
+from .._service import generated_method, result_unpacker, service_methods
+from .._wire._stack import transport_stack
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Callable
+
+    from .._endpoint import Endpoint
+    from .._middleware import Call
+
+__all__ = ["AsyncCall", "AsyncConnection", "MethodInfo", "method_table"]
+
+_FRAME_LENGTH = struct.Struct("!i").pack  # a frame's 4-byte big-endian length
+
+
+class MethodInfo(NamedTuple):
+    """What an async connection needs to code one method."""
+
+    result_class: Any  #: `<method>_result`, None for oneway
+    unpack: Any  #: result struct -> value (or the declared exception raised)
+    fast: Any  #: the method's BinaryMethod or JsonMethod, or None (generated code)
+    oneway: bool
+
+
+_tables: dict[tuple[Any, ...], dict[str, MethodInfo]] = {}
+_tables_lock = threading.Lock()
+
+
+def method_table(
+    client_class: type[Any], service_name: str | None, endpoint: Endpoint
+) -> dict[str, MethodInfo]:
+    """How each method of a generated client is coded on `endpoint` (built once per wire)."""
+    key = (client_class, service_name, endpoint.protocol, endpoint.transport, endpoint.zlib)
+    table = _tables.get(key)
+    if table is not None:
+        return table
+    if endpoint.protocol == "json":
+        from .._codec._json_methods import json_methods
+
+        fast: dict[str, Any] = dict(json_methods(client_class, service_name, endpoint))
+    else:
+        fast = dict(binary_methods(client_class, service_name, endpoint))
+    table = {}
+    for name in service_methods(client_class):
+        parts = generated_method(client_class, name)
+        module = sys.modules[getattr(client_class, name).__module__]
+        result_class = getattr(module, f"{name}_result", None)
+        oneway = not hasattr(client_class, f"recv_{name}")
+        unpack = result_unpacker(result_class, name) if result_class is not None else None
+        table[name] = MethodInfo(result_class, unpack, fast.get(name) if parts else None, oneway)
+    with _tables_lock:
+        return _tables.setdefault(key, table)
+
+
+class AsyncCall:
+    """One call on an async connection: the reply's future, and what settling a failure needs."""
+
+    __slots__ = (
+        "abandoned",
+        "binary",
+        "cancelled",
+        "connection",
+        "deadline",
+        "future",
+        "headers",
+        "json",
+        "name",
+        "owns_share",
+        "result_class",
+        "seqid",
+        "unpack",
+        "written",
+    )
+
+    def __init__(self, connection: AsyncConnection, name: str, info: MethodInfo):
+        self.connection = connection
+        self.name = name
+        self.result_class = info.result_class
+        self.unpack = info.unpack
+        fast = info.fast
+        json = fast is not None and not isinstance(fast, BinaryMethod)
+        #: The method's JSON codec, or its C-coded binary/compact one (None: generated code).
+        self.json = fast if json else None
+        self.binary = None if json else fast
+        self.seqid = -1
+        self.written = False
+        #: Nobody awaits the reply any more (cancelled, or timed out): it is read and dropped.
+        self.abandoned = False
+        #: Cancelled: the connection, not the caller, gives back this call's share of it.
+        self.cancelled = False
+        #: Whether the call holds a share of the connection's load (pinned calls do not).
+        self.owns_share = True
+        self.future: asyncio.Future[Any] | None = None
+        self.deadline = math.inf
+        self.headers: dict[str, str] | None = None
+
+    @property
+    def endpoint(self) -> Endpoint:
+        """The endpoint the call went to."""
+        return self.connection.endpoint
+
+    @property
+    def request_started(self) -> bool:
+        """Whether the request was handed to the transport (all of it: writes never block)."""
+        return self.written
+
+    @property
+    def request_sent(self) -> bool:
+        """Whether the request may have reached the server (as soon as it was written)."""
+        return self.written
+
+    def forget_request(self) -> None:
+        """Drop the half-encoded request of a call that failed before it was written."""
+        self.connection.forget_request()
+
+    def reply_headers(self) -> dict[str, str] | None:
+        """The reply's THeader headers (None without THeader)."""
+        return self.headers
+
+
+class AsyncConnection(asyncio.Protocol):
+    """One open connection to an endpoint, carrying up to `endpoint.pipeline` calls at once."""
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        client_class: type[Any],
+        service_name: str | None,
+        methods: dict[str, MethodInfo],
+        generation: int,
+    ):
+        self.endpoint = endpoint
+        self.generation = generation
+        self.methods = methods
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        #: Calls awaiting their reply, by sequence id (cancelled ones too, until drained).
+        self.pending: dict[int, AsyncCall] = {}
+        #: Calls that have this connection: checked out and not yet released or drained.
+        self.load = 0
+        #: Why the connection is closed or closing (None while it is usable).
+        self.error: BaseException | None = None
+        #: No new calls (a call timed out, or the pool let it go); closes once none is awaited.
+        self.retiring = False
+        self.created_at = self.loop.time()
+        #: When an idle connection stops being handed out (max_idle / max_lifetime).
+        self.expires_at = math.inf
+        self.retire_at = math.inf
+        #: Called whenever this connection can take one more call (or is gone).
+        self.on_free: Callable[[AsyncConnection], None] = lambda conn: None
+        self._client_class = client_class
+        self._service_name = service_name
+        self._sink = MemorySink()
+        self._stack = transport_stack(endpoint, self._sink)
+        self._build_protocol()
+        self._framed = endpoint.transport == "framed" and not endpoint.zlib
+        self._replies = ReplyStream(endpoint)
+        self._http_head = post_head(endpoint) if endpoint.is_http else None
+        self._http_reply: ReplyParser | None = None
+        self._paused = False
+        self._drained: asyncio.Future[None] | None = None
+        #: One timer for the connection, at the earliest deadline of its awaited calls.
+        self._watchdog: asyncio.TimerHandle | None = None
+        #: Requests made while others are in flight, written together (see `send`).
+        self._outbox: list[bytes] = []
+        self._closed = self.loop.create_future()
+        _connections.add(self)
+
+    def _build_protocol(self) -> None:
+        """The request protocol over memory, and the generated client writing through it."""
+        self._protocol = protocol_factory(self.endpoint, SequencedProtocol)(self._stack)
+        self._header = header_transport(self._protocol)
+        name = self._service_name
+        self._call_protocol = multiplexed(self._protocol, name) if name else self._protocol
+        self._client = self._client_class(self._call_protocol)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.error else "retiring" if self.retiring else "open"
+        return f"<AsyncConnection {self.endpoint.redacted_url} {state} load={self.load}>"
+
+    # -- opening -----------------------------------------------------------------------------
+
+    async def open(self, context: ssl.SSLContext | None) -> None:
+        """Connect (and for TLS, handshake) within `connect_timeout`, or raise `ConnectError`."""
+        endpoint = self.endpoint
+        hostname = None if context is None else endpoint.server_hostname or endpoint.host
+        if endpoint.is_unix:
+            connecting = self.loop.create_unix_connection(
+                lambda: self, endpoint.path, ssl=context, server_hostname=hostname
+            )
+        else:
+            connecting = self.loop.create_connection(
+                lambda: self, endpoint.host, endpoint.port, ssl=context, server_hostname=hostname
+            )
+        try:
+            await asyncio.wait_for(connecting, endpoint.connect_timeout)
+        except asyncio.TimeoutError as exc:
+            raise ConnectTimeout(
+                f"timed out connecting (connect_timeout={endpoint.connect_timeout:g}s)",
+                endpoint=endpoint.redacted_url,
+            ) from exc
+        except OSError as exc:
+            tls = sys.modules.get("ssl")
+            text = (
+                f"TLS failed: {exc}"
+                if tls is not None and isinstance(exc, tls.SSLError)
+                else f"{exc.strerror or exc}"
+            )
+            raise ConnectError(text, endpoint=endpoint.redacted_url) from exc
+
+    # -- asyncio.Protocol --------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        pending = self.pending
+        if pending and self._http_head is None:
+            # The usual case first: the whole reply to the oldest call, alone in this read.
+            seqid = next(iter(pending))
+            call = pending[seqid]
+            if call.binary is not None:
+                decoded = self._replies.whole_reply(data, seqid, call.binary)
+                if decoded is not None:
+                    self._deliver(seqid, decoded[0], decoded[1], None)
+                    return
+        try:
+            if self._http_head is not None:
+                self._http_received(data)
+            else:
+                self._replies.feed(data)
+                self._deliver_replies()
+        except BaseException as exc:  # a malformed reply: nothing on this connection is in step
+            self._break(exc)
+
+    def eof_received(self) -> bool:
+        return False  # close the transport; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._http_reply is not None and self.error is None:
+            try:
+                self._http_reply.feed_eof()  # a body delimited by the end of the connection
+                self._http_received(b"")
+            except BaseException as error:
+                exc = exc or error  # type: ignore[assignment]
+        if self.error is None:
+            reason = f": {exc}" if exc else ""
+            self._break(TransportError(f"the peer closed the connection{reason}"))
+        if not self._closed.done():
+            self._closed.set_result(None)
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        if self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    # -- calls -------------------------------------------------------------------------------
+
+    @property
+    def idle(self) -> bool:
+        """Whether no call has or awaits this connection."""
+        return self.load == 0 and not self.pending
+
+    @property
+    def paused(self) -> bool:
+        """Whether the transport's write buffer is over its high-water mark."""
+        return self._paused
+
+    @property
+    def usable(self) -> bool:
+        """Whether the connection may take another call now."""
+        return self.error is None and not self.retiring and self.load < self.endpoint.pipeline
+
+    def send(
+        self, call: AsyncCall, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+    ) -> asyncio.Future[Any] | None:
+        """Code and write one call's request; the future of its reply (None: oneway)."""
+        name = call.name
+        table = self.methods[name]
+        if self.error is not None:
+            raise self.error
+        fast = table.fast
+        if fast is not None and not kwargs and len(args) == fast.arity:
+            proto = self._call_protocol
+            seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
+            request = fast.request(seqid, args)
+            parts = [request] if isinstance(request, bytes) else list(request)
+            if self._framed:
+                parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
+        else:
+            if info is not None and self._header is not None:
+                send_headers(self._header, self.endpoint, info)
+            self._sink.begin_call()
+            getattr(self._client, f"send_{name}")(*args, **kwargs)
+            seqid = self._call_protocol._last_seqid
+            parts = self._sink.take()
+        if self._http_head is not None:
+            body = b"".join(parts)
+            parts = [self._http_head + b"%d\r\n\r\n" % len(body), body]
+            self._http_reply = ReplyParser(self.endpoint.max_message_size)
+        call.seqid = seqid
+        if self.pending:
+            # Calls already in flight (pipelining): gather this request with the others made
+            # before the loop comes round, for one write and one wake-up of the server.
+            if not self._outbox:
+                self.loop.call_soon(self._flush)
+            self._outbox += parts
+        else:
+            assert self.transport is not None
+            self.transport.write(parts[0] if len(parts) == 1 else b"".join(parts))
+        call.written = True
+        if not table.oneway:
+            call.future = self.loop.create_future()
+            self.pending[seqid] = call
+            call.deadline = self.loop.time() + self.endpoint.timeout
+            if self._watchdog is None:
+                self._watchdog = self.loop.call_at(call.deadline, self._watch)
+        return call.future
+
+    async def call(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        *,
+        pinned: bool = False,
+    ) -> Any:
+        """Run one call on this connection: its result, or what it raised.
+
+        Cancelled, the call is abandoned and the connection keeps its share until the reply
+        is drained: the caller must not release it. Anything else raised comes as a
+        `CallError` (the error and the call's state), for the caller to settle.
+        """
+        if info is not None:
+            info.endpoint = self.endpoint.redacted_url
+        call = AsyncCall(self, name, self.methods[name])
+        call.owns_share = not pinned  # a pinned session holds one share for all its calls
+        try:
+            future = self.send(call, args, kwargs, info)
+            if future is None:  # oneway: done once written (and out of our buffer)
+                if self._paused:
+                    await self.drain()
+                return None
+            result = await future
+        except asyncio.CancelledError:
+            self.abandon(call)  # the connection, not the caller, gives back the call's share
+            raise
+        except BaseException as exc:
+            raise CallError(exc, call, self) from None
+        if info is not None and call.headers is not None:
+            info.reply_headers = call.headers
+        return result
+
+    def _flush(self) -> None:
+        """Write the requests gathered since the last write, at once."""
+        outbox, self._outbox = self._outbox, []
+        if self.transport is not None and self.error is None:
+            self.transport.write(b"".join(outbox))
+
+    async def drain(self) -> None:
+        """Wait until the transport takes more data (or the connection is gone)."""
+        if self._drained is None or self._drained.done():
+            self._drained = self.loop.create_future()
+        await asyncio.shield(self._drained)
+
+    def abandon(self, call: AsyncCall) -> None:
+        """A caller gave up on `call`: its reply, when it comes, is read and dropped, and only
+        then is the call's share of the connection free (the caller does not release it)."""
+        if call.future is not None and not call.future.done() and call.seqid in self.pending:
+            call.abandoned = call.cancelled = True
+        elif call.owns_share:
+            self.release()
+
+    def forget_request(self) -> None:
+        """Drop a request that failed while being coded (nothing was written)."""
+        last = self._call_protocol._last_seqid
+        self._sink.take()
+        self._stack.clear_request()
+        self._build_protocol()
+        self._call_protocol._last_seqid = last
+
+    def _awaited(self, seqid: int) -> AsyncCall | None:
+        """The call awaiting the reply with `seqid`, if any."""
+        return self.pending.get(seqid)
+
+    def _deliver_replies(self) -> None:
+        """Hand every complete reply to its call (or drop it, for a cancelled call)."""
+        pending, replies = self.pending, self._replies
+        while True:
+            first = None
+            if pending:  # the oldest call: answered next when the server answers in order
+                seqid = next(iter(pending))
+                binary = pending[seqid].binary
+                if binary is not None:
+                    first = (seqid, binary)
+            decoded = replies.next_reply(self._awaited, first)
+            if decoded is None:
+                return
+            self._deliver(*decoded)
+
+    def _deliver(self, seqid: int, ok: bool, value: Any, headers: dict[str, str] | None) -> None:
+        """One reply to the call awaiting `seqid`."""
+        call = self.pending.pop(seqid)
+        call.headers = headers
+        if call.abandoned:
+            if call.cancelled and call.owns_share:
+                self.release()  # the drained call's share of the connection is free again
+            return
+        future = call.future
+        assert future is not None
+        if not future.done():
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+    def _http_received(self, data: bytes) -> None:
+        """HTTP: the reply to the one request in flight, once complete."""
+        parser = self._http_reply
+        if parser is None:
+            raise TransportError("bytes from the server while no request was in flight")
+        if data:
+            parser.feed(data)
+        reply = parser.reply()
+        if reply is None:
+            return
+        self._http_reply = None
+        try:
+            self._replies.feed_message(thrift_body(reply, self.endpoint))
+        except TransportError as exc:
+            raise scrubbed(exc, self.endpoint) from None
+        self._deliver_replies()
+        if not reply.keep_alive:
+            self.retire()
+
+    def _watch(self) -> None:
+        """The earliest deadline came: expire the calls past theirs; watch the next one."""
+        self._watchdog = None
+        now = self.loop.time()
+        for call in list(self.pending.values()):
+            if call.deadline <= now:
+                self._expire(call)
+        if self.pending and self.error is None:
+            deadline = min(call.deadline for call in self.pending.values())
+            self._watchdog = self.loop.call_at(deadline, self._watch)
+
+    def _expire(self, call: AsyncCall) -> None:
+        """`call`'s deadline passed: it times out, and the connection retires."""
+        future = call.future
+        if future is not None and not future.done() and not call.abandoned:
+            unsent = self.transport is not None and self.transport.get_write_buffer_size() > 0
+            timeout = self.endpoint.timeout
+            error: TransportError = (
+                WriteTimeout(f"the request could not be sent within {timeout:g}s")
+                if unsent
+                else ReadTimeout(f"no complete reply within {timeout:g}s")
+            )
+            error.endpoint = self.endpoint.redacted_url
+            future.set_exception(error)
+        if call.cancelled:  # a cancelled call's reply never came: its share goes with the retiring
+            self.pending.pop(call.seqid, None)
+            self.load -= call.owns_share
+        call.abandoned = True  # a late reply is drained; none at all: the retiring closes
+        self.retire()
+
+    def release(self) -> None:
+        """One call is done with this connection (or its cancelled call drained)."""
+        self.load -= 1
+        if self.retiring and not self._live():
+            self.close()
+        else:
+            self.on_free(self)
+
+    def retire(self) -> None:
+        """Take no new calls; close as soon as no call is still awaited."""
+        self.retiring = True
+        if not self._live():
+            self.close()
+
+    def _live(self) -> bool:
+        """Whether a caller still awaits a reply on this connection."""
+        return any(not call.abandoned for call in self.pending.values())
+
+    def _break(self, exc: BaseException) -> None:
+        """The connection is out of step or gone: fail every awaited call, close it."""
+        if self.error is None:
+            error = exc if isinstance(exc, ThriftBridgeError) else TransportError(f"{exc}")
+            if error is not exc:
+                error.__cause__ = exc
+            error.endpoint = error.endpoint or self.endpoint.redacted_url
+            self.error = error
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        for call in list(self.pending.values()):
+            if call.future is not None and not call.future.done():
+                call.future.set_exception(self.error)
+        self.pending.clear()
+        if self.transport is not None:
+            self.transport.close()
+        self.on_free(self)
+
+    def close(self) -> None:
+        """Close the connection; calls still awaited fail with `TransportError`."""
+        self._break(TransportError("the connection was closed"))
+
+    async def wait_closed(self) -> None:
+        """Wait until the transport has closed."""
+        if self.transport is not None:
+            await asyncio.shield(self._closed)
+
+    def abandon_after_fork(self) -> None:
+        """In a forked child: let go of the parent's socket without a byte (no FIN, no alert)."""
+        self.error = TransportError("this connection belongs to the parent process")
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        if sock is not None and sock.fileno() >= 0:
+            # The fd number stays taken by /dev/null until the old transport closes it, so a
+            # new socket of the child can never be closed by the parent's leftovers.
+            null = os.open(os.devnull, os.O_RDWR)
+            try:
+                os.dup2(null, sock.fileno())
+            finally:
+                os.close(null)
+
+
+_connections: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
+
+
+def inherited_connections() -> list[AsyncConnection]:
+    """Every async connection this process holds (for the after-fork reset)."""
+    return list(_connections)

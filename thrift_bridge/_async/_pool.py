@@ -1,0 +1,332 @@
+"""`AsyncConnectionPool`: a bounded set of connections to one endpoint for one event loop.
+
+The rules are the sync pool's: at most `size` connections, opened on first need, a connection
+that failed goes, an idle one past `max_idle` or `max_lifetime` is replaced, callers that find
+none free wait first come first served, up to `timeout`, then `PoolTimeout`. A connection
+carries up to `endpoint.pipeline` calls at once. Liveness needs no check at checkout here: the
+loop reports a peer's close (`connection_lost`) as soon as it happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import os
+import weakref
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from .._exceptions import ConfigError, PoolClosed, PoolTimeout
+from .._pool import current_generation, pool_timeout_message
+from .._settings import DEFAULT_MAX_IDLE
+from .._tls import ssl_context_for
+from ._connection import AsyncConnection, inherited_connections, method_table
+
+if TYPE_CHECKING:
+    from .._endpoint import Endpoint
+
+__all__ = ["AsyncConnectionPool"]
+
+
+class AsyncConnectionPool:
+    """Up to `size` connections to one endpoint, for the event loop that first uses it.
+
+    ::
+
+        async with AsyncConnectionPool(parse_url("tcp://127.0.0.1:9090"), Calculator) as pool:
+            conn = await pool.acquire()
+            try:
+                print(await conn.call("add", (1, 2), {}, None))
+            finally:
+                pool.release(conn)
+    """
+
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        client_class: Any,
+        *,
+        size: int = 8,
+        timeout: float = 5.0,
+        max_idle: float | None = DEFAULT_MAX_IDLE,
+        max_lifetime: float | None = None,
+        service_name: str | None = None,
+    ):
+        from .._service import client_class_of
+
+        self.endpoint = endpoint
+        self.client_class = client_class_of(client_class)
+        self.size = size
+        self.timeout = timeout
+        self.max_idle = math.inf if max_idle is None else max_idle
+        self.max_lifetime = max_lifetime
+        self.service_name = service_name
+        self.ssl_context = ssl_context_for(endpoint)
+        self._methods = method_table(self.client_class, service_name, endpoint)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conns: list[AsyncConnection] = []
+        self._opening = 0
+        #: Callers waiting for room, first come first served, with their deadlines.
+        self._waiters: deque[tuple[asyncio.Future[AsyncConnection | None], float]] = deque()
+        self._line_timer: asyncio.TimerHandle | None = None
+        self._closed = False
+        self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
+        _pools.add(self)
+
+    def __repr__(self) -> str:
+        return f"<AsyncConnectionPool {self.endpoint.redacted_url} size={self.size}>"
+
+    async def __aenter__(self) -> AsyncConnectionPool:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    def _check_loop(self) -> asyncio.AbstractEventLoop:
+        """The pool's event loop, which must be the running one."""
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ConfigError(
+                f"{self!r} belongs to another event loop; a pool's connections live on the loop "
+                "that opened them (AsyncClient keeps one pool per loop for you)"
+            )
+        return loop
+
+    def take(self) -> AsyncConnection | None:
+        """A connection with room for one call right now, or None (then `acquire` waits or
+        opens one); the usual case, without a coroutine."""
+        if self._waiters or self._closed or self._loop is not asyncio.get_running_loop():
+            return None
+        conns = self._conns
+        if conns:  # the warmest connection, if idle and fresh: no scan
+            conn = conns[-1]
+            idle = not conn.load and not conn.pending
+            if (
+                idle
+                and not conn.retiring
+                and conn.error is None
+                and (conn.expires_at == math.inf or self._loop.time() <= conn.expires_at)
+            ):
+                conn.load = 1
+                self._reused += 1
+                return conn
+        return self._take(self._loop)
+
+    async def acquire(self) -> AsyncConnection:
+        """A connection with room for one call: a usable one, a new one, or one freed in time."""
+        loop = self._check_loop()
+        if self._closed:
+            raise PoolClosed(f"{self!r} is closed", endpoint=self.endpoint.redacted_url)
+        if not self._waiters:  # nobody queued first: no need to wait in line
+            conn = self._take(loop)
+            if conn is not None:
+                return conn
+            if len(self._conns) + self._opening < self.size:
+                return await self._open()
+        return await self._wait(loop)
+
+    async def _wait(self, loop: asyncio.AbstractEventLoop) -> AsyncConnection:
+        """Wait in line (first come first served) for room, up to the pool's timeout.
+
+        Room is handed over, not merely announced: a freed connection goes to the first in
+        line with its share taken for it (None: room to open one). One timer for the whole
+        line, at its first deadline, times waiters out.
+        """
+        self._waits += 1
+        waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
+        self._waiters.append((waiter, loop.time() + self.timeout))
+        if self._line_timer is None:
+            self._line_timer = loop.call_at(self._waiters[0][1], self._time_out_waiters)
+        try:
+            conn = await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                handed = waiter.result()  # room was handed over just as we were cancelled
+                if handed is not None:
+                    self.release(handed)
+                else:
+                    self._opening -= 1
+                    self._hand_over()
+            raise
+        if conn is not None:
+            return conn
+        return await self._open(reserved=True)
+
+    def _time_out_waiters(self) -> None:
+        """The first deadline in line came: those past theirs get `PoolTimeout`."""
+        self._line_timer = None
+        assert self._loop is not None
+        now = self._loop.time()
+        waiters = self._waiters
+        while waiters and (waiters[0][0].done() or waiters[0][1] <= now):
+            waiter, _ = waiters.popleft()
+            if not waiter.done():
+                self._timeouts += 1
+                waiter.set_exception(
+                    PoolTimeout(
+                        pool_timeout_message(self.size, self.timeout),
+                        endpoint=self.endpoint.redacted_url,
+                    )
+                )
+        if waiters:
+            self._line_timer = self._loop.call_at(waiters[0][1], self._time_out_waiters)
+
+    def _hand_over(self) -> None:
+        """Give room to the first in line: a connection with a free share, or leave to open one."""
+        waiters = self._waiters
+        while waiters:
+            waiter, _ = waiters[0]
+            if waiter.done():  # cancelled or timed out while in line
+                waiters.popleft()
+                continue
+            if self._closed:
+                waiters.popleft()
+                waiter.set_exception(
+                    PoolClosed(f"{self!r} is closed", endpoint=self.endpoint.redacted_url)
+                )
+                continue
+            assert self._loop is not None
+            conn = self._take(self._loop)
+            if conn is None and len(self._conns) + self._opening >= self.size:
+                return  # no room yet
+            waiters.popleft()
+            if conn is None:
+                self._opening += 1  # held for the waiter until it opens (see _open)
+            waiter.set_result(conn)
+
+    def _take(self, loop: asyncio.AbstractEventLoop) -> AsyncConnection | None:
+        """The best connection with room now (least loaded, most recently used), or None."""
+        now = -1.0
+        best: AsyncConnection | None = None
+        for conn in reversed(self._conns):
+            if not conn.load and conn.expires_at < math.inf:
+                if now < 0:
+                    now = loop.time()
+                if now > conn.expires_at and not conn.pending:
+                    conn.close()  # past max_idle / max_lifetime: on_free drops it from the list
+                    continue
+            if conn.usable and (best is None or conn.load < best.load):
+                best = conn
+                if not conn.load:
+                    break
+        if best is not None:
+            if not best.load and not best.pending:
+                self._reused += 1
+            best.load += 1
+        return best
+
+    async def _open(self, *, reserved: bool = False) -> AsyncConnection:
+        """Open one more connection (counted while it opens) for the caller.
+
+        `reserved`: the room was handed over to a waiter, already counted as opening.
+        """
+        if not reserved:
+            self._opening += 1
+        conn = AsyncConnection(
+            self.endpoint, self.client_class, self.service_name, self._methods, current_generation()
+        )
+        try:
+            await conn.open(self.ssl_context)
+        except BaseException:
+            self._opening -= 1
+            conn.close()
+            self._hand_over()  # the room it held is free again
+            raise
+        self._opening -= 1
+        if self.max_lifetime is not None:
+            conn.retire_at = conn.created_at + self.max_lifetime
+        conn.on_free = self._on_free
+        self._conns.append(conn)
+        self._created += 1
+        conn.load += 1
+        if self._closed:
+            conn.retire()
+        return conn
+
+    def release(self, conn: AsyncConnection, clean: bool = True) -> None:
+        """One call is done with `conn`: kept when `clean`, else the connection retires."""
+        if clean and not conn.retiring and conn.error is None:
+            conn.load -= 1  # the usual case, without the connection's own bookkeeping
+            self._on_free(conn)
+            return
+        if not clean:
+            conn.retire()
+        conn.release()
+
+    def _on_free(self, conn: AsyncConnection) -> None:
+        """`conn` has room again, or is gone: wake the next caller in line."""
+        if conn.error is not None:
+            if conn in self._conns:
+                self._conns.remove(conn)
+                self._discarded += 1
+        elif not conn.load and not conn.pending:
+            if self._closed:
+                conn.close()
+                return
+            conns = self._conns
+            if conns[-1] is not conn:  # most recently used last: the next takes the warmest
+                conns.remove(conn)
+                conns.append(conn)
+            expires = min(conn.loop.time() + self.max_idle, conn.retire_at)
+            conn.expires_at = expires
+        if self._waiters:
+            self._hand_over()
+
+    def stats(self) -> dict[str, int]:
+        """Counters: open, idle, in_use (calls), created, reused, discarded, waits, timeouts."""
+        return {
+            "open": len(self._conns),
+            "idle": sum(1 for conn in self._conns if conn.idle),
+            "in_use": sum(conn.load for conn in self._conns),
+            "created": self._created,
+            "reused": self._reused,
+            "discarded": self._discarded,
+            "waits": self._waits,
+            "timeouts": self._timeouts,
+        }
+
+    def close(self) -> None:
+        """Close idle connections now and busy ones when their calls are done; refuse new ones."""
+        self._closed = True
+        for conn in list(self._conns):
+            if conn.idle:
+                conn.close()
+            else:
+                conn.retire()
+        self._hand_over()  # closed: every waiter gets PoolClosed
+
+    async def aclose(self) -> None:
+        """`close()`, then wait until the idle connections' sockets are closed."""
+        conns = list(self._conns)
+        self.close()
+        await asyncio.gather(*(conn.wait_closed() for conn in conns if conn.error is not None))
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+        return self._closed
+
+    def _reset_after_fork(self) -> None:
+        """In a forked child: forget the parent's connections and waiters; start empty."""
+        self._conns.clear()
+        self._waiters.clear()
+        self._line_timer = None
+        self._opening = 0
+        self._loop = None
+
+
+_pools: weakref.WeakSet[AsyncConnectionPool] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Let go of every socket the parent's async connections hold, without a byte sent."""
+    for conn in inherited_connections():
+        conn.abandon_after_fork()
+    for pool in list(_pools):
+        pool._reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
