@@ -55,7 +55,7 @@ demo: venv
 	$(PY) -m thrift_bridge demo
 
 ## test: the static checks, then the whole pytest suite on every claimed Python version
-test: sysdeps venv lint test-pythons
+test: sysdeps venv bench-server lint test-pythons
 	$(VENV)/bin/pytest benchmarks/ --benchmark-disable -q -p no:xdist
 
 ## lint: format check, lint, types, import contracts (no tests)

@@ -7,7 +7,7 @@ import uuid
 import pytest
 from thrift.Thrift import TApplicationException
 
-from thrift_bridge import Client
+from thrift_bridge import AsyncClient, Client
 from thrift_bridge.generated.alltypes.ttypes import (
     BadInput,
     Choice,
@@ -37,36 +37,56 @@ EVERYTHING = Everything(
 )
 
 
+#: (method, arguments, expected answer) for every echo of AllTypes.
+ECHOES = [
+    ("echo_bool", (True,), True),
+    ("echo_byte", (-7,), -7),
+    ("echo_i16", (-32768,), -32768),
+    ("echo_i32", (-(2**31),), -(2**31)),
+    ("echo_i64", (2**63 - 1,), 2**63 - 1),
+    ("echo_double", (-0.125,), -0.125),
+    ("echo_string", ("ünïcødé",), "ünïcødé"),
+    ("echo_binary", (b"\x00\xff\x10",), b"\x00\xff\x10"),
+    ("echo_enum", (Color.GREEN,), Color.GREEN),
+    ("echo_struct", (EVERYTHING,), EVERYTHING),
+    ("echo_union", (Choice(text="t"),), Choice(text="t")),
+    (
+        "echo_union",
+        (Choice(inner=Inner(number=1, label="l")),),
+        Choice(inner=Inner(number=1, label="l")),
+    ),
+    ("echo_nested", ({"k": [{1, 2, 3}, set()]},), {"k": [{1, 2, 3}, set()]}),
+    ("echo_list", ([Inner(number=1, label="a")],), [Inner(number=1, label="a")]),
+    ("echo_set", ({"x", "y"},), {"x", "y"}),
+    ("echo_map", ({1: "one", -1: "minus"},), {1: "one", -1: "minus"}),
+    ("nothing", (), None),
+    ("add", (2**40, 1), 2**40 + 1),
+]
+#: (kind given to raise_error, the exception the server answers with).
+ERRORS = [(1, BadInput), (2, Unavailable), (3, TApplicationException)]
+
+
 def round_trip_every_type(client: Client) -> None:
     """Call every method of AllTypes and check each answer."""
-    assert client.echo_bool(True) is True
-    assert client.echo_byte(-7) == -7
-    assert client.echo_i16(-32768) == -32768
-    assert client.echo_i32(-(2**31)) == -(2**31)
-    assert client.echo_i64(2**63 - 1) == 2**63 - 1
-    assert client.echo_double(-0.125) == -0.125
-    assert client.echo_string("ünïcødé") == "ünïcødé"
-    assert client.echo_binary(b"\x00\xff\x10") == b"\x00\xff\x10"
-    assert client.echo_enum(Color.GREEN) == Color.GREEN
-    assert client.echo_struct(EVERYTHING) == EVERYTHING
-    assert client.echo_union(Choice(text="t")) == Choice(text="t")
-    assert client.echo_union(Choice(inner=Inner(number=1, label="l"))) == Choice(
-        inner=Inner(number=1, label="l")
-    )
-    assert client.echo_nested({"k": [{1, 2, 3}, set()]}) == {"k": [{1, 2, 3}, set()]}
-    assert client.echo_list([Inner(number=1, label="a")]) == [Inner(number=1, label="a")]
-    assert client.echo_set({"x", "y"}) == {"x", "y"}
-    assert client.echo_map({1: "one", -1: "minus"}) == {1: "one", -1: "minus"}
-    assert client.nothing() is None
-    assert client.add(2**40, 1) == 2**40 + 1
-    with pytest.raises(BadInput) as bad:
-        client.raise_error(1)
-    assert bad.value.code == 400
-    with pytest.raises(Unavailable):
-        client.raise_error(2)
-    with pytest.raises(TApplicationException):
-        client.raise_error(3)
+    for name, args, expected in ECHOES:
+        assert client.call(name, *args) == expected, name
+    for kind, error in ERRORS:
+        with pytest.raises(error):
+            client.raise_error(kind)
     token = uuid.uuid4().hex
     assert client.fire(token) is None
     assert client.last_fired() == token  # oneway arrived before the next call on this server
     assert client.echo_string("after") == "after"
+
+
+async def round_trip_every_type_async(client: AsyncClient) -> None:
+    """`round_trip_every_type` through an `AsyncClient`."""
+    for name, args, expected in ECHOES:
+        assert await client.call(name, *args) == expected, name
+    for kind, error in ERRORS:
+        with pytest.raises(error):
+            await client.raise_error(kind)
+    token = uuid.uuid4().hex
+    assert await client.fire(token) is None
+    assert await client.last_fired() == token
+    assert await client.echo_string("after") == "after"

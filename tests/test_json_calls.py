@@ -94,7 +94,9 @@ def test_large_values_round_trip_from_many_threads(transport):
     errors: list[BaseException] = []
     processor = AllTypes.Processor(AllTypesHandler())
     with serve(processor, transport=transport, protocol="json") as server:
-        with Client(AllTypes, server.url, pool_size=2, timeout=60) as client:
+        # The third thread waits for a connection while the pure-Python JSON
+        # server decodes 1 MiB for the other two: give it as long as a call.
+        with Client(AllTypes, server.url, pool_size=2, timeout=60, pool_timeout=60) as client:
 
             def worker() -> None:
                 try:

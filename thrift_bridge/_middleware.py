@@ -1,7 +1,9 @@
 """Middleware around client calls: each one wraps a call and may time, log, retry or reject it.
 
 A middleware is any callable ``middleware(call, proceed) -> result``: it receives the `Call`
-and a `proceed(call)` function running the rest of the chain (and finally the RPC).
+and a `proceed(call)` function running the rest of the chain (and finally the RPC). Under
+`AsyncClient` a middleware may be ``async def`` (and awaits `proceed(call)`); a sync one
+gets an awaitable from `proceed` and returns it (or hands it on).
 
     def timing(call, proceed):
         start = time.perf_counter()
@@ -16,13 +18,14 @@ and a `proceed(call)` function running the rest of the chain (and finally the RP
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-__all__ = ["AccessLog", "Call", "Metrics", "Middleware", "chain", "fingerprint"]
+__all__ = ["AccessLog", "Call", "Metrics", "Middleware", "Observer", "chain", "fingerprint"]
 
 
 @dataclasses.dataclass
@@ -62,7 +65,41 @@ def fingerprint(secret: str) -> str:
     return "#" + hashlib.sha256(secret.encode("utf-8")).hexdigest()[:8]
 
 
-class AccessLog:
+class Observer:
+    """A middleware that watches each call's outcome and time, for the sync and async clients.
+
+    Subclasses write `observe`; under `AsyncClient`, `proceed(call)` returns an awaitable,
+    and the outcome is observed once it is awaited.
+    """
+
+    def __call__(self, call: Call, proceed: Callable[[Call], Any]) -> Any:
+        start = time.perf_counter()
+        try:
+            result = proceed(call)
+        except BaseException as exc:
+            self.observe(call, time.perf_counter() - start, exc)
+            raise
+        if inspect.isawaitable(result):
+            return self._awaited(call, start, result)
+        self.observe(call, time.perf_counter() - start, None)
+        return result
+
+    async def _awaited(self, call: Call, start: float, awaitable: Awaitable[Any]) -> Any:
+        """`awaitable`'s result, its outcome observed."""
+        try:
+            result = await awaitable
+        except BaseException as exc:
+            self.observe(call, time.perf_counter() - start, exc)
+            raise
+        self.observe(call, time.perf_counter() - start, None)
+        return result
+
+    def observe(self, call: Call, seconds: float, error: BaseException | None) -> None:
+        """One call ended after `seconds`, with `error` (None: it returned)."""
+        raise NotImplementedError
+
+
+class AccessLog(Observer):
     """One line per call on the `thrift_bridge.access` logger, in Zask's access-log format.
 
     ``#5e884898 - [2026-11-24 09:30:00] - "CustomerService" - "get_customer" - OK - 3ms``
@@ -75,29 +112,22 @@ class AccessLog:
         self.logger = logger or logging.getLogger("thrift_bridge.access")
         self.level = level
 
-    def __call__(self, call: Call, proceed: Callable[[Call], Any]) -> Any:
-        start = time.perf_counter()
-        outcome = "ERROR"
-        try:
-            result = proceed(call)
-            outcome = "OK"
-            return result
-        finally:
-            if self.logger.isEnabledFor(self.level):
-                elapsed_ms = (time.perf_counter() - start) * 1000
-                self.logger.log(
-                    self.level,
-                    '%s - [%s] - "%s" - "%s" - %s - %dms',
-                    fingerprint(key) if (key := call.headers.get("access_key")) else "-",
-                    time.strftime("%Y-%m-%d %H:%M:%S"),
-                    call.service,
-                    call.method,
-                    outcome,
-                    round(elapsed_ms),
-                )
+    def observe(self, call: Call, seconds: float, error: BaseException | None) -> None:
+        """Write the call's line."""
+        if self.logger.isEnabledFor(self.level):
+            self.logger.log(
+                self.level,
+                '%s - [%s] - "%s" - "%s" - %s - %dms',
+                fingerprint(key) if (key := call.headers.get("access_key")) else "-",
+                time.strftime("%Y-%m-%d %H:%M:%S"),
+                call.service,
+                call.method,
+                "OK" if error is None else "ERROR",
+                round(seconds * 1000),
+            )
 
 
-class Metrics:
+class Metrics(Observer):
     """Counters and latencies for an exporter (Prometheus, OpenTelemetry, statsd, ...).
 
     `on_call(service, method, outcome, seconds)` runs after every call, where outcome is "ok",
@@ -115,21 +145,19 @@ class Metrics:
         self.counts: dict[tuple[str, str, str], int] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, call: Call, proceed: Callable[[Call], Any]) -> Any:
-        start = time.perf_counter()
-        outcome = "ok"
-        try:
-            return proceed(call)
-        except BaseException as exc:
-            outcome = "declared" if _is_answer(exc, self.declared) else type(exc).__name__
-            raise
-        finally:
-            seconds = time.perf_counter() - start
-            key = (call.service, call.method, outcome)
-            with self._lock:
-                self.counts[key] = self.counts.get(key, 0) + 1
-            if self.on_call is not None:
-                self.on_call(call.service, call.method, outcome, seconds)
+    def observe(self, call: Call, seconds: float, error: BaseException | None) -> None:
+        """Count the call's outcome and hand it to `on_call`."""
+        if error is None:
+            outcome = "ok"
+        elif _is_answer(error, self.declared):
+            outcome = "declared"
+        else:
+            outcome = type(error).__name__
+        key = (call.service, call.method, outcome)
+        with self._lock:
+            self.counts[key] = self.counts.get(key, 0) + 1
+        if self.on_call is not None:
+            self.on_call(call.service, call.method, outcome, seconds)
 
 
 def _is_answer(exc: BaseException, declared: tuple[type[BaseException], ...]) -> bool:

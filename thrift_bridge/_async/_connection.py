@@ -349,7 +349,8 @@ class AsyncConnection(asyncio.Protocol):
             assert self.transport is not None
             self.transport.write(parts[0] if len(parts) == 1 else b"".join(parts))
         call.written = True
-        if not table.oneway:
+        # Over HTTP a oneway call still gets an (empty) HTTP reply, awaited like any other.
+        if not table.oneway or self._http_head is not None:
             call.future = self.loop.create_future()
             self.pending[seqid] = call
             call.deadline = self.loop.time() + self.endpoint.timeout
@@ -467,10 +468,15 @@ class AsyncConnection(asyncio.Protocol):
             return
         self._http_reply = None
         try:
-            self._replies.feed_message(thrift_body(reply, self.endpoint))
+            body = thrift_body(reply, self.endpoint)
         except TransportError as exc:
             raise scrubbed(exc, self.endpoint) from None
-        self._deliver_replies()
+        seqid = next(iter(self.pending), None)
+        if seqid is not None and self.methods[self.pending[seqid].name].oneway:
+            self._deliver(seqid, True, None, None)  # the empty reply to a oneway request
+        else:
+            self._replies.feed_message(body)
+            self._deliver_replies()
         if not reply.keep_alive:
             self.retire()
 
