@@ -133,7 +133,9 @@ def _add_module_options(parser: argparse.ArgumentParser) -> None:
     """--module / --idl: where the generated code comes from."""
     source = parser.add_argument_group("generated code (one of)")
     source.add_argument("--module", help="generated package or service module, importable")
-    source.add_argument("--idl", help=".thrift file, compiled on the fly into a cache directory")
+    source.add_argument(
+        "--idl", help=".thrift file, parsed by thrift_bridge.load (no compiler needed)"
+    )
 
 
 def _add_wire_options(parser: argparse.ArgumentParser) -> None:

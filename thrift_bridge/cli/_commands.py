@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pkgutil
 import statistics
 import sys
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +19,7 @@ from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
 from .._wire._stack import open_transport, ssl_context_for
-from ._compile import compile_cached, compile_idl
+from ._compile import compile_idl
 
 if TYPE_CHECKING:
     import argparse
@@ -39,53 +37,62 @@ _TYPE_NAMES = {
 }
 
 
-def _cache_dir() -> Path:
-    """Where IDL files compiled on the fly are kept."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "thrift-bridge" / "idl"
-
-
-def _compile_cached(idl: str) -> list[ModuleType]:
-    """The top-level packages compiled from `idl` (once per content and compiler version)."""
+def _import(name: str) -> ModuleType:
+    """Import a module named on the command line, or a ConfigError saying why not."""
     try:
-        target = compile_cached(idl, _cache_dir())
-    except OSError as exc:
-        raise ConfigError(f"cannot compile {idl!r} into {str(_cache_dir())!r}: {exc}") from exc
-    if str(target) not in sys.path:
-        sys.path.insert(0, str(target))
-    names = sorted(p.name for p in target.iterdir() if (p / "__init__.py").is_file())
-    return [importlib.import_module(name) for name in names]
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import --module {name!r}: {exc}") from exc
+
+
+def _loaded_packages(idl: str) -> list[ModuleType]:
+    """The packages `load` builds from `idl`: those of the files it includes, then its own."""
+    from .._idl import load
+
+    found: list[ModuleType] = []
+
+    def visit(package: ModuleType) -> None:
+        if any(package is seen for seen in found):
+            return
+        for value in vars(package).values():
+            if isinstance(value, ModuleType) and hasattr(value, "__path__"):  # an include
+                visit(value)
+        found.append(package)
+
+    visit(load(idl))
+    return found
 
 
 def _service_modules(package: ModuleType) -> dict[str, ModuleType]:
     """Service modules (those with a generated Client) in a package, or the module itself."""
     if hasattr(package, "Client") and hasattr(package, "Iface"):
         return {package.__name__.rpartition(".")[2]: package}
+    names = getattr(package, "__all__", None)  # generated and loaded packages list theirs
+    if names is None:
+        names = [info.name for info in pkgutil.iter_modules(getattr(package, "__path__", []))]
     found: dict[str, ModuleType] = {}
-    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
-        if info.name in ("ttypes", "constants"):
+    for name in names:
+        if name in ("ttypes", "constants"):
             continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module = _import(f"{package.__name__}.{name}")
         if hasattr(module, "Client") and hasattr(module, "Iface"):
-            found[info.name] = module
+            found[name] = module
     return found
 
 
-def _services(args: argparse.Namespace) -> dict[str, ModuleType]:
-    """Every service named by --module or --idl."""
+def _packages(args: argparse.Namespace) -> list[ModuleType]:
+    """The generated or loaded packages (or service module) named by --module or --idl."""
     if bool(args.module) == bool(args.idl):
         raise ConfigError(
             "give exactly one of --module (importable package) or --idl (.thrift file)"
         )
-    if args.idl:
-        packages = _compile_cached(args.idl)
-    else:
-        try:
-            packages = [importlib.import_module(args.module)]
-        except ImportError as exc:
-            raise ConfigError(f"cannot import --module {args.module!r}: {exc}") from exc
+    return _loaded_packages(args.idl) if args.idl else [_import(args.module)]
+
+
+def _services(args: argparse.Namespace) -> dict[str, ModuleType]:
+    """Every service named by --module or --idl."""
     services: dict[str, ModuleType] = {}
-    for package in packages:
+    for package in _packages(args):
         services.update(_service_modules(package))
     if not services:
         raise ConfigError(f"no generated service found in {args.module or args.idl!r}")

@@ -5,9 +5,7 @@ The command line is ``thrift-bridge compile idl/*.thrift -o generated`` (see `cl
 
 from __future__ import annotations
 
-import hashlib
 import os
-import re
 import shutil
 import subprocess
 import tempfile
@@ -17,15 +15,16 @@ from typing import TYPE_CHECKING
 from .._exceptions import ConfigError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator
+    from collections.abc import Iterable
 
-__all__ = ["PACKAGE_PREFIX", "compile_cached", "compile_idl"]
+__all__ = ["PACKAGE_PREFIX", "compile_idl"]
 
 #: Generated modules are importable as ``thrift_bridge.generated.<namespace>``.
 PACKAGE_PREFIX = "thrift_bridge.generated."
 
 _INSTALL_HINT = (
-    "install it with `apt-get install thrift-compiler` (Debian/Ubuntu) or `brew install thrift`"
+    "install it with `apt-get install thrift-compiler` (Debian/Ubuntu) or `brew install thrift`, "
+    "or skip compiling: `thrift_bridge.load('file.thrift')` and `--idl` parse IDL at run time"
 )
 
 
@@ -61,56 +60,6 @@ def compile_idl(
         return [_replace_package(package, out) for package in packages]
 
 
-def compile_cached(
-    path: str | os.PathLike[str], cache_root: str | os.PathLike[str], *, compiler: str = "thrift"
-) -> Path:
-    """Compile one IDL file for import from ``sys.path`` once; the directory holding its packages.
-
-    The directory's name is a digest of the file, the files it includes and the compiler's
-    version, so an edit or a compiler upgrade compiles afresh and an unchanged file never does.
-    """
-    source = Path(path)
-    if not source.is_file():
-        raise ConfigError(f"IDL file {str(source)!r} does not exist")
-    executable = _find_compiler(compiler)
-    digest = hashlib.sha256(_compiler_version(executable).encode())
-    for included in _with_includes(source.resolve()):
-        digest.update(b"\0" + included.read_bytes())
-    root = Path(cache_root)
-    target = root / f"{source.stem}-{digest.hexdigest()[:32]}"
-    if target.is_dir():
-        return target
-    root.mkdir(parents=True, exist_ok=True)
-    # Compile beside the target and rename: a concurrent run never sees half a directory.
-    build = Path(tempfile.mkdtemp(prefix=f".{source.stem}-", dir=root))
-    try:
-        compile_idl([source], build, compiler=executable, package_prefix="", recursive=True)
-        os.rename(build, target)
-    except OSError:
-        if not target.is_dir():  # not merely another process that finished first
-            raise
-    finally:
-        shutil.rmtree(build, ignore_errors=True)
-    return target
-
-
-_INCLUDE = re.compile(rb"""^\s*include\s+["']([^"']+)["']""", re.MULTILINE)
-
-
-def _with_includes(source: Path) -> Iterator[Path]:
-    """`source` and every file it includes, transitively (relative to the including file)."""
-    seen: set[Path] = set()
-    pending = [source]
-    while pending:
-        path = pending.pop()
-        if path in seen or not path.is_file():
-            continue  # a missing include is the compiler's to report
-        seen.add(path)
-        yield path
-        for name in _INCLUDE.findall(path.read_bytes()):
-            pending.append((path.parent / os.fsdecode(name)).resolve())
-
-
 def _find_compiler(compiler: str) -> str:
     """The compiler's full path, or a ConfigError that says how to install it."""
     executable = shutil.which(compiler)
@@ -119,14 +68,6 @@ def _find_compiler(compiler: str) -> str:
             f"the Apache Thrift compiler {compiler!r} was not found on PATH; {_INSTALL_HINT}"
         )
     return executable
-
-
-def _compiler_version(executable: str) -> str:
-    """What ``thrift --version`` prints, e.g. ``Thrift version 0.17.0``."""
-    result = subprocess.run([executable, "--version"], capture_output=True, text=True, check=False)
-    if result.returncode != 0:
-        raise ConfigError(f"{executable!r} --version failed (exit {result.returncode})")
-    return result.stdout.strip()
 
 
 def _run_compiler(
