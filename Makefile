@@ -48,7 +48,7 @@ sysdeps:
 
 ## idl: compile every idl/*.thrift into generated/ with the Apache Thrift compiler
 idl: sysdeps venv
-	$(PY) -m thrift_bridge compile -o generated $(IDL)
+	$(PY) -m thrift_bridge compile -o generated --package thrift_bridge.generated $(IDL)
 
 ## demo: start the demo service on loopback and call it through every URL scheme
 demo: venv

@@ -105,14 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
     compile_cmd = commands.add_parser(
         "compile",
         help="compile .thrift files with the Apache Thrift compiler",
-        description="Compile IDL files into importable packages (the compiler's *-remote "
-        "scripts, which use eval, are deleted).",
-        epilog="examples:\n  thrift-bridge compile idl/*.thrift -o generated\n"
-        "  thrift-bridge compile -r idl/billing.thrift -o gen  # and the files it includes",
+        description="Compile IDL files into packages under OUT whose imports match the package "
+        "OUT is imported as (the compiler's *-remote scripts, which use eval, are deleted).",
+        epilog="examples:\n"
+        "  thrift-bridge compile -r shop.thrift -o myapp/gen  # import myapp.gen.shop\n"
+        "  thrift-bridge compile shop.thrift -o src/myapp/gen --package myapp.gen\n"
+        "  thrift-bridge compile idl/*.thrift -o .  # top-level packages",
         formatter_class=raw,
     )
     compile_cmd.add_argument("files", nargs="+", help=".thrift files")
     compile_cmd.add_argument("-o", "--out", required=True, help="output directory")
+    compile_cmd.add_argument(
+        "--package",
+        help="the dotted name OUT is imported as (default: OUT's path from the current "
+        "directory, e.g. myapp.gen for -o myapp/gen)",
+    )
     compile_cmd.add_argument("--compiler", default="thrift", help="compiler executable")
     compile_cmd.add_argument(
         "-r", "--recursive", action="store_true", help="also compile the files they include"

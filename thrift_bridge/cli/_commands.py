@@ -19,7 +19,7 @@ from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
 from .._wire._stack import open_transport, ssl_context_for
-from ._compile import compile_idl
+from ._compile import check_package, compile_idl, package_of
 
 if TYPE_CHECKING:
     import argparse
@@ -293,9 +293,13 @@ def _idl_field(field: dict[str, Any]) -> str:
 
 def run_compile(args: argparse.Namespace) -> int:
     """`compile`: IDL files to importable packages."""
-    packages = compile_idl(args.files, args.out, compiler=args.compiler, recursive=args.recursive)
-    for package in packages:
-        print(f"wrote {package}")
+    package = check_package(args.package) if args.package is not None else package_of(args.out)
+    written = compile_idl(
+        args.files, args.out, package=package, compiler=args.compiler, recursive=args.recursive
+    )
+    for path in written:
+        name = ".".join((package, *path.relative_to(args.out).parts)).lstrip(".")
+        print(f"wrote {path} (import {name})")
     return 0
 
 
