@@ -10,20 +10,21 @@ from pathlib import Path
 
 import pytest
 
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.testing import serve
 
+from .generated.alltypes import AllTypes
+from .generated.calculator import Calculator
 from .handlers import AllTypesHandler, CalculatorHandler
 
 ROOT = Path(__file__).resolve().parent.parent
-ALLTYPES = "thrift_bridge.generated.alltypes"
+ALLTYPES = "tests.generated.alltypes"
 
 
 def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None):
     """Run `python -m thrift_bridge ARGS`; the completed process."""
     return subprocess.run(
         [sys.executable, "-m", "thrift_bridge", *args],
+        cwd=ROOT,  # --module tests.generated.* imports from the repository, as `python -m` does
         input=stdin,
         capture_output=True,
         text=True,
@@ -239,7 +240,7 @@ def test_describe_lists_services_methods_and_types():
         {"id": 2, "name": "unavailable", "type": "Unavailable"},
     ]
     assert raise_error["arguments"] == [{"id": 1, "name": "kind", "type": "i32"}]
-    assert run("describe", "--module", "thrift_bridge.generated.alltypes.ttypes").returncode == 2
+    assert run("describe", "--module", "tests.generated.alltypes.ttypes").returncode == 2
 
 
 def test_demo_runs_every_combination():

@@ -18,10 +18,10 @@ from thrift_bridge import Client, ProtocolError, parse_url
 from thrift_bridge._codec import _binary as codec
 from thrift_bridge._codec._binary import LARGE_FIELD, fast_calls, supports_fast_path
 from thrift_bridge._service import parameters
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from .handlers import AllTypesHandler
 
 
