@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+import thrift_bridge
+from thrift_bridge.testing import serve
 
 COMMON = """\
 // No namespace: Apache imports this one as a top-level `common` whatever the package.
@@ -200,3 +204,40 @@ def test_compile_without_the_compiler_says_how_to_get_it_or_to_load(tmp_path):
     assert "apt-get install thrift-compiler" in result.stderr
     assert "thrift_bridge.load('file.thrift')" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1  # no traceback
+
+
+def test_the_installed_command_imports_module_from_the_working_directory(compiler, tmp_path):
+    write_project(tmp_path)
+    args = ("-r", "idl/shop.thrift", "-o", "gen", "--compiler", compiler)
+    assert run_cli("compile", *args, cwd=tmp_path).returncode == 0
+    # The server runs the same IDL loaded at run time: the same bytes on the wire.
+    shop = thrift_bridge.load(tmp_path / "idl" / "shop.thrift")
+
+    class Handler:
+        def get(self, id: int) -> object:
+            return shop.Item(id=id, price=shop.common.Money(cents=5), tags=[shop.tags.Tag("t")])
+
+    console_script = Path(sys.executable).parent / "thrift-bridge"  # not `python -m`
+    with serve(shop.Shop.Processor(Handler())) as server:
+        result = subprocess.run(
+            [
+                str(console_script),
+                "call",
+                server.url,
+                "Shop.get",
+                '{"id": 7}',
+                "--module",
+                "gen.shop",
+            ],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {
+        "id": 7,
+        "price": {"cents": 5, "currency": "EUR"},
+        "tags": [{"name": "t", "kind": 1}],
+    }

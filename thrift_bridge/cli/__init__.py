@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    _import_from_working_directory()
     from . import _commands as cli_commands
 
     handler = getattr(cli_commands, f"run_{args.command}")
@@ -173,3 +175,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThriftBridgeError as exc:  # pool errors and the like: the call did not happen
         print(f"thrift-bridge: {exc}", file=sys.stderr)
         return EXIT_TRANSPORT
+
+
+def _import_from_working_directory() -> None:
+    """Put the working directory first on ``sys.path``, as ``python -m`` does, if it is not there.
+
+    An installed console script starts with its own directory there instead, so without this
+    ``thrift-bridge call --module gen.shop`` could not import the ``gen`` compiled beside you.
+    """
+    if getattr(sys.flags, "safe_path", False):  # python -P / PYTHONSAFEPATH: -m adds none either
+        return
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was deleted: nothing there to import
+        return
+    if not any(os.path.abspath(entry or os.curdir) == cwd for entry in sys.path):
+        sys.path.insert(0, cwd)
