@@ -94,10 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     describe = commands.add_parser(
         "describe",
-        help="list services, methods, arguments and types of generated code",
-        description="Describe every service of a generated package (or one service module).",
+        help="list services, methods, structs, enums and constants",
+        description="Describe the services (methods, arguments, results, exceptions) and the "
+        "types (structs, unions, exceptions, enums, typedefs, constants) of generated code or "
+        "of an IDL file, as IDL-like text or JSON. --idl shows what compiled code cannot: "
+        "typedef and enum names of fields, optional fields, unions and constant types.",
         epilog="examples:\n  thrift-bridge describe --module thrift_bridge.generated.demo\n"
-        "  thrift-bridge describe --idl idl/calculator.thrift --json",
+        "  thrift-bridge describe --idl idl/demo.thrift --json",
         formatter_class=raw,
     )
     _add_module_options(describe)

@@ -11,7 +11,7 @@ import time
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TType
+from thrift.Thrift import TApplicationException
 
 from .._client import Client
 from .._convert import convert_args, to_dict
@@ -25,16 +25,6 @@ if TYPE_CHECKING:
     import argparse
 
 __all__ = ["run_call", "run_compile", "run_demo", "run_describe", "run_ping"]
-
-_TYPE_NAMES = {
-    TType.BOOL: "bool",
-    TType.BYTE: "i8",
-    TType.I16: "i16",
-    TType.I32: "i32",
-    TType.I64: "i64",
-    TType.DOUBLE: "double",
-    TType.STRING: "string",
-}
 
 
 def _import(name: str) -> ModuleType:
@@ -89,11 +79,17 @@ def _packages(args: argparse.Namespace) -> list[ModuleType]:
     return _loaded_packages(args.idl) if args.idl else [_import(args.module)]
 
 
+def _services_in(packages: list[ModuleType]) -> dict[str, ModuleType]:
+    """Every service module of the packages, by service name."""
+    services: dict[str, ModuleType] = {}
+    for package in packages:
+        services.update(_service_modules(package))
+    return services
+
+
 def _services(args: argparse.Namespace) -> dict[str, ModuleType]:
     """Every service named by --module or --idl."""
-    services: dict[str, ModuleType] = {}
-    for package in _packages(args):
-        services.update(_service_modules(package))
+    services = _services_in(_packages(args))
     if not services:
         raise ConfigError(f"no generated service found in {args.module or args.idl!r}")
     return services
@@ -215,80 +211,29 @@ def run_ping(args: argparse.Namespace) -> int:
     return 0
 
 
-def _type_name(ttype: int, type_args: Any) -> str:
-    """IDL spelling of a thrift_spec type."""
-    if ttype == TType.STRING and type_args == "BINARY":
-        return "binary"
-    if ttype in _TYPE_NAMES:
-        return _TYPE_NAMES[ttype]
-    if ttype == TType.STRUCT:
-        return str(type_args[0].__name__)
-    if ttype == TType.LIST:
-        return f"list<{_type_name(type_args[0], type_args[1])}>"
-    if ttype == TType.SET:
-        return f"set<{_type_name(type_args[0], type_args[1])}>"
-    if ttype == TType.MAP:
-        key = _type_name(type_args[0], type_args[1])
-        return f"map<{key},{_type_name(type_args[2], type_args[3])}>"
-    return f"type{ttype}"
-
-
-def describe_service(module: ModuleType) -> list[dict[str, Any]]:
-    """Each method of a service module with its arguments, return type and exceptions."""
-    methods = []
-    client_class = module.Client
-    for name in sorted(service_methods(client_class)):
-        home = next(
-            sys.modules[c.__module__]
-            for c in client_class.__mro__
-            if hasattr(sys.modules[c.__module__], f"{name}_args")
-        )
-        arguments = [
-            {"name": f[2], "type": _type_name(f[1], f[3]), "id": f[0]}
-            for f in getattr(home, f"{name}_args").thrift_spec
-            if f is not None
-        ]
-        result = getattr(home, f"{name}_result", None)
-        returns, throws = "void", []
-        for field in (result.thrift_spec or ()) if result is not None else ():
-            if field is not None and field[0] == 0:
-                returns = _type_name(field[1], field[3])
-            elif field is not None:
-                throws.append(
-                    {"name": field[2], "type": _type_name(field[1], field[3]), "id": field[0]}
-                )
-        methods.append(
-            {
-                "name": name,
-                "arguments": arguments,
-                "returns": returns,
-                "throws": throws,
-                "oneway": result is None,
-            }
-        )
-    return methods
-
-
 def run_describe(args: argparse.Namespace) -> int:
-    """`describe`: services, methods, arguments and types."""
-    services = {name: describe_service(module) for name, module in _services(args).items()}
+    """`describe`: services, methods and types (structs, enums, constants) as text or JSON."""
+    if args.idl and not args.module:
+        from ._describe_idl import describe_idl
+
+        document = describe_idl(args.idl)
+    else:
+        from ._describe import describe_compiled
+
+        packages = _packages(args)
+        document = describe_compiled(packages, _services_in(packages))
+    if not any(document.values()):
+        raise ConfigError(
+            f"nothing to describe in {args.module or args.idl!r} (expected a generated package "
+            "or service module, or a .thrift file, with services or types)"
+        )
     if args.json:
-        print(json.dumps(services, indent=2, sort_keys=True))
-        return 0
-    for service, methods in sorted(services.items()):
-        print(f"service {service} {{")
-        for m in methods:
-            params = ", ".join(map(_idl_field, m["arguments"]))
-            prefix = "oneway " if m["oneway"] else ""
-            throws = f" throws ({', '.join(map(_idl_field, m['throws']))})" if m["throws"] else ""
-            print(f"  {prefix}{m['returns']} {m['name']}({params}){throws}")
-        print("}")
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        from ._describe import render_text
+
+        print(render_text(document))
     return 0
-
-
-def _idl_field(field: dict[str, Any]) -> str:
-    """An argument or exception as IDL writes it: ``1: i64 id``."""
-    return f"{field['id']}: {field['type']} {field['name']}"
 
 
 def run_compile(args: argparse.Namespace) -> int:
