@@ -3,35 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from thrift_bridge.testing import serve
 
+from .commands import run_cli as run
 from .generated.alltypes import AllTypes
 from .generated.calculator import Calculator
 from .handlers import AllTypesHandler, CalculatorHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLTYPES = "tests.generated.alltypes"
-
-
-def run(*args: str, stdin: str | None = None, env: dict[str, str] | None = None):
-    """Run `python -m thrift_bridge ARGS`; the completed process."""
-    return subprocess.run(
-        [sys.executable, "-m", "thrift_bridge", *args],
-        cwd=ROOT,  # --module tests.generated.* imports from the repository, as `python -m` does
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +12,7 @@ import pytest
 import thrift_bridge
 from thrift_bridge.cli import main
 
+from .commands import run_cli as run
 from .idl_twins import LOADED_PREFIX, compile_twin
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,18 +63,6 @@ service CustomerService {
   i32 visit_count(1: i64 customer_id)
 }
 """
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """`python -m thrift_bridge ARGS` from the repository's root."""
-    return subprocess.run(
-        [sys.executable, "-m", "thrift_bridge", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_describe_idl_shows_the_demo_as_written():

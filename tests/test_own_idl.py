@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,6 +10,8 @@ import pytest
 
 import thrift_bridge
 from thrift_bridge.testing import serve
+
+from .commands import run_cli, run_program
 
 COMMON = """\
 // No namespace: Apache imports this one as a top-level `common` whatever the package.
@@ -76,18 +76,6 @@ with serve(Shop.Processor(Handler())) as server, Client(Shop, server.url) as cli
 """
 
 
-def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """`python -m thrift_bridge ARGS` in `cwd`."""
-    return subprocess.run(
-        [sys.executable, "-m", "thrift_bridge", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 def write_project(root: Path) -> None:
     """A project with shop.thrift including a bare and a namespaced file, and its app."""
     (root / "idl" / "tags").mkdir(parents=True)
@@ -115,16 +103,8 @@ def test_own_idl_compiles_into_its_package_and_calls_a_loopback_server(
     assert f"(import {package}shop)" in compiled.stdout
     assert f"(import {package}acme.tags)" in compiled.stdout
     assert not list(tmp_path.rglob("*-remote"))
-    env = {**os.environ, "PYTHONPATH": str(tmp_path / path_entry)}
-    app = subprocess.run(
-        [sys.executable, "app.py", package],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    env = {"PYTHONPATH": str(tmp_path / path_entry)}
+    app = run_program([sys.executable, "app.py", package], cwd=tmp_path, env=env)
     assert app.returncode == 0, app.stderr
     assert app.stdout.splitlines() == [
         "pong 250 EUR [1, 2]",
@@ -219,22 +199,8 @@ def test_the_installed_command_imports_module_from_the_working_directory(compile
 
     console_script = Path(sys.executable).parent / "thrift-bridge"  # not `python -m`
     with serve(shop.Shop.Processor(Handler())) as server:
-        result = subprocess.run(
-            [
-                str(console_script),
-                "call",
-                server.url,
-                "Shop.get",
-                '{"id": 7}',
-                "--module",
-                "gen.shop",
-            ],
-            cwd=tmp_path,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        call = ("call", server.url, "Shop.get", '{"id": 7}', "--module", "gen.shop")
+        result = run_program([str(console_script), *call], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {
         "id": 7,
