@@ -136,6 +136,7 @@ class _Compiled:
         client_class = module.Client
         found = []
         for name in sorted(service_methods(client_class)):
+            # <name>_args and _result live in the module of the service that declares the method.
             home = next(
                 _module_of(c)
                 for c in client_class.__mro__
