@@ -5,7 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 THRIFT ?= thrift
-IDL := $(wildcard idl/*.thrift)
+#: Where `make idl` compiles each IDL of idl/: what ships (the demo, which `thrift-bridge demo`
+#: and the examples import) into the package; test and benchmark data beside their users.
+#: tests/test_idl.py holds the same table and checks each directory is fresh.
+IDL_SHIPPED := idl/demo.thrift
+IDL_TESTS := idl/alltypes.thrift idl/calculator.thrift idl/jsonshapes.thrift
+IDL_BENCH := idl/bench.thrift
 APT_PACKAGES := thrift-compiler haproxy
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 HAS_APT := $(shell command -v apt-get >/dev/null 2>&1 && echo yes)
@@ -46,9 +51,11 @@ sysdeps:
 	  fi; \
 	fi
 
-## idl: compile every idl/*.thrift into generated/ with the Apache Thrift compiler
+## idl: compile idl/*.thrift with the Apache Thrift compiler (generated/, tests/generated/, benchmarks/generated/)
 idl: sysdeps venv
-	$(PY) -m thrift_bridge compile -o generated $(IDL)
+	$(PY) -m thrift_bridge compile -o generated --package thrift_bridge.generated $(IDL_SHIPPED)
+	$(PY) -m thrift_bridge compile -o tests/generated $(IDL_TESTS)
+	$(PY) -m thrift_bridge compile -o benchmarks/generated $(IDL_BENCH)
 
 ## demo: start the demo service on loopback and call it through every URL scheme
 demo: venv

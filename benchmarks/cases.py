@@ -82,7 +82,7 @@ class Context:
     # -- clients --------------------------------------------------------------------------
 
     def bench_module(self) -> Any:
-        from thrift_bridge.generated.bench import Bench
+        from benchmarks.generated.bench import Bench
 
         return Bench
 
@@ -188,7 +188,7 @@ def encoded_echo(s: str) -> tuple[bytes, bytes]:
     from thrift.Thrift import TMessageType
     from thrift.transport.TTransport import TMemoryBuffer
 
-    from thrift_bridge.generated.bench import Bench
+    from benchmarks.generated.bench import Bench
 
     out = []
     for kind, body in ((TMessageType.CALL, Bench.echo_args(s=s)), (TMessageType.REPLY, None)):
@@ -272,7 +272,7 @@ def _connect_per_call_over(tls: bool) -> Factory:
 
 
 def _items() -> list[Any]:
-    from thrift_bridge.generated.bench import Bench
+    from benchmarks.generated.bench import Bench
 
     return [Bench.Item(id=i, name=f"item {i}", score=i / 3, tags=[1, 2, 3]) for i in range(100)]
 
@@ -356,7 +356,7 @@ JSON_FLOOR = "floor: raw socket, pre-encoded JSON"
 def _json_group() -> Group:
     """protocol=json at every payload size and the batch, each beside Apache's TJSONProtocol,
     and the floor: what a client costing nothing would measure against the C++ server."""
-    from thrift_bridge.generated.bench import Bench
+    from benchmarks.generated.bench import Bench
 
     cases: dict[str, Factory] = {}
     ours = ("thrift-bridge JSON", lambda ctx: ctx.ours("json"))

@@ -177,8 +177,8 @@ def _serve_python(tmp: str) -> None:
 
     import trustme
 
+    from benchmarks.generated.bench import Bench
     from benchmarks.handler import BenchHandler
-    from thrift_bridge.generated.bench import Bench
     from thrift_bridge.testing import serve, serve_raw
 
     def echo(sock: socket.socket) -> None:

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import trustme
 
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import LoopbackServer, serve
 
+from .generated.alltypes import AllTypes
+from .generated.calculator import Calculator
 from .handlers import AllTypesHandler, CalculatorHandler, CustomerServiceHandler
 
 if TYPE_CHECKING:

@@ -6,8 +6,9 @@ import threading
 import time
 
 from thrift_bridge.demo._service import CustomerServiceHandler
-from thrift_bridge.generated.alltypes.ttypes import BadInput, Unavailable
-from thrift_bridge.generated.calculator.ttypes import DivideByZero
+
+from .generated.alltypes.ttypes import BadInput, Unavailable
+from .generated.calculator.ttypes import DivideByZero
 
 __all__ = ["AllTypesHandler", "CalculatorHandler", "CustomerServiceHandler"]
 

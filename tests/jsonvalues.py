@@ -11,10 +11,10 @@ from thrift.protocol.TJSONProtocol import TJSONProtocol
 from thrift.Thrift import TApplicationException, TMessageType, TType
 from thrift.transport.TTransport import TMemoryBuffer, TTransportException
 
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes import ttypes as alltypes
-from thrift_bridge.generated.jsonshapes import Shapes
-from thrift_bridge.generated.jsonshapes import ttypes as shapes
+from .generated.alltypes import AllTypes
+from .generated.alltypes import ttypes as alltypes
+from .generated.jsonshapes import Shapes
+from .generated.jsonshapes import ttypes as shapes
 
 _BOUNDS = {TType.BYTE: 8, TType.I16: 16, TType.I32: 32, TType.I64: 64}
 

@@ -14,8 +14,8 @@ ROOT = Path(__file__).resolve().parent.parent
 _SCRIPT = """
 import json
 import sys
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve
+from tests.generated.alltypes import AllTypes
 from tests.handlers import AllTypesHandler
 
 kwargs = json.loads(sys.argv[1])

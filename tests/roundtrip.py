@@ -8,7 +8,8 @@ import pytest
 from thrift.Thrift import TApplicationException
 
 from thrift_bridge import AsyncClient, Client
-from thrift_bridge.generated.alltypes.ttypes import (
+
+from .generated.alltypes.ttypes import (
     BadInput,
     Choice,
     Color,

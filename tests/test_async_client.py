@@ -29,10 +29,10 @@ from thrift_bridge import (
     parse_url,
 )
 from thrift_bridge.demo import combinations
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type_async
 
@@ -487,8 +487,8 @@ async def test_rate_limit_holds_calls_on_the_loop(alltypes):
 
 async def test_pipelined_calls_against_the_cpp_bench_server():
     """Apache's C++ TThreadedServer (the bench server) answers pipelined requests in order."""
+    from benchmarks.generated.bench import Bench
     from benchmarks.servers import built, start_cpp
-    from thrift_bridge.generated.bench import Bench
 
     if not built():
         if os.environ.get("CI"):

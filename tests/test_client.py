@@ -8,10 +8,10 @@ import socket
 import pytest
 
 from thrift_bridge import Client, ConfigError, ConnectError, ProtocolError
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.calculator import Calculator
 from .handlers import CalculatorHandler
 
 

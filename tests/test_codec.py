@@ -23,10 +23,10 @@ from thrift_bridge._codec._binary import (
 )
 from thrift_bridge._fast import fast_calls
 from thrift_bridge._service import generated_method
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from .handlers import AllTypesHandler
 
 

@@ -14,9 +14,9 @@ import zlib
 import pytest
 
 from thrift_bridge import Client, ConfigError, ProtocolError, TransportError, parse_url
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type
 

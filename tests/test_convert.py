@@ -15,8 +15,10 @@ from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 from thrift_bridge import ArgumentError, Client, ConfigError, Invoker, from_dict, to_dict
 from thrift_bridge._convert import convert_args, convert_result
 from thrift_bridge._service import service_methods
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import (
+from thrift_bridge.testing import serve
+
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import (
     BadInput,
     Choice,
     Color,
@@ -24,9 +26,7 @@ from thrift_bridge.generated.alltypes.ttypes import (
     Inner,
     Unavailable,
 )
-from thrift_bridge.generated.calculator import Calculator
-from thrift_bridge.testing import serve
-
+from .generated.calculator import Calculator
 from .handlers import AllTypesHandler, CalculatorHandler
 from .roundtrip import EVERYTHING
 

@@ -9,8 +9,9 @@ import time
 import pytest
 
 from thrift_bridge import Client, WriteTimeout
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve_raw
+
+from .generated.alltypes import AllTypes
 
 MiB = 1024 * 1024
 TIMEOUT = 1.0

@@ -21,16 +21,16 @@ from django.test import override_settings
 from thrift_bridge import ConfigError
 from thrift_bridge.adapters.django import clients
 from thrift_bridge.demo._service import CustomerServiceHandler
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 
 from .django_project import settings as project
+from .generated.calculator import Calculator
 from .gunicorn import Gunicorn, pids_answering
 from .handlers import CalculatorHandler
 
 ROOT = Path(__file__).resolve().parent.parent
-CALC = "thrift_bridge.generated.calculator.Calculator"
+CALC = "tests.generated.calculator.Calculator"
 
 
 @pytest.fixture(scope="module", autouse=True)

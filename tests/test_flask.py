@@ -31,11 +31,11 @@ from thrift_bridge import (
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.adapters.flask import Thrift_Client, ThriftClient
 from thrift_bridge.demo._service import CustomerServiceHandler
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.calculator import Calculator
 from .gunicorn import Gunicorn, pids_answering
 from .handlers import CalculatorHandler
 

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 from thrift_bridge import Client, PoolError
-from thrift_bridge.generated.alltypes import AllTypes
+
+from .generated.alltypes import AllTypes
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from thrift_bridge import ArgumentError, ConfigError, from_dict
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.adapters.flask import DEFAULTS, ThriftClient
-from thrift_bridge.generated.alltypes import ttypes as alltypes
-from thrift_bridge.generated.calculator import Calculator
+
+from .generated.alltypes import ttypes as alltypes
+from .generated.calculator import Calculator
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.django_project.settings")
 django.setup()
@@ -26,7 +27,7 @@ from thrift_bridge.adapters.django.checks import check_settings  # noqa: E402
 SETTINGS = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-CALC = "thrift_bridge.generated.calculator.Calculator"
+CALC = "tests.generated.calculator.Calculator"
 KEYS = st.sampled_from(
     [
         "service",

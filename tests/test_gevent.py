@@ -5,6 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPT = textwrap.dedent(
     """
@@ -14,9 +17,9 @@ SCRIPT = textwrap.dedent(
 
     import gevent
 
+    from tests.generated.alltypes import AllTypes
     from tests.handlers import AllTypesHandler
     from thrift_bridge import Client, ReadTimeout
-    from thrift_bridge.generated.alltypes import AllTypes
     from thrift_bridge.testing import serve
 
     with serve(AllTypes.Processor(AllTypesHandler())) as server:
@@ -52,7 +55,12 @@ SCRIPT = textwrap.dedent(
 
 def test_pool_shared_by_40_greenlets_under_monkey_patching():
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=100, check=False
+        [sys.executable, "-c", SCRIPT],
+        cwd=ROOT,  # tests.* imports from the repository
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("ok")

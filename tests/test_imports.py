@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import thrift_bridge
+
+ROOT = Path(__file__).resolve().parent.parent
 
 #: Modules only TLS or HTTP endpoints need (http.client alone pulls in the email package).
 TLS_AND_HTTP = ["http.client", "email.parser", "ssl", "certifi"]
@@ -25,7 +28,7 @@ OPTIONAL = [
 ]
 TCP_CLIENT = (
     "from thrift_bridge import Client\n"
-    "from thrift_bridge.generated.calculator import Calculator\n"
+    "from tests.generated.calculator import Calculator\n"
     "Client(Calculator, 'tcp://127.0.0.1:9090?protocol=binary&transport=buffered').close()"
 )
 
@@ -33,7 +36,9 @@ TCP_CLIENT = (
 def loaded_after(code: str, modules: list[str]) -> list[str]:
     """Which of `modules` a fresh interpreter has imported after running `code`."""
     probe = f"{code}\nimport sys\nprint(' '.join(m for m in {modules!r} if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )  # cwd: tests.generated imports from the repository
     return out.stdout.split()
 
 

@@ -15,10 +15,10 @@ from thrift.transport.TTransport import TTransportException
 from thrift_bridge import Client, ProtocolError, ReadTimeout, TransportError, parse_url
 from thrift_bridge._codec._json_methods import json_methods, supports_json_fast_path
 from thrift_bridge._fast import fast_calls
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 from .roundtrip import EVERYTHING, round_trip_every_type
 from .test_codec import RecordingSocket

@@ -20,10 +20,10 @@ from thrift.Thrift import TApplicationException, TMessageType
 from thrift_bridge import ProtocolError
 from thrift_bridge._codec._json_stream import decode_message
 from thrift_bridge._codec._json_write import JsonLimits, encode_message, quote
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import Everything
-from thrift_bridge.generated.jsonshapes import ttypes as shapes
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import Everything
+from .generated.jsonshapes import ttypes as shapes
 from .jsonvalues import (
     CLASSES,
     MESSAGE_TYPES,
@@ -338,7 +338,7 @@ def chain(depth: int) -> shapes.Tree:
 
 
 def test_nesting_up_to_the_depth_limit_is_read_and_deeper_is_refused():
-    from thrift_bridge.generated.jsonshapes import Shapes
+    from .generated.jsonshapes import Shapes
 
     result = Shapes.echo_tree_result
     # The result struct is depth 1, its success field's Tree depth 2: 63 Trees reach 64.

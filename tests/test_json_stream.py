@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from thrift_bridge import ProtocolError
 from thrift_bridge._codec._json_stream import MessageReader
 from thrift_bridge._codec._json_write import JsonLimits, encode_message
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import Everything
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import Everything
 from .jsonvalues import TEXT, structs
 
 R = AllTypes.echo_string_result

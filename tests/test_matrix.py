@@ -19,9 +19,9 @@ from thrift_bridge import (
 )
 from thrift_bridge._codec._protocols import ACCELERATED
 from thrift_bridge.demo import combinations
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type
 

@@ -11,8 +11,9 @@ import pytest
 from thrift.Thrift import TType
 
 from thrift_bridge import Client, ReadTimeout
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve_raw
+
+from .generated.alltypes import AllTypes
 
 MiB = 1024 * 1024
 DECLARED = 99_000_000  # within the default max_message_size (100 MiB): allowed by the limits

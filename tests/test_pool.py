@@ -21,10 +21,10 @@ from thrift_bridge import (
     ReadTimeout,
     TransportError,
 )
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 
 

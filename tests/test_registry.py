@@ -10,12 +10,12 @@ from thrift.Thrift import TApplicationException
 
 from thrift_bridge import Client, ConfigError
 from thrift_bridge.adapters import ClientRegistry, resolve_service
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
+from .generated.calculator import Calculator
 from .handlers import CalculatorHandler
 
-CALC = "thrift_bridge.generated.calculator.Calculator"
+CALC = "tests.generated.calculator.Calculator"
 
 
 @pytest.fixture

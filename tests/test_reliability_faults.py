@@ -32,9 +32,9 @@ from thrift_bridge import (
     TransportError,
     parse_url,
 )
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve, serve_raw
 
+from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 from .procs import ServerProcess
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from thrift_bridge import Client
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve
 
+from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 
 LB_TIMEOUT = 0.4  # HAProxy's client and server idle timeouts, in seconds

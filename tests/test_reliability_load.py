@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from thrift_bridge import Client, ReadTimeout
-from thrift_bridge.generated.alltypes import AllTypes
 
+from .generated.alltypes import AllTypes
 from .procs import ServerProcess
 
 THREADS = 64

@@ -24,8 +24,9 @@ from thrift_bridge import (
 )
 from thrift_bridge._middleware import AccessLog
 from thrift_bridge.adapters import ClientRegistry
-from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve_raw
+
+from .generated.alltypes import AllTypes
 
 # Each secret is planted once; every text the run produces is searched for each of them.
 SECRETS = {

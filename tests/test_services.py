@@ -16,11 +16,11 @@ from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 
 from thrift_bridge import Client, ConfigError, ConnectError, RateLimited, TransportError
 from thrift_bridge._middleware import AccessLog, Metrics, fingerprint
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import BadInput
-from thrift_bridge.generated.calculator import Calculator
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput
+from .generated.calculator import Calculator
 from .handlers import AllTypesHandler, CalculatorHandler
 
 

@@ -29,8 +29,12 @@ from thrift.transport.TTransport import (
 )
 from thrift.transport.TZlibTransport import TZlibTransport
 
-from thrift_bridge.generated.alltypes import AllTypes
-from thrift_bridge.generated.alltypes.ttypes import (
+from thrift_bridge.generated.demo import CustomerService
+from thrift_bridge.generated.demo.ttypes import CustomerNotFound
+from thrift_bridge.testing import LoopbackServer, serve, serve_raw
+
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import (
     BadInput,
     Choice,
     Color,
@@ -38,12 +42,8 @@ from thrift_bridge.generated.alltypes.ttypes import (
     Inner,
     Unavailable,
 )
-from thrift_bridge.generated.calculator import Calculator
-from thrift_bridge.generated.calculator.ttypes import DivideByZero
-from thrift_bridge.generated.demo import CustomerService
-from thrift_bridge.generated.demo.ttypes import CustomerNotFound
-from thrift_bridge.testing import LoopbackServer, serve, serve_raw
-
+from .generated.calculator import Calculator
+from .generated.calculator.ttypes import DivideByZero
 from .handlers import AllTypesHandler
 
 if TYPE_CHECKING:

@@ -408,8 +408,9 @@ class _LimitedJSONProtocol(TJSONProtocol):  # type: ignore[misc]
     def read_body(self, cls: type, size: int) -> Any:
         """The message's struct as the generated read() decodes it, then the message's end."""
         with _apache_errors():
-            if getattr(getattr(cls, "read", None), "__self__", None) is cls:
-                result = cls.read(self)
+            read: Any = getattr(cls, "read", None)
+            if getattr(read, "__self__", None) is cls:  # a classmethod (thrift_spec only)
+                result = read(self)
             else:
                 result = cls()
                 result.read(self)

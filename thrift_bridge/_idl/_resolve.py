@@ -26,6 +26,7 @@ __all__ = [
     "Program",
     "TypeInfo",
     "check",
+    "checked_programs",
     "fail",
     "find_service",
     "is_immutable",
@@ -151,6 +152,23 @@ def load_programs(
         return program
 
     return visit(os.path.abspath(path), ()), read, probes
+
+
+def checked_programs(path: str, include_dirs: Sequence[str] = ()) -> list[Program]:
+    """`path`'s program and every program it includes, each after its includes, all checked."""
+    root, _read, _probes = load_programs(path, include_dirs)
+    order: list[Program] = []
+
+    def visit(program: Program) -> None:
+        if program not in order:
+            for included in program.includes.values():
+                visit(included)
+            order.append(program)
+
+    visit(root)
+    for program in order:
+        check(program)
+    return order
 
 
 # --- names and types ----------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -93,10 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     describe = commands.add_parser(
         "describe",
-        help="list services, methods, arguments and types of generated code",
-        description="Describe every service of a generated package (or one service module).",
+        help="list services, methods, structs, enums and constants",
+        description="Describe the services (methods, arguments, results, exceptions) and the "
+        "types (structs, unions, exceptions, enums, typedefs, constants) of generated code or "
+        "of an IDL file, as IDL-like text or JSON. --idl shows what compiled code cannot: "
+        "typedef and enum names of fields, optional fields, unions and constant types.",
         epilog="examples:\n  thrift-bridge describe --module thrift_bridge.generated.demo\n"
-        "  thrift-bridge describe --idl idl/calculator.thrift --json",
+        "  thrift-bridge describe --idl idl/demo.thrift --json",
         formatter_class=raw,
     )
     _add_module_options(describe)
@@ -105,14 +109,21 @@ def build_parser() -> argparse.ArgumentParser:
     compile_cmd = commands.add_parser(
         "compile",
         help="compile .thrift files with the Apache Thrift compiler",
-        description="Compile IDL files into importable packages (the compiler's *-remote "
-        "scripts, which use eval, are deleted).",
-        epilog="examples:\n  thrift-bridge compile idl/*.thrift -o generated\n"
-        "  thrift-bridge compile -r idl/billing.thrift -o gen  # and the files it includes",
+        description="Compile IDL files into packages under OUT whose imports match the package "
+        "OUT is imported as (the compiler's *-remote scripts, which use eval, are deleted).",
+        epilog="examples:\n"
+        "  thrift-bridge compile -r shop.thrift -o myapp/gen  # import myapp.gen.shop\n"
+        "  thrift-bridge compile shop.thrift -o src/myapp/gen --package myapp.gen\n"
+        "  thrift-bridge compile idl/*.thrift -o .  # top-level packages",
         formatter_class=raw,
     )
     compile_cmd.add_argument("files", nargs="+", help=".thrift files")
     compile_cmd.add_argument("-o", "--out", required=True, help="output directory")
+    compile_cmd.add_argument(
+        "--package",
+        help="the dotted name OUT is imported as (default: OUT's path from the current "
+        "directory, e.g. myapp.gen for -o myapp/gen)",
+    )
     compile_cmd.add_argument("--compiler", default="thrift", help="compiler executable")
     compile_cmd.add_argument(
         "-r", "--recursive", action="store_true", help="also compile the files they include"
@@ -133,7 +144,9 @@ def _add_module_options(parser: argparse.ArgumentParser) -> None:
     """--module / --idl: where the generated code comes from."""
     source = parser.add_argument_group("generated code (one of)")
     source.add_argument("--module", help="generated package or service module, importable")
-    source.add_argument("--idl", help=".thrift file, compiled on the fly into a cache directory")
+    source.add_argument(
+        "--idl", help=".thrift file, parsed by thrift_bridge.load (no compiler needed)"
+    )
 
 
 def _add_wire_options(parser: argparse.ArgumentParser) -> None:
@@ -150,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
+    _import_from_working_directory()
     from . import _commands as cli_commands
 
     handler = getattr(cli_commands, f"run_{args.command}")
@@ -164,3 +178,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ThriftBridgeError as exc:  # pool errors and the like: the call did not happen
         print(f"thrift-bridge: {exc}", file=sys.stderr)
         return EXIT_TRANSPORT
+
+
+def _import_from_working_directory() -> None:
+    """Put the working directory first on ``sys.path``, as ``python -m`` does, if it is not there.
+
+    An installed console script starts with its own directory there instead, so without this
+    ``thrift-bridge call --module gen.shop`` could not import the ``gen`` compiled beside you.
+    """
+    if getattr(sys.flags, "safe_path", False):  # python -P / PYTHONSAFEPATH: -m adds none either
+        return
+    try:
+        cwd = os.getcwd()
+    except OSError:  # the working directory was deleted: nothing there to import
+        return
+    if not any(os.path.abspath(entry or os.curdir) == cwd for entry in sys.path):
+        sys.path.insert(0, cwd)

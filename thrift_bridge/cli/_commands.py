@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import pkgutil
 import statistics
 import sys
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TType
+from thrift.Thrift import TApplicationException
 
 from .._client import Client
 from .._convert import convert_args, to_dict
@@ -22,72 +20,77 @@ from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
 from .._tls import ssl_context_for
 from .._wire._stack import open_transport
-from ._compile import compile_cached, compile_idl
+from ._compile import check_package, compile_idl, package_of
 
 if TYPE_CHECKING:
     import argparse
 
 __all__ = ["run_call", "run_compile", "run_demo", "run_describe", "run_ping"]
 
-_TYPE_NAMES = {
-    TType.BOOL: "bool",
-    TType.BYTE: "i8",
-    TType.I16: "i16",
-    TType.I32: "i32",
-    TType.I64: "i64",
-    TType.DOUBLE: "double",
-    TType.STRING: "string",
-}
 
-
-def _cache_dir() -> Path:
-    """Where IDL files compiled on the fly are kept."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "thrift-bridge" / "idl"
-
-
-def _compile_cached(idl: str) -> list[ModuleType]:
-    """The top-level packages compiled from `idl` (once per content and compiler version)."""
+def _import(name: str) -> ModuleType:
+    """Import a module named on the command line, or a ConfigError saying why not."""
     try:
-        target = compile_cached(idl, _cache_dir())
-    except OSError as exc:
-        raise ConfigError(f"cannot compile {idl!r} into {str(_cache_dir())!r}: {exc}") from exc
-    if str(target) not in sys.path:
-        sys.path.insert(0, str(target))
-    names = sorted(p.name for p in target.iterdir() if (p / "__init__.py").is_file())
-    return [importlib.import_module(name) for name in names]
+        return importlib.import_module(name)
+    except ImportError as exc:
+        raise ConfigError(f"cannot import --module {name!r}: {exc}") from exc
+
+
+def _loaded_packages(idl: str) -> list[ModuleType]:
+    """The packages `load` builds from `idl`: those of the files it includes, then its own."""
+    from .._idl import load
+
+    found: list[ModuleType] = []
+
+    def visit(package: ModuleType) -> None:
+        if any(package is seen for seen in found):
+            return
+        for value in vars(package).values():
+            if isinstance(value, ModuleType) and hasattr(value, "__path__"):  # an include
+                visit(value)
+        found.append(package)
+
+    visit(load(idl))
+    return found
 
 
 def _service_modules(package: ModuleType) -> dict[str, ModuleType]:
     """Service modules (those with a generated Client) in a package, or the module itself."""
     if hasattr(package, "Client") and hasattr(package, "Iface"):
         return {package.__name__.rpartition(".")[2]: package}
+    names = getattr(package, "__all__", None)  # generated and loaded packages list theirs
+    if names is None:
+        names = [info.name for info in pkgutil.iter_modules(getattr(package, "__path__", []))]
     found: dict[str, ModuleType] = {}
-    for info in pkgutil.iter_modules(getattr(package, "__path__", [])):
-        if info.name in ("ttypes", "constants"):
+    for name in names:
+        if name in ("ttypes", "constants"):
             continue
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module = _import(f"{package.__name__}.{name}")
         if hasattr(module, "Client") and hasattr(module, "Iface"):
-            found[info.name] = module
+            found[name] = module
     return found
 
 
-def _services(args: argparse.Namespace) -> dict[str, ModuleType]:
-    """Every service named by --module or --idl."""
+def _packages(args: argparse.Namespace) -> list[ModuleType]:
+    """The generated or loaded packages (or service module) named by --module or --idl."""
     if bool(args.module) == bool(args.idl):
         raise ConfigError(
             "give exactly one of --module (importable package) or --idl (.thrift file)"
         )
-    if args.idl:
-        packages = _compile_cached(args.idl)
-    else:
-        try:
-            packages = [importlib.import_module(args.module)]
-        except ImportError as exc:
-            raise ConfigError(f"cannot import --module {args.module!r}: {exc}") from exc
+    return _loaded_packages(args.idl) if args.idl else [_import(args.module)]
+
+
+def _services_in(packages: list[ModuleType]) -> dict[str, ModuleType]:
+    """Every service module of the packages, by service name."""
     services: dict[str, ModuleType] = {}
     for package in packages:
         services.update(_service_modules(package))
+    return services
+
+
+def _services(args: argparse.Namespace) -> dict[str, ModuleType]:
+    """Every service named by --module or --idl."""
+    services = _services_in(_packages(args))
     if not services:
         raise ConfigError(f"no generated service found in {args.module or args.idl!r}")
     return services
@@ -209,87 +212,40 @@ def run_ping(args: argparse.Namespace) -> int:
     return 0
 
 
-def _type_name(ttype: int, type_args: Any) -> str:
-    """IDL spelling of a thrift_spec type."""
-    if ttype == TType.STRING and type_args == "BINARY":
-        return "binary"
-    if ttype in _TYPE_NAMES:
-        return _TYPE_NAMES[ttype]
-    if ttype == TType.STRUCT:
-        return str(type_args[0].__name__)
-    if ttype == TType.LIST:
-        return f"list<{_type_name(type_args[0], type_args[1])}>"
-    if ttype == TType.SET:
-        return f"set<{_type_name(type_args[0], type_args[1])}>"
-    if ttype == TType.MAP:
-        key = _type_name(type_args[0], type_args[1])
-        return f"map<{key},{_type_name(type_args[2], type_args[3])}>"
-    return f"type{ttype}"
-
-
-def describe_service(module: ModuleType) -> list[dict[str, Any]]:
-    """Each method of a service module with its arguments, return type and exceptions."""
-    methods = []
-    client_class = module.Client
-    for name in sorted(service_methods(client_class)):
-        home = next(
-            sys.modules[c.__module__]
-            for c in client_class.__mro__
-            if hasattr(sys.modules[c.__module__], f"{name}_args")
-        )
-        arguments = [
-            {"name": f[2], "type": _type_name(f[1], f[3]), "id": f[0]}
-            for f in getattr(home, f"{name}_args").thrift_spec
-            if f is not None
-        ]
-        result = getattr(home, f"{name}_result", None)
-        returns, throws = "void", []
-        for field in (result.thrift_spec or ()) if result is not None else ():
-            if field is not None and field[0] == 0:
-                returns = _type_name(field[1], field[3])
-            elif field is not None:
-                throws.append(
-                    {"name": field[2], "type": _type_name(field[1], field[3]), "id": field[0]}
-                )
-        methods.append(
-            {
-                "name": name,
-                "arguments": arguments,
-                "returns": returns,
-                "throws": throws,
-                "oneway": result is None,
-            }
-        )
-    return methods
-
-
 def run_describe(args: argparse.Namespace) -> int:
-    """`describe`: services, methods, arguments and types."""
-    services = {name: describe_service(module) for name, module in _services(args).items()}
+    """`describe`: services, methods and types (structs, enums, constants) as text or JSON."""
+    if args.idl and not args.module:
+        from ._describe_idl import describe_idl
+
+        document = describe_idl(args.idl)
+    else:
+        from ._describe import describe_compiled
+
+        packages = _packages(args)
+        document = describe_compiled(packages, _services_in(packages))
+    if not any(document.values()):
+        raise ConfigError(
+            f"nothing to describe in {args.module or args.idl!r} (expected a generated package "
+            "or service module, or a .thrift file, with services or types)"
+        )
     if args.json:
-        print(json.dumps(services, indent=2, sort_keys=True))
-        return 0
-    for service, methods in sorted(services.items()):
-        print(f"service {service} {{")
-        for m in methods:
-            params = ", ".join(map(_idl_field, m["arguments"]))
-            prefix = "oneway " if m["oneway"] else ""
-            throws = f" throws ({', '.join(map(_idl_field, m['throws']))})" if m["throws"] else ""
-            print(f"  {prefix}{m['returns']} {m['name']}({params}){throws}")
-        print("}")
+        print(json.dumps(document, indent=2, ensure_ascii=False))
+    else:
+        from ._describe import render_text
+
+        print(render_text(document))
     return 0
-
-
-def _idl_field(field: dict[str, Any]) -> str:
-    """An argument or exception as IDL writes it: ``1: i64 id``."""
-    return f"{field['id']}: {field['type']} {field['name']}"
 
 
 def run_compile(args: argparse.Namespace) -> int:
     """`compile`: IDL files to importable packages."""
-    packages = compile_idl(args.files, args.out, compiler=args.compiler, recursive=args.recursive)
-    for package in packages:
-        print(f"wrote {package}")
+    package = check_package(args.package) if args.package is not None else package_of(args.out)
+    written = compile_idl(
+        args.files, args.out, package=package, compiler=args.compiler, recursive=args.recursive
+    )
+    for path in written:
+        name = ".".join((package, *path.relative_to(args.out).parts)).lstrip(".")
+        print(f"wrote {path} (import {name})")
     return 0
 
 

@@ -1,0 +1,1 @@
+"""Benchmark data: `make idl` compiles idl/bench.thrift here (not shipped)."""
