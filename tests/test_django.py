@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
@@ -200,7 +201,9 @@ def test_example_project_under_gunicorn_with_3_preloaded_workers():
             assert thrift_server.connections_accepted >= 1 + len(pids)
             with urllib.request.urlopen(server.url("/?customer_id=1"), timeout=10) as r:
                 assert b"Ada Lovelace" in r.read()
-            with urllib.request.urlopen(server.url("/?customer_id=999"), timeout=10) as r:
-                assert b"no customer with id 999" in r.read()
+            with pytest.raises(urllib.error.HTTPError) as missing:
+                urllib.request.urlopen(server.url("/?customer_id=999"), timeout=10)
+            with missing.value as answer:  # 404, with the page saying why
+                assert (answer.code, b"no customer with id 999" in answer.read()) == (404, True)
         finally:
             server.stop()

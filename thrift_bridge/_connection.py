@@ -11,6 +11,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
+from ._argcheck import argument_error
 from ._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from ._exceptions import ThriftBridgeError
 from ._fast import fast_calls
@@ -94,11 +95,23 @@ class Connection:
         return f"<Connection {self.endpoint.redacted_url} fd={self.transport.io.fileno()}>"
 
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """Call method `name` of the service on this connection (after `begin_call`)."""
-        fast = self.calls.get(name)
-        if fast is not None and not kwargs:
-            return fast(self, args)
-        return getattr(self.client, name)(*args, **kwargs)
+        """Call method `name` of the service on this connection (after `begin_call`).
+
+        An argument the request cannot be encoded with raises `ArgumentError` naming it; it is
+        looked for only once encoding failed (a try block costs a good call nothing).
+        """
+        try:
+            fast = self.calls.get(name)
+            if fast is not None and not kwargs:
+                return fast(self, args)
+            return getattr(self.client, name)(*args, **kwargs)
+        except Exception as exc:
+            if self.transport.request_started or isinstance(exc, ThriftBridgeError):
+                raise  # the request was (partly) sent: a wire or reply error, not an argument
+            error = argument_error(self._client_class, self._service_name, name, args, kwargs)
+            if error is None:
+                raise
+            raise error from exc
 
     @property
     def request_sent(self) -> bool:

@@ -21,33 +21,15 @@ from typing import Any
 from thrift.protocol.TProtocol import TProtocolException
 from thrift.Thrift import TType
 
+from ._argcheck import INT_RANGES, shown
 from ._exceptions import ArgumentError
 
 __all__ = ["convert_args", "convert_result", "from_dict", "from_plain", "to_dict", "to_plain"]
 
-_INT_RANGES = {
-    TType.BYTE: ("i8", -(2**7), 2**7 - 1),
-    TType.I16: ("i16", -(2**15), 2**15 - 1),
-    TType.I32: ("i32", -(2**31), 2**31 - 1),
-    TType.I64: ("i64", -(2**63), 2**63 - 1),
-}
-_TYPE_NAMES = {
-    TType.BOOL: "bool",
-    TType.DOUBLE: "double",
-    TType.STRING: "string",
-    TType.STRUCT: "struct",
-    TType.LIST: "list",
-    TType.SET: "set",
-    TType.MAP: "map",
-}
-
 
 def _fail(path: str, expected: str, value: Any) -> ArgumentError:
     """The error for `value` at `path`, which should have been `expected`."""
-    shown = repr(value)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
-    return ArgumentError(f"{path or 'value'}: expected {expected}, got {shown}")
+    return ArgumentError(f"{path or 'value'}: expected {expected}, got {shown(value)}")
 
 
 def _is_enum(cls: Any) -> bool:
@@ -89,8 +71,8 @@ def from_plain(ttype: int, type_args: Any, value: Any, path: str = "", module: s
         if not isinstance(value, bool):
             raise _fail(path, "bool", value)
         return value
-    if ttype in _INT_RANGES:
-        name, low, high = _INT_RANGES[ttype]
+    if ttype in INT_RANGES:
+        name, low, high = INT_RANGES[ttype]
         if isinstance(value, str) and ttype == TType.I32 and module:
             return _enum_by_name(module, value, path)
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
@@ -192,7 +174,7 @@ def _map_key(key_type: int, key_args: Any, key: Any) -> Any:
     """A JSON object key ("1", "true", "RED") read back as the map's key type."""
     if not isinstance(key, str):
         return key
-    if key_type in _INT_RANGES:
+    if key_type in INT_RANGES:
         try:
             return int(key)
         except ValueError:

@@ -2,7 +2,7 @@
 
     ThriftBridgeError
     ├── ConfigError (also ValueError)          bad URL, option, or combination
-    │   ├── ArgumentError                      a call's plain arguments do not fit the IDL
+    │   ├── ArgumentError                      a call's arguments do not fit the IDL
     │   └── IDLError (in _idl)                 an IDL file load() cannot load, at file:line
     ├── TransportError                         the wire failed; the connection is discarded
     │   ├── ConnectError                       could not open a connection
@@ -93,7 +93,10 @@ class ConfigError(ThriftBridgeError, ValueError):
 
 
 class ArgumentError(ConfigError):
-    """Plain arguments given to `invoke` do not fit the IDL; the message names the field path."""
+    """A call's arguments do not fit the IDL; the message names the method, path and type.
+
+    Raised before any byte of the request was sent, so the connection stays usable.
+    """
 
 
 class TransportError(ThriftBridgeError):

@@ -19,6 +19,7 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from .._argcheck import argument_error
 from .._caller import CallError, send_headers
 from .._codec._binary import BinaryMethod, binary_methods
 from .._codec._memory import MemorySink
@@ -320,20 +321,28 @@ class AsyncConnection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
         fast = table.fast
-        if fast is not None and not kwargs and len(args) == fast.arity:
-            proto = self._call_protocol
-            seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
-            request = fast.request(seqid, args)
-            parts = [request] if isinstance(request, bytes) else list(request)
-            if self._framed:
-                parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
-        else:
-            if info is not None and self._header is not None:
-                send_headers(self._header, self.endpoint, info)
-            self._sink.begin_call()
-            getattr(self._client, f"send_{name}")(*args, **kwargs)
-            seqid = self._call_protocol._last_seqid
-            parts = self._sink.take()
+        try:
+            if fast is not None and not kwargs and len(args) == fast.arity:
+                proto = self._call_protocol
+                seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
+                request = fast.request(seqid, args)
+                parts = [request] if isinstance(request, bytes) else list(request)
+                if self._framed:
+                    parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
+            else:
+                if info is not None and self._header is not None:
+                    send_headers(self._header, self.endpoint, info)
+                self._sink.begin_call()
+                getattr(self._client, f"send_{name}")(*args, **kwargs)
+                seqid = self._call_protocol._last_seqid
+                parts = self._sink.take()
+        except Exception as exc:  # nothing was written: name the argument that did not fit
+            if isinstance(exc, ThriftBridgeError):
+                raise
+            error = argument_error(self._client_class, self._service_name, name, args, kwargs)
+            if error is None:
+                raise
+            raise error from exc
         if self._http_head is not None:
             body = b"".join(parts)
             parts = [self._http_head + b"%d\r\n\r\n" % len(body), body]

@@ -1,33 +1,71 @@
-"""Views: look a customer up through request.thrift.customers."""
+"""Views: look a customer up through request.thrift.customers.
+
+Bad input answers 400 (not a number), 404 (no such customer) or 422 (a number the service
+cannot take); a service that is down answers 503, one that fails mid-call 502; never 500.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
-from thrift_bridge import to_dict
+from thrift_bridge import ThriftBridgeError, to_dict
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
+from ...http_status import failure_of
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+
+def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpResponse:
+    """The lookup page with `context`, answered with `status`."""
+    context = {"customer": None, "accounts": None, "error": None, **context}
+    return render(request, "customers/lookup.html", context, status=status)
+
+
+def _thrift_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Answer 422, 502 or 503 when the view's Thrift call failed (see `failure_of`)."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        try:
+            return view(request, *args, **kwargs)
+        except ThriftBridgeError as error:
+            failure = failure_of(error)
+            if failure is None:
+                raise  # a configuration bug: a 500, with its traceback in the log
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": failure.detail}, status=failure.status)
+            return _page(request, failure.status, error=failure.text)
+
+    return wrapper
+
+
+@_thrift_errors
 def lookup(request: HttpRequest) -> HttpResponse:
     """A form: customer number in, name and accounts out."""
-    customer = accounts = error = None
     customer_id = request.GET.get("customer_id")
-    if customer_id is not None:
-        try:
-            with request.thrift.customers.connection() as service:  # type: ignore[attr-defined]
-                customer = service.get_customer(int(customer_id))
-                accounts = service.accounts(customer.id)
-        except ValueError:
-            error = "Please enter a customer number."
-        except CustomerNotFound as exc:
-            error = exc.message
-    context = {"customer": customer, "accounts": accounts, "error": error}
-    return render(request, "customers/lookup.html", context)
+    if customer_id is None:
+        return _page(request)
+    try:
+        number = int(customer_id)
+    except ValueError:
+        return _page(request, 400, error="Please enter a customer number.")
+    try:
+        with request.thrift.customers.connection() as service:  # type: ignore[attr-defined]
+            customer = service.get_customer(number)
+            accounts = service.accounts(customer.id)
+    except CustomerNotFound as exc:
+        return _page(request, 404, error=exc.message)
+    return _page(request, customer=customer, accounts=accounts)
 
 
+@_thrift_errors
 def customer_json(request: HttpRequest, customer_id: int) -> JsonResponse:
     """The customer as JSON, with the worker's pid (to see pre-forked workers answer)."""
     try:
