@@ -34,6 +34,11 @@ class RoundRobin:
             return usable[turn % len(usable)]
         return min(range(count), key=down.__getitem__)  # all cooling: the soonest back
 
+    def cooling(self) -> list[int]:
+        """The endpoints sitting out their cooldown now."""
+        now = time.monotonic()
+        return [index for index, until in enumerate(self._down_until) if until > now]
+
     def connect_failed(self, index: int) -> None:
         """Endpoint `index` could not be connected to: skip it for `cooldown` seconds."""
         self._down_until[index] = time.monotonic() + self.cooldown

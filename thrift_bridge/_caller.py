@@ -12,6 +12,7 @@ call on it, wait), blocking or awaiting.
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
@@ -20,7 +21,7 @@ from thrift.Thrift import TApplicationException
 
 from ._balance import RoundRobin
 from ._exceptions import ConfigError, ConnectError
-from ._outcome import Outcome, raise_outcome, settle
+from ._outcome import Outcome, describe_attempt, raise_outcome, settle, with_attempts
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
@@ -40,6 +41,8 @@ __all__ = [
     "retry_steps",
     "send_headers",
 ]
+
+log = logging.getLogger("thrift_bridge")
 
 #: What `retry_steps` asks of the shell: (ACQUIRE, pool), (CALL, connection), (WAIT, seconds).
 ACQUIRE, CALL, WAIT = 0, 1, 2
@@ -171,8 +174,18 @@ class CallerCore:
         raise NotImplementedError
 
     def pick(self, avoid: int = -1) -> int:
-        """The endpoint the next attempt goes to."""
-        return 0 if len(self.pools) == 1 else self.balancer.pick(avoid)
+        """The endpoint the next attempt goes to (those cooling down logged at DEBUG)."""
+        if len(self.pools) == 1:
+            return 0
+        index = self.balancer.pick(avoid)
+        if log.isEnabledFor(logging.DEBUG):
+            for skipped in self.balancer.cooling():
+                if skipped != index:
+                    url = self.pools[skipped].endpoint.redacted_url
+                    log.debug(
+                        "%s: skipping %s, cooling down after a failed connect", self.service, url
+                    )
+        return index
 
     def count_retry(self) -> None:
         """Count one retry (for `stats()`)."""
@@ -241,21 +254,25 @@ def retry_steps(
     retry = core.settings.retry
     attempt = 0
     pool = core.pools[index]
+    attempts: list[tuple[str, BaseException]] = []  # (endpoint, why) of each failed attempt
     while True:
         if isinstance(failure, CallError):
             outcome = core.settle(failure.call, name, failure.error, info)
             pool.release(failure.connection, clean=outcome.keep)
+            attempts.append((pool.endpoint.redacted_url, outcome.error))
             sent = failure.call.request_sent
             if not outcome.retryable or not retry.may_retry(name, sent=sent, attempt=attempt):
+                with_attempts(outcome.error, attempts)
                 raise_outcome(outcome, failure.error)
         else:
             core.balancer.connect_failed(index)
+            attempts.append((pool.endpoint.redacted_url, failure))
             if not isinstance(failure, ConnectError) or not retry.may_retry(
                 name, sent=False, attempt=attempt
             ):
                 if isinstance(failure, ConnectError):
                     failure.method = failure.method or name
-                raise failure
+                raise with_attempts(failure, attempts)
         attempt += 1
         core.count_retry()
         delay = retry.delay(attempt)
@@ -263,6 +280,14 @@ def retry_steps(
             yield WAIT, delay
         index = core.pick(avoid=index)
         pool = core.pools[index]
+        log.debug(
+            "retry %d of %s.%s on %s, after %s",
+            attempt,
+            core.service,
+            name,
+            pool.endpoint.redacted_url,
+            describe_attempt(*attempts[-1]),
+        )
         try:
             conn = yield ACQUIRE, pool
         except ConnectError as error:

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from ._argcheck import argument_error
 from ._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
-from ._exceptions import ThriftBridgeError
+from ._exceptions import ProtocolError, ThriftBridgeError, Timeout, TransportError, wrap_error
 from ._fast import fast_calls
+from ._hints import add_hint, no_reply_hint, reply_hint
 from ._wire._stack import open_transport
 
 if TYPE_CHECKING:
@@ -97,8 +98,9 @@ class Connection:
     def call(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Call method `name` of the service on this connection (after `begin_call`).
 
-        An argument the request cannot be encoded with raises `ArgumentError` naming it; it is
-        looked for only once encoding failed (a try block costs a good call nothing).
+        An argument the request cannot be encoded with raises `ArgumentError` naming it; a
+        reply that cannot be read says what its bytes look like (`_hints`). Both are worked
+        out only once the call failed: a try block costs a good call nothing.
         """
         try:
             fast = self.calls.get(name)
@@ -106,12 +108,33 @@ class Connection:
                 return fast(self, args)
             return getattr(self.client, name)(*args, **kwargs)
         except Exception as exc:
-            if self.transport.request_started or isinstance(exc, ThriftBridgeError):
-                raise  # the request was (partly) sent: a wire or reply error, not an argument
-            error = argument_error(self._client_class, self._service_name, name, args, kwargs)
+            if self.transport.request_started:
+                error = self._reply_failed(exc, name)
+            elif isinstance(exc, ThriftBridgeError):
+                raise
+            else:
+                error = argument_error(self._client_class, self._service_name, name, args, kwargs)
             if error is None:
                 raise
+            if error is exc:
+                raise  # ours, its message now hinted
             raise error from exc
+
+    def _reply_failed(self, exc: Exception, name: str) -> ThriftBridgeError | None:
+        """A wire error of a call whose request went out, with a hint from the reply's first
+        bytes (or their absence) at what the server speaks; None for the server's answers."""
+        url = self.endpoint.redacted_url
+        error = wrap_error(exc, url, name, reading=self.transport.request_sent)
+        if not isinstance(error, TransportError) or isinstance(error, Timeout):
+            return error
+        head = self.transport.reply_head()
+        if head:
+            return add_hint(error, reply_hint(head, self.endpoint))
+        if self.endpoint.is_http:  # the HTTP transport told its own failures apart
+            return error
+        if not isinstance(error, ProtocolError) and self.transport.request_sent:
+            return add_hint(error, no_reply_hint(self.endpoint))  # closed, or reset
+        return error
 
     @property
     def request_sent(self) -> bool:

@@ -52,9 +52,12 @@ _AUTHORITY_RE = re.compile(
 _HOSTNAME_RE = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})(?:\.[A-Za-z0-9_-]{1,63})*\.?$"
 )
+#: The message for a URL whose user info (most likely a password) split it at a reserved
+#: character; the URL it names is redacted, so the secret is never echoed.
 _ENCODE_USERINFO = (
-    "a user name or password holding '@', ':', '/', '?' or '#' must be percent-encoded "
-    "('@' as %40, ':' as %3A, '/' as %2F, '?' as %3F, '#' as %23)"
+    "the host and port cannot be told from the user info: a user name or password holding "
+    "'@', ':', '/', '?' or '#' must be percent-encoded ('@' as %40, ':' as %3A, '/' as %2F, "
+    "'?' as %3F, '#' as %23)"
 )
 
 
@@ -290,9 +293,7 @@ def _parse_port(url: str, scheme: str, raw: str | None) -> int:
         return DEFAULT_PORTS[scheme]
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 5) or not 0 < int(raw) < 65536:
         if "@" in url:  # most likely a password split at a reserved character: never echoed
-            raise _fail(
-                url, f"invalid port (expected a number from 1 to 65535; {_ENCODE_USERINFO})"
-            )
+            raise _fail(url, _ENCODE_USERINFO)
         raise _fail(url, f"invalid port {raw!r} (expected a number from 1 to 65535)")
     return int(raw)
 
@@ -374,8 +375,9 @@ def parse_url(url: str | None = None, **options: Any) -> Endpoint:
         raise _fail(url, "whitespace or control characters inside the URL (percent-encode them)")
     match = _URL_RE.match(text)
     if not match:
-        hint = f"; {_ENCODE_USERINFO}" if "@" in text else ""
-        raise _fail(url, f"malformed endpoint URL (expected a URL like {DEFAULT_URL!r}{hint})")
+        if "@" in text:  # a '#' in a password reads as a fragment
+            raise _fail(url, _ENCODE_USERINFO)
+        raise _fail(url, f"malformed endpoint URL (expected a URL like {DEFAULT_URL!r})")
     scheme = match["scheme"].lower()
     if scheme not in SCHEMES:
         raise _fail(
@@ -400,8 +402,7 @@ def _location(url: str, scheme: str, rest: str) -> dict[str, Any]:
         raise _fail(url, f"expected '{scheme}://host:port' after the scheme")
     authority = _AUTHORITY_RE.match(rest[2:])
     if not authority:
-        hint = f" ({_ENCODE_USERINFO})" if "@" in rest else ""
-        raise _fail(url, f"malformed host or port{hint}")
+        raise _fail(url, _ENCODE_USERINFO if "@" in rest else "malformed host or port")
     fields["host"] = _parse_host(url, authority["host"])
     fields["port"] = _parse_port(url, scheme, authority["port"])
     userinfo = authority["userinfo"]

@@ -13,6 +13,7 @@ from collections.abc import Generator
 from typing import TYPE_CHECKING
 
 from ._exceptions import HTTPError, ProtocolError, TransportError
+from ._hints import HEAD_SIZE, add_hint, not_http_hint
 from ._secrets import scrub
 
 if TYPE_CHECKING:
@@ -143,6 +144,11 @@ class ReplyParser:
         self._steps = self._parse()
         self._done: Reply | None = None
 
+    @property
+    def started(self) -> bool:
+        """Whether any byte of the reply has arrived."""
+        return bool(self._buf) or self._pos > 0
+
     def feed(self, data: bytes) -> None:
         """Take the next bytes the server sent."""
         if self._pos > 65536:  # drop what was parsed, now and then, not on every feed
@@ -167,7 +173,10 @@ class ReplyParser:
         """Yield until more than `have` unparsed bytes are buffered (or raise at end of stream)."""
         while len(self._buf) - self._pos <= have:
             if self._eof:
-                raise _closed(len(self._buf) - self._pos, what)
+                error = _closed(len(self._buf) - self._pos, what)
+                if not self._pos:  # no reply parsed yet: what did the server say instead?
+                    add_hint(error, not_http_hint(bytes(self._buf[:HEAD_SIZE])))
+                raise error
             yield
 
     def _until(self, mark: bytes, limit: int, what: str) -> _Step:
@@ -269,7 +278,8 @@ def _parse_head(head: bytes) -> tuple[str, int, str, dict[str, str]]:
     version, _, rest = lines[0].partition(" ")
     code, _, reason = rest.partition(" ")
     if version not in ("HTTP/1.1", "HTTP/1.0") or not (code.isdigit() and len(code) == 3):
-        raise ProtocolError(f"not an HTTP/1.x reply: {lines[0][:80]!r}")
+        error = ProtocolError(f"not an HTTP/1.x reply: {lines[0][:80]!r}")
+        raise add_hint(error, not_http_hint(head[:HEAD_SIZE]))
     if len(lines) - 1 > MAX_HEADERS:
         raise ProtocolError(f"HTTP reply has more than {MAX_HEADERS} headers")
     headers: dict[str, str] = {}

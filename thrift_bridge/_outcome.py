@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ._exceptions import ThriftBridgeError, TransportError, wrap_error
 
-__all__ = ["Outcome", "settle"]
+__all__ = ["Outcome", "describe_attempt", "raise_outcome", "settle", "with_attempts"]
 
 
 class Outcome(NamedTuple):
@@ -58,3 +58,26 @@ def raise_outcome(outcome: Outcome, cause: BaseException) -> None:
     if isinstance(error, ThriftBridgeError) and error.__cause__ is None:
         raise error from cause
     raise error
+
+
+def describe_attempt(url: str, exc: BaseException) -> str:
+    """One failed attempt, for logs and the final error: where, and why."""
+    return f"{url}: {type(exc).__name__}: {getattr(exc, 'message', None) or exc}"
+
+
+def with_attempts(error: BaseException, attempts: list[tuple[str, BaseException]]) -> BaseException:
+    """`error` (ours) with every failed attempt of its call listed, endpoint and why, when
+    there was more than one; the server's answers are left as they came."""
+    if len(attempts) < 2 or not isinstance(error, ThriftBridgeError):
+        return error
+    counts: dict[str, int] = {}  # each endpoint and reason once, in order, with its count
+    for url, exc in attempts:
+        attempt = describe_attempt(url, exc)
+        counts[attempt] = counts.get(attempt, 0) + 1
+    if len(counts) == 1:
+        error.message = f"{error.message} [{len(attempts)} attempts, each so]"
+    else:
+        tried = "; ".join(f"{text} (x{n})" if n > 1 else text for text, n in counts.items())
+        error.message = f"{error.message} [{len(attempts)} attempts: {tried}]"
+    error.args = (error.message,)
+    return error

@@ -1,8 +1,12 @@
-"""TLS client contexts built from an `Endpoint`'s settings (shared by the sync and async clients).
+"""TLS client contexts built from an `Endpoint`'s settings, and what a failed handshake means
+(shared by the sync and async clients; no I/O).
 
 Secure by default: certifi's CA bundle (or the system store, or a file), host name checks,
 TLS 1.2 at least, client certificates for mutual TLS; `validate=false` is explicit and logged
-once per endpoint. One context per TLS setting, built on first use.
+once per endpoint. One context per TLS setting, built on first use. `tls_failure` words a
+handshake error with what to change: the `ca_certs` option for an untrusted certificate
+(and its spellings in the adapters), `server_hostname` for a name mismatch, a plaintext URL
+for a server that does not speak TLS.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ if TYPE_CHECKING:
 
     from ._endpoint import Endpoint
 
-__all__ = ["ssl_context_for"]
+__all__ = ["ssl_context_for", "tls_failure"]
 
 log = logging.getLogger("thrift_bridge")
 
@@ -70,3 +74,59 @@ def _build_ssl_context(endpoint: Endpoint) -> ssl.SSLContext:
             f"certfile={endpoint.certfile!r}, keyfile={endpoint.keyfile!r}): {exc}"
         ) from exc
     return context
+
+
+#: OpenSSL's verification codes (X509_V_ERR_*) of a certificate no trusted CA signed.
+_UNTRUSTED = {2, 18, 19, 20, 21}
+_HOSTNAME_MISMATCH = {62, 64}  # host name, IP address
+_EXPIRED = 10
+#: Reasons OpenSSL gives for a peer that answered the handshake with bytes that are not TLS.
+_NOT_TLS = ("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG", "HTTP_REQ")
+_PLAIN = {"tcps": "tcp://", "https": "http://", "unixs": "unix:"}
+
+
+def tls_failure(exc: BaseException, endpoint: Endpoint) -> str:
+    """The message for a TLS handshake with `endpoint` that raised `exc`: OpenSSL's words,
+    then the option or URL that would fix it."""
+    import ssl
+
+    failed = f"TLS failed: {exc or 'the connection was reset'}"
+    plain = _PLAIN.get(endpoint.scheme, "tcp://")
+    code = getattr(exc, "verify_code", None)
+    if isinstance(exc, ssl.SSLCertVerificationError) and code is not None:
+        if code in _UNTRUSTED:
+            trusted = (
+                "certifi's CA bundle"
+                if endpoint.ca_certs is None
+                else "the OS store"
+                if endpoint.ca_certs == "system"
+                else f"ca_certs={endpoint.ca_certs!r}"
+            )
+            return (
+                f"{failed}: the server's certificate is not signed by a CA in {trusted}; give "
+                "the CA file that signed it as ca_certs (the ca_certs= option or URL query; "
+                "Flask: THRIFTCLIENT_SSL_CA_CERTS, or <prefix>_SSL_CA_CERTS; Django and "
+                'ClientRegistry: OPTIONS={"ca_certs": ...}), or ca_certs=system for the OS store'
+            )
+        if code in _HOSTNAME_MISMATCH:
+            name = endpoint.server_hostname or endpoint.host
+            return (
+                f"{failed}: the certificate is not valid for {name!r}; connect by a name it "
+                "holds, or set server_hostname to one"
+            )
+        if code == _EXPIRED:
+            return f"{failed} (or this machine's clock is wrong)"
+        return failed
+    reason = getattr(exc, "reason", None) or ""
+    if isinstance(exc, ssl.SSLError) and any(r in reason.upper() for r in _NOT_TLS):
+        return (
+            f"{failed}: the server answered the handshake with bytes that are not TLS; it "
+            f"probably speaks plaintext: use the {plain} scheme"
+        )
+    if isinstance(exc, (ssl.SSLEOFError, ConnectionResetError)) or "EOF" in reason.upper():
+        return (
+            f"{failed}: the server closed the connection during the handshake; it may not "
+            f"speak TLS (then use the {plain} scheme), or it refused this client (its "
+            "certificate, certfile/keyfile, or TLS version)"
+        )
+    return failed

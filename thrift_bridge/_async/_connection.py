@@ -28,13 +28,16 @@ from .._codec._replies import ReplyStream
 from .._exceptions import (
     ConnectError,
     ConnectTimeout,
+    ProtocolError,
     ReadTimeout,
     ThriftBridgeError,
     TransportError,
     WriteTimeout,
 )
+from .._hints import add_hint, no_reply_hint, reply_hint
 from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
 from .._service import generated_method, result_unpacker, service_methods
+from .._tls import tls_failure
 from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
@@ -237,9 +240,11 @@ class AsyncConnection(asyncio.Protocol):
             ) from exc
         except OSError as exc:
             tls = sys.modules.get("ssl")
+            # A peer that drops the handshake resets asyncio's connection, with no message.
+            handshake = context is not None and isinstance(exc, ConnectionResetError)
             text = (
-                f"TLS failed: {exc}"
-                if tls is not None and isinstance(exc, tls.SSLError)
+                tls_failure(exc, endpoint)
+                if handshake or (tls is not None and isinstance(exc, tls.SSLError))
                 else f"{exc.strerror or exc}"
             )
             raise ConnectError(text, endpoint=endpoint.redacted_url) from exc
@@ -267,7 +272,7 @@ class AsyncConnection(asyncio.Protocol):
                 self._replies.feed(data)
                 self._deliver_replies()
         except BaseException as exc:  # a malformed reply: nothing on this connection is in step
-            self._break(exc)
+            self._break(self._hinted(exc))
 
     def eof_received(self) -> bool:
         return False  # close the transport; connection_lost follows
@@ -277,11 +282,19 @@ class AsyncConnection(asyncio.Protocol):
             try:
                 self._http_reply.feed_eof()  # a body delimited by the end of the connection
                 self._http_received(b"")
+            except ThriftBridgeError as error:  # a reply cut short, or not HTTP: it says why
+                if self.pending and not self._http_reply.started:
+                    add_hint(error, no_reply_hint(self.endpoint))  # closed before replying
+                self._break(error)
             except BaseException as error:
                 exc = exc or error  # type: ignore[assignment]
         if self.error is None:
             reason = f": {exc}" if exc else ""
-            self._break(TransportError(f"the peer closed the connection{reason}"))
+            lost = TransportError(f"the peer closed the connection{reason}")
+            parser = self._http_reply
+            if self.pending and not self._replies.buffered and not (parser and parser.started):
+                add_hint(lost, no_reply_hint(self.endpoint))  # closed before replying
+            self._break(lost)
         if not self._closed.done():
             self._closed.set_result(None)
         if self._drained is not None and not self._drained.done():
@@ -488,6 +501,18 @@ class AsyncConnection(asyncio.Protocol):
             self._deliver_replies()
         if not reply.keep_alive:
             self.retire()
+
+    def _hinted(self, exc: BaseException) -> BaseException:
+        """A reply that could not be read, with what its first bytes say the server speaks."""
+        hint = reply_hint(self._replies.head(), self.endpoint)
+        if hint is None:
+            return exc
+        error = (
+            exc if isinstance(exc, ThriftBridgeError) else ProtocolError(f"malformed reply: {exc}")
+        )
+        if error is not exc:
+            error.__cause__ = exc
+        return add_hint(error, hint)
 
     def _watch(self) -> None:
         """The earliest deadline came: expire the calls past theirs; watch the next one."""

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from thrift.Thrift import TApplicationException, TMessageType
 
 from .._exceptions import ProtocolError
+from .._hints import HEAD_SIZE
 from ._memory import MemoryReader, NeedMore
 from ._protocols import header_transport, protocol_factory
 
@@ -74,6 +75,7 @@ class ReplyStream:
         self._buf: bytes | bytearray = b""
         self._need = 0  # how long `_buf` must be before decoding is worth trying again
         self._json_reader: Any = None
+        self._bad_stream = b""  # the first bytes of a stream that did not inflate
         if self._json:
             from ._json_methods import json_limits
             from ._json_stream import MessageReader
@@ -88,6 +90,21 @@ class ReplyStream:
             + len(self._buf)
             + (len(self._json_reader.buffered) if self._json_reader is not None else 0)
         )
+
+    def head(self) -> bytes:
+        """The first bytes no reply has used yet, as the server sent them (for the hints on a
+        reply that failed; b"" where that shape is lost)."""
+        if self._bad_stream:
+            return self._bad_stream
+        if self._json_reader is not None:
+            return bytes(self._json_reader.buffered[:HEAD_SIZE])
+        if self._framed and self._raw:
+            return bytes(self._raw[:HEAD_SIZE])
+        if self._inflater is not None or not self._buf:
+            return b""
+        if self._framed:  # a frame's payload: put its size back in front
+            return _FRAME.pack(len(self._buf)) + bytes(self._buf[: HEAD_SIZE - 4])
+        return bytes(self._buf[:HEAD_SIZE])
 
     def feed(self, data: bytes) -> None:
         """Take the next bytes the server sent."""
@@ -140,6 +157,7 @@ class ReplyStream:
         try:
             out = self._inflater.decompress(data, self.limit + 1)
         except zlib.error as exc:
+            self._bad_stream = data[:HEAD_SIZE]
             raise ProtocolError(f"the reply is not a valid zlib stream: {exc}") from exc
         if self._inflater.unconsumed_tail or len(out) > self.limit:
             raise ProtocolError(f"decompressed reply exceeds max_message_size={self.limit} bytes")

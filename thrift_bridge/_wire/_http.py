@@ -11,7 +11,8 @@ from __future__ import annotations
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from .._exceptions import HTTPError, ProtocolError
+from .._exceptions import HTTPError, ProtocolError, Timeout, TransportError
+from .._hints import HEAD_SIZE, add_hint, no_reply_hint
 from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body
 from ._socket import SocketIO
 from ._streams import StackTransport
@@ -28,13 +29,14 @@ __all__ = ["HttpTransport"]
 class _HttpIO:
     """The keep-alive socket of an HTTP endpoint, reopened after the server closed it."""
 
-    __slots__ = ("_connect", "_io", "limit", "sent", "started", "timeout")
+    __slots__ = ("_connect", "_io", "got", "limit", "sent", "started", "timeout")
 
     def __init__(self, connect: Callable[[], socket.socket], timeout: float, limit: int):
         self._connect = connect
         self.timeout = timeout
         self.limit = limit
         self.sent = self.started = False
+        self.got = 0  # bytes of the reply received before the exchange failed
         self._io: SocketIO | None = None
 
     def open(self) -> None:
@@ -58,6 +60,7 @@ class _HttpIO:
         try:
             reply = read_reply(self._recv, self.limit)
         except BaseException:
+            self.got = self._io.received
             self.close()
             raise
         if not reply.keep_alive:
@@ -112,13 +115,21 @@ class HttpTransport(StackTransport):
         try:
             reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
             self._rbuf = BytesIO(thrift_body(reply, self.endpoint))
-        except (ProtocolError, HTTPError) as exc:
+        except TransportError as exc:
             self.io.close()  # not a Thrift reply: this connection goes
-            raise scrubbed(exc, self.endpoint) from None
+            self._rbuf = BytesIO(b"")
+            if self.io.got == 0 and self.io.sent and not isinstance(exc, (HTTPError, Timeout)):
+                add_hint(exc, no_reply_hint(self.endpoint))
+            if isinstance(exc, (ProtocolError, HTTPError)):  # they may quote the server
+                raise scrubbed(exc, self.endpoint) from None
+            raise
 
     @property
     def cstringio_buf(self) -> BytesIO:
         return self._rbuf
+
+    def reply_head(self) -> bytes:
+        return self._rbuf.getvalue()[:HEAD_SIZE]  # the reply's body: a Thrift message
 
     def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
         raise ProtocolError(f"the HTTP reply ended before the {reqlen} bytes the message needs")

@@ -25,6 +25,8 @@ from .._exceptions import (
     TransportError,
     WriteTimeout,
 )
+from .._hints import HEAD_SIZE
+from .._tls import tls_failure
 
 if TYPE_CHECKING:
     import ssl
@@ -76,6 +78,7 @@ class SocketIO:
         "_poller",
         "_write_poller",
         "deadline",
+        "first",
         "max_message_size",
         "received",
         "sent",
@@ -90,6 +93,7 @@ class SocketIO:
         self.deadline = math.inf
         self.sent = self.started = False
         self.received = 0
+        self.first = b""  # the call's first bytes received (kept by reference, not copied)
         self.max_message_size = max_message_size
         self._poller = select.poll()
         self._poller.register(sock, select.POLLIN)
@@ -167,10 +171,16 @@ class SocketIO:
             raise _failed("receiving the reply", exc) from exc
         if not data:
             raise _closed_by_peer()
+        if not self.received:
+            self.first = data
         self.received += len(data)
         if self.received > self.max_message_size:
             raise self._too_big()
         return data
+
+    def reply_head(self) -> bytes:
+        """The first bytes received in this call (b"" before any), for hints on a bad reply."""
+        return self.first[:HEAD_SIZE] if self.received else b""
 
     def recv_buffer(self, n: int, prefix: bytes = b"") -> BytesIO:
         """A read buffer of `prefix` and exactly `n` more bytes, received straight into it.
@@ -323,9 +333,6 @@ def connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socket
             f"timed out connecting (connect_timeout={endpoint.connect_timeout:g}s): {exc}"
         ) from exc
     except OSError as exc:
-        tls = sys.modules.get("ssl")
-        if tls is not None and isinstance(exc, tls.SSLError):
-            raise ConnectError(f"TLS failed: {exc}") from exc
         raise ConnectError(f"{exc.strerror or exc}") from exc
 
 
@@ -345,6 +352,12 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socke
         try:
             hostname = endpoint.server_hostname or endpoint.host
             sock = context.wrap_socket(sock, server_hostname=hostname)
+        except (socket.timeout, TimeoutError):
+            sock.close()
+            raise
+        except OSError as exc:  # the handshake failed: say why, and what would fix it
+            sock.close()
+            raise ConnectError(tls_failure(exc, endpoint)) from exc
         except BaseException:
             sock.close()
             raise

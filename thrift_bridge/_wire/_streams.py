@@ -67,6 +67,11 @@ class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]
         """Whether an idle connection can carry another call."""
         return bool(self.io.is_usable())
 
+    def reply_head(self) -> bytes:
+        """The first bytes of the current call's reply as they came off the socket, for the
+        hints on a reply that failed (b"" before any came)."""
+        return bytes(self.io.reply_head())
+
 
 class _MessageTransport(StackTransport):
     """A buffered or framed transport: whole messages out, the read buffer rewindable."""
