@@ -134,6 +134,39 @@ def test_readme_ssl_options(demo_url, server_ssl_context, ca_file, caplog):
         verified.close(other)
 
 
+@pytest.mark.parametrize("scheme", ["tcps", "https"])
+def test_validation_off_with_a_ca_file_set_works_with_one_warning(
+    scheme, server_ssl_context, tmp_path, caplog
+):
+    """A dev config turning validation off over a base config that sets the CA file: accepted
+    by Flask, the registry (Django's OPTIONS) and parse_url alike, one warning per endpoint.
+    The CA file given did not sign the server's certificate: validation is really off."""
+    import trustme
+
+    other_ca = tmp_path / "other-ca.pem"
+    trustme.CA().cert_pem.write_to_path(str(other_ca))
+    processor = CustomerService.Processor(CustomerServiceHandler())
+    with serve(processor, scheme=scheme, ssl_context=server_ssl_context) as tls_server:
+        app = Flask(__name__)
+        app.config["THRIFTCLIENT_TRANSPORT"] = tls_server.url
+        app.config["THRIFTCLIENT_SSL_CA_CERTS"] = str(other_ca)  # the base config
+        app.config["THRIFTCLIENT_SSL_VALIDATE"] = False  # the dev override
+        thriftclient = ThriftClient(CustomerService.Client, app)
+        options = {"ca_certs": str(other_ca), "validate": False}
+        registry = ClientRegistry(
+            {"demo": {"service": CustomerService, "url": tls_server.url, "OPTIONS": options}}
+        )
+        with caplog.at_level(logging.WARNING, logger="thrift_bridge"):
+            with app.app_context():
+                assert [thriftclient.client.ping() for _ in range(3)] == ["pong"] * 3
+            assert [registry["demo"].ping() for _ in range(3)] == ["pong"] * 3
+        thriftclient.close(app)
+        registry.close()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings  # one endpoint, warned once
+    assert "validation is disabled" in warnings[0]
+
+
 def test_readme_protocol_constants(calc_url):
     for constant in (ThriftClient.BINARY, ThriftClient.COMPACT, ThriftClient.JSON, "COMPACT"):
         with serve(Calculator.Processor(CalculatorHandler()), protocol=constant.lower()) as server:
