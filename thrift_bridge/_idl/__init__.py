@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ._build import Plan
     from ._resolve import Program
 
-__all__ = ["IDLError", "load"]
+__all__ = ["IDLError", "load", "require_lark"]
 
 #: Where loaded packages live in ``sys.modules`` unless `module_name` says otherwise.
 PREFIX = "thrift_bridge._idl.loaded"
@@ -96,6 +96,16 @@ def load(
         return package
 
 
+def require_lark(needed_by: str) -> None:
+    """ConfigError unless the lark parser (the ``idl`` extra) is installed."""
+    try:
+        import lark  # noqa: F401
+    except ImportError:
+        raise ConfigError(
+            f"{needed_by} needs the lark parser: pip install 'thrift-bridge[idl]'"
+        ) from None
+
+
 def _check_module_name(name: object) -> None:
     """A dotted Python name that is not an existing module (ours may be replaced)."""
     if not isinstance(name, str) or not all(part.isidentifier() for part in name.split(".")):
@@ -121,12 +131,7 @@ def _check_module_name(name: object) -> None:
 
 def _plan(source: str, module_name: str | None, dirs: tuple[str, ...]) -> dict[str, Any]:
     """Parse, check and build `source` and its includes: the plans and what they depend on."""
-    try:  # only parsing needs lark: a load from the plan cache does not
-        import lark  # noqa: F401
-    except ImportError:
-        raise ConfigError(
-            "thrift_bridge.load() needs the lark parser: pip install 'thrift-bridge[idl]'"
-        ) from None
+    require_lark("thrift_bridge.load()")  # only parsing needs it: the plan cache does not
     from ._build import build_program
     from ._resolve import check, load_programs
 
