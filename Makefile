@@ -46,7 +46,7 @@ sysdeps:
 	  fi; \
 	fi
 
-## idl: compile every idl/*.thrift into generated/ with the Apache Thrift compiler
+## idl: compile every idl/*.thrift into generated/ with the Apache Thrift compiler, .pyi stubs beside
 idl: sysdeps venv
 	$(PY) -m thrift_bridge compile -o generated $(IDL)
 

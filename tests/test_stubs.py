@@ -257,3 +257,43 @@ def _holds(node: ast.expr, value: Any, module: types.ModuleType) -> bool:
     if builtin is not None:
         return isinstance(value, builtin) and (name != "int" or not isinstance(value, bool))
     return type(value).__name__ == name
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def test_compile_writes_stubs_unless_told_not_to(compiler: str, tmp_path: Path) -> None:
+    from thrift_bridge.cli import main
+
+    demo = str(ROOT / "idl" / "demo.thrift")
+    assert main(["compile", demo, "-o", str(tmp_path / "with"), "--compiler", compiler]) == 0
+    assert sorted(p.name for p in (tmp_path / "with" / "demo").glob("*.pyi")) == [
+        "CustomerService.pyi",
+        "constants.pyi",
+        "ttypes.pyi",
+    ]
+    out = tmp_path / "without"
+    assert main(["compile", demo, "-o", str(out), "--compiler", compiler, "--no-stubs"]) == 0
+    assert not list(out.rglob("*.pyi"))
+
+
+def test_stubs_command_reports_a_broken_idl(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from thrift_bridge.cli import main
+
+    broken = tmp_path / "broken.thrift"
+    broken.write_text("struct S {\n  1: Missing m,\n}\n")
+    assert main(["stubs", str(broken), "-o", str(tmp_path / "out")]) == 2
+    assert "broken.thrift:2:6: unknown type 'Missing'" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_stubs_command_names_includes_through_the_package(tmp_path: Path) -> None:
+    from thrift_bridge.cli import main
+
+    includer = str(ROOT / "tests" / "idl_corpus" / "includer.thrift")
+    assert main(["stubs", includer, "-o", str(tmp_path), "--package", "app.idl"]) == 0
+    child = (tmp_path / "corpus" / "includer" / "Child.pyi").read_text()
+    assert "import app.idl.corpus.deep.Middle as _tb_extends" in child
+    assert (tmp_path / "corpus" / "shared" / "ttypes.pyi").is_file()  # the includes too
