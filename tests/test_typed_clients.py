@@ -150,9 +150,11 @@ def test_mypy_checks_every_call(site: Path) -> None:
     found = []
     for line in result.stdout.splitlines():
         match = re.match(r"(.+?):(\d+): error: (.*)$", line)
-        if match:
+        # The library's own .py files are `make lint`'s, under the project's configuration;
+        # here every snippet and every stub counts.
+        if match and not (match[1].startswith("thrift_bridge") and match[1].endswith(".py")):
             found.append((match[1], int(match[2]), match[3]))
-    assert result.returncode == (1 if found else 0), result.stdout + result.stderr
+    assert result.returncode in (0, 1), result.stdout + result.stderr
     _check(_by_snippet(found), 0, "mypy")
 
 
