@@ -21,7 +21,7 @@ from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
 from .._wire._stack import open_transport, ssl_context_for
-from ._compile import PACKAGE_PREFIX, compile_cached, compile_idl
+from ._compile import compile_cached, compile_idl
 from ._stubs import run_stubs, stubs_after_compile
 
 if TYPE_CHECKING:
@@ -290,7 +290,7 @@ def run_compile(args: argparse.Namespace) -> int:
     packages = compile_idl(args.files, args.out, compiler=args.compiler, recursive=args.recursive)
     for package in packages:
         print(f"wrote {package}")
-    stubs_after_compile(args, PACKAGE_PREFIX)
+    stubs_after_compile(args)
     return 0
 
 

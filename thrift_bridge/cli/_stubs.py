@@ -6,6 +6,8 @@ import importlib.util
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ._compile import PACKAGE_PREFIX
+
 if TYPE_CHECKING:
     import argparse
 
@@ -67,8 +69,11 @@ def run_stubs(args: argparse.Namespace) -> int:
     return 0
 
 
-def stubs_after_compile(args: argparse.Namespace, package_prefix: str) -> None:
-    """After `compile`: the stubs of the packages just compiled, unless ``--no-stubs``."""
+def stubs_after_compile(args: argparse.Namespace, package_prefix: str = PACKAGE_PREFIX) -> None:
+    """After `compile`: the stubs of the packages just compiled, unless ``--no-stubs``.
+
+    `package_prefix` must be the one the modules were compiled with (their imports use it).
+    """
     if args.no_stubs:
         return
     if importlib.util.find_spec("lark") is None:
