@@ -1,4 +1,4 @@
-"""The binary fast path (codec.py): the same bytes and the same results as the generated client."""
+"""The binary and compact codec and their fast calls: the generated client's bytes and results."""
 
 from __future__ import annotations
 
@@ -15,9 +15,14 @@ from thrift.Thrift import TApplicationException
 from thrift.transport.TTransport import TMemoryBuffer, TTransportBase, TTransportException
 
 from thrift_bridge import Client, ProtocolError, parse_url
-from thrift_bridge._codec import _binary as codec
-from thrift_bridge._codec._binary import LARGE_FIELD, fast_calls, supports_fast_path
-from thrift_bridge._service import parameters
+from thrift_bridge._codec._binary import (
+    LARGE_FIELD,
+    BinaryMethod,
+    binary_methods,
+    supports_fast_path,
+)
+from thrift_bridge._fast import fast_calls
+from thrift_bridge._service import generated_method
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from thrift_bridge.testing import serve, serve_raw
@@ -192,8 +197,6 @@ def test_multiplexed_fast_path_prefixes_the_service_name():
     with serve(processor) as server:
         with Client(AllTypes, server.url, service_name="AllTypes") as client:
             assert client.add(40, 2) == 42
-            with client.connection() as pinned:
-                assert "add" in pinned._conn.calls
 
 
 @pytest.mark.parametrize(
@@ -254,32 +257,55 @@ def test_fast_calls_cover_every_method_once_per_client_class_and_protocol():
     binary, compact = parse_url("tcp://h:1"), parse_url("tcp://h:1?protocol=compact")
     calls = fast_calls(AllTypes.Client, None, binary)
     assert set(calls) == set(Client(AllTypes, "tcp://127.0.0.1:1").methods)
+    assert set(binary_methods(AllTypes.Client, None, binary)) == set(calls)
     assert fast_calls(AllTypes.Client, None, parse_url("unix:/tmp/s.sock")) is calls
     assert fast_calls(AllTypes.Client, "AllTypes", binary) is not calls
     assert fast_calls(AllTypes.Client, None, compact) is not calls
+    assert fast_calls(AllTypes.Client, None, parse_url("tcp://h:1?transport=zlib")) == {}
     json_calls = fast_calls(AllTypes.Client, None, parse_url("tcp://h:1?protocol=json"))
     assert set(json_calls) == set(calls)  # from the JSON codec: tests/test_json_calls.py
 
 
+def method(name: str, protocol: str = "binary") -> BinaryMethod:
+    """The codec of AllTypes method `name`."""
+    generated = generated_method(AllTypes.Client, name)
+    assert generated is not None
+    return BinaryMethod(generated, name, None, protocol)
+
+
+def apache_request(name: str, seqid: int, args_struct: object, protocol: type) -> bytes:
+    """The request Apache's generated client writes."""
+    out = TMemoryBuffer()
+    proto = protocol(out)
+    proto.writeMessageBegin(name, 1, seqid)
+    args_struct.write(proto)  # type: ignore[attr-defined]
+    proto.writeMessageEnd()
+    return out.getvalue()
+
+
 @pytest.mark.parametrize(
-    ("args_class", "args", "small"),
+    ("name", "args", "small"),
     [
-        (AllTypes.slow_echo_args, ("é" * LARGE_FIELD, 0.5), ("small", 0.5)),
-        (AllTypes.echo_blob_args, (b"\xff" * LARGE_FIELD,), (b"small",)),
+        ("slow_echo", ("é" * LARGE_FIELD, 0.5), ("small", 0.5)),
+        ("echo_blob", (b"\xff" * LARGE_FIELD,), (b"small",)),
     ],
     ids=["string and double", "binary"],
 )
-def test_large_arguments_are_sent_as_their_own_field_and_decode_to_the_same_struct(
-    args_class, args, small
-):
-    encode = codec._large_fields(args_class, parameters(args_class.__init__))
-    parts = encode(args)
-    if isinstance(args[0], bytes):
-        assert any(part is args[0] for part in parts)  # sent as it is, never copied
-    decoded = args_class()
-    decoded.read(TBinaryProtocol(TMemoryBuffer(b"".join(parts))))
-    assert decoded == args_class(*args)
-    assert encode(small) is None  # small arguments: the C encoder, one part
+def test_large_arguments_are_sent_as_their_own_field_and_are_the_same_bytes(name, args, small):
+    args_class = getattr(AllTypes, f"{name}_args")
+    for values in (args, small):
+        parts = method(name).request(7, values)
+        expected = apache_request(name, 7, args_class(*values), TBinaryProtocol)
+        if values is args:
+            assert len(parts) > 2  # the large field on its own
+            if isinstance(values[0], bytes):
+                assert any(part is values[0] for part in parts)  # sent as it is, never copied
+            decoded = args_class()
+            decoded.read(TBinaryProtocol(TMemoryBuffer(b"".join(parts)[len(parts[0]) :])))
+            assert decoded == args_class(*values)
+        else:
+            assert len(parts) == 2  # small arguments: header and the C encoder's bytes
+            assert b"".join(parts) == expected
 
 
 @pytest.mark.parametrize(
@@ -306,13 +332,11 @@ def test_old_non_strict_replies_are_read_through_the_generated_code(method, args
         assert client.call(method, *args) == expected
 
 
-@given(st.integers(0, 2**31 - 1))
-def test_compact_sequence_ids_are_the_varints_apache_writes(n):
-    from thrift.protocol.TCompactProtocol import writeVarint
-
-    out = TMemoryBuffer()
-    writeVarint(out, n)
-    assert codec._varint(n) == out.getvalue()
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["binary", "compact"]))
+def test_requests_are_the_bytes_apache_writes_for_every_sequence_id(seqid, protocol):
+    apache = TCompactProtocol if protocol == "compact" else TBinaryProtocol
+    expected = apache_request("add", seqid, AllTypes.add_args(3, -4), apache)
+    assert b"".join(method("add", protocol).request(seqid, (3, -4))) == expected
 
 
 @pytest.mark.parametrize("transport", ["buffered", "framed"])
@@ -320,8 +344,6 @@ def test_compact_calls_past_one_byte_sequence_ids(transport):
     handler = AllTypes.Processor(AllTypesHandler())
     with serve(handler, protocol="compact", transport=transport) as server:
         with Client(AllTypes, server.url, pool_size=1) as client:
-            with client.connection() as pinned:
-                assert "add" in pinned._conn.calls
             for i in range(300):  # ids 128..301 take two varint bytes
                 assert client.add(i, 1) == i + 1
             assert client.stats()["created"] == 1

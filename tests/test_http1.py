@@ -7,10 +7,15 @@ import contextlib
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from thrift.transport.TTransport import TTransportException
 
-from thrift_bridge import ProtocolError
-from thrift_bridge._wire._http1 import MAX_HEAD_SIZE, MAX_HEADERS, read_reply, request_head
+from thrift_bridge import ProtocolError, TransportError
+from thrift_bridge._http1 import (
+    MAX_HEAD_SIZE,
+    MAX_HEADERS,
+    ReplyParser,
+    read_reply,
+    request_head,
+)
 
 LIMIT = 1 << 20
 
@@ -128,10 +133,9 @@ def test_malformed_or_oversized_replies_are_protocol_errors(data, message):
     [b"", b"HTTP/1.1 200 OK\r\nContent-Le", reply(OK_LENGTH, b"hel")],
     ids=["before any byte", "mid-headers", "mid-body"],
 )
-def test_a_server_closing_part_way_is_an_end_of_file(data):
-    with pytest.raises(TTransportException) as caught:
+def test_a_server_closing_part_way_is_a_transport_error(data):
+    with pytest.raises(TransportError, match="the server closed the connection after"):
         read_reply(feeder(data), LIMIT)
-    assert caught.value.type == TTransportException.END_OF_FILE
 
 
 SPLITS = st.lists(st.integers(1, 300), max_size=40)
@@ -161,5 +165,27 @@ def test_any_framing_split_any_way_gives_back_the_body(framed, sizes):
 
 @given(st.binary(max_size=400), SPLITS)
 def test_any_bytes_give_a_reply_or_one_of_our_two_errors(data, sizes):
-    with contextlib.suppress(ProtocolError, TTransportException):
+    with contextlib.suppress(TransportError):  # ProtocolError is one
         read_reply(feeder(b"HTTP/1.1 200 OK\r\n" + data, sizes), 1000)
+
+
+@given(framed_bodies(), SPLITS)
+def test_the_parser_takes_bytes_as_they_come_and_hands_out_the_reply_once(framed, sizes):
+    """Push-fed (as the async client feeds it): no reply before the last byte, then the body."""
+    data, body = framed
+    parser = ReplyParser(LIMIT)
+    cuts = [0]
+    for size in sizes:
+        cuts.append(min(len(data), cuts[-1] + size))
+    pieces = [data[a:b] for a, b in zip(cuts, [*cuts[1:], len(data)]) if b > a]
+    for piece in pieces[:-1]:
+        parser.feed(piece)
+        reply = parser.reply()
+        assert reply is None or b"Connection: close" not in data  # complete only at the end
+    parser.feed(pieces[-1])
+    reply = parser.reply()
+    if reply is None:  # delimited by the end of the connection
+        parser.feed_eof()
+        reply = parser.reply()
+    assert reply is not None
+    assert reply.body == body

@@ -13,8 +13,8 @@ from thrift.Thrift import TApplicationException
 from thrift.transport.TTransport import TTransportException
 
 from thrift_bridge import Client, ProtocolError, ReadTimeout, TransportError, parse_url
-from thrift_bridge._codec._binary import fast_calls
-from thrift_bridge._codec._json_calls import json_fast_calls, supports_json_fast_path
+from thrift_bridge._codec._json_methods import json_methods, supports_json_fast_path
+from thrift_bridge._fast import fast_calls
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.generated.alltypes.ttypes import BadInput
 from thrift_bridge.testing import serve, serve_raw
@@ -246,14 +246,17 @@ def test_bytes_after_a_reply_leave_the_call_answered_and_the_connection_discarde
 def test_the_json_fast_path_applies_to_buffered_framed_and_http(url, fast):
     endpoint = parse_url(url)
     assert supports_json_fast_path(endpoint) is fast
-    assert bool(json_fast_calls(AllTypes.Client, None, endpoint)) is fast
+    assert bool(json_methods(AllTypes.Client, None, endpoint)) is fast
 
 
 def test_json_fast_calls_are_built_once_per_class_service_name_and_size_limit():
     plain = parse_url("tcp://h:1?protocol=json")
     calls = fast_calls(AllTypes.Client, None, plain)
     assert set(calls) == set(Client(AllTypes, "tcp://127.0.0.1:1").methods)
-    assert fast_calls(AllTypes.Client, None, parse_url("http://h/t?protocol=json")) is calls
+    assert fast_calls(AllTypes.Client, None, parse_url("tcp://other:2?protocol=json")) is calls
+    assert set(fast_calls(AllTypes.Client, None, parse_url("http://h/t?protocol=json"))) == set(
+        calls
+    )
     assert fast_calls(AllTypes.Client, "AllTypes", plain) is not calls
     limited = parse_url("tcp://h:1?protocol=json&max_message_size=1000")
     assert fast_calls(AllTypes.Client, None, limited) is not calls

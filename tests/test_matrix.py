@@ -17,7 +17,7 @@ from thrift_bridge import (
     TransportError,
     parse_url,
 )
-from thrift_bridge._wire._stack import ACCELERATED
+from thrift_bridge._codec._protocols import ACCELERATED
 from thrift_bridge.demo import combinations
 from thrift_bridge.generated.alltypes import AllTypes
 from thrift_bridge.testing import serve, serve_raw

@@ -8,7 +8,7 @@ from ._version import __version__ as __version__
 # "import X as X" re-exports each name for type checkers (mypy --strict, pyright).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ._calls import HeaderScope as HeaderScope
+    from ._caller import HeaderScope as HeaderScope
     from ._client import Client as Client
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
@@ -57,7 +57,7 @@ _SUBMODULES = {
     "ConnectionPool": "_pool",
     "Endpoint": "_endpoint",
     "HTTPError": "_exceptions",
-    "HeaderScope": "_calls",
+    "HeaderScope": "_caller",
     "IDLError": "_idl",
     "Invoker": "_invoker",
     "Metrics": "_middleware",

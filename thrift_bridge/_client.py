@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._calls import Caller, HeaderScope, check_headers
+from ._caller import HeaderScope, check_headers
+from ._calls import Caller
 from ._endpoint import DEFAULT_URL, Endpoint, parse_urls
 from ._exceptions import ConfigError
 from ._service import no_such_method, service_methods
@@ -254,7 +255,7 @@ class Client:
 
     def close(self) -> None:
         """Close every idle connection; later calls raise `PoolClosed`."""
-        self._caller.close()
+        self._caller.close_pools()
 
     @property
     def closed(self) -> bool:

@@ -1,8 +1,7 @@
 """One open transport stack with its generated client, calling in step with the server.
 
-Apache's generated clients send sequence id 0 on every call and never check the reply's id or
-method name (t_py_generator.cc), so after a timeout the next call can read the previous call's
-reply. `SequencedProtocol` numbers every request and checks that the reply answers it.
+Requests are numbered and replies checked (`SequencedProtocol`); a method with a fast call
+(`_codec`) skips the generated send_/recv_ code.
 """
 
 from __future__ import annotations
@@ -12,40 +11,17 @@ import math
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._codec._binary import fast_calls
-from ._exceptions import ProtocolError, map_exceptions
-from ._wire._stack import header_transport, multiplexed, open_transport, protocol_factory
+from ._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
+from ._exceptions import ThriftBridgeError
+from ._fast import fast_calls
+from ._wire._stack import open_transport
 
 if TYPE_CHECKING:
     import ssl
 
     from ._endpoint import Endpoint
 
-__all__ = ["Connection", "SequencedProtocol"]
-
-
-class SequencedProtocol:
-    """Protocol mixin: increasing sequence ids out, and replies checked against them."""
-
-    _expected_name: str | None = None
-    _last_seqid = 0
-
-    def writeMessageBegin(self, name: str, ttype: int, seqid: int) -> None:  # noqa: N802
-        seqid = self._last_seqid = (self._last_seqid + 1) & 0x7FFFFFFF
-        # TMultiplexedProtocol writes "Service:method"; replies name the bare method.
-        self._expected_name = name.rpartition(":")[2]
-        super().writeMessageBegin(name, ttype, seqid)  # type: ignore[misc]
-
-    def readMessageBegin(self) -> tuple[str, int, int]:  # noqa: N802
-        name, ttype, seqid = super().readMessageBegin()  # type: ignore[misc]
-        expected = self._expected_name
-        if name != expected or seqid != self._last_seqid:
-            raise ProtocolError(
-                f"reply out of step: got {name!r} #{seqid}, "
-                f"expected {expected!r} #{self._last_seqid}"
-            )
-        self._expected_name = None
-        return name, ttype, seqid
+__all__ = ["Connection"]
 
 
 class Connection:
@@ -80,8 +56,11 @@ class Connection:
     ):
         self.endpoint = endpoint
         self.generation = generation
-        with map_exceptions(endpoint.redacted_url, connecting=True):
+        try:
             self.transport = open_transport(endpoint, ssl_context)
+        except ThriftBridgeError as exc:  # mapped where the socket failed; add where it was
+            exc.endpoint = exc.endpoint or endpoint.redacted_url
+            raise
         self._client_class = client_class
         self._service_name = service_name
         self._build_protocol()
@@ -130,6 +109,14 @@ class Connection:
     def request_started(self) -> bool:
         """Whether any byte of the current call's request reached the wire."""
         return self.transport.request_started
+
+    def reply_headers(self) -> dict[str, str] | None:
+        """The THeader headers of the reply just read (None without THeader)."""
+        if self.header_transport is None:
+            return None
+        from ._caller import reply_headers
+
+        return reply_headers(self.header_transport)
 
     def forget_request(self) -> None:
         """Drop a request that failed before a byte of it was written (and any protocol state

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
 from ._exceptions import PoolClosed, PoolTimeout
-from ._wire._stack import ssl_context_for
+from ._tls import ssl_context_for
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint

@@ -1,13 +1,10 @@
-"""The fast path: a generated method's request and reply coded by Apache's C codec directly.
+"""Binary and compact messages of a generated method, coded by Apache's C codec (no I/O).
 
-A generated client spends most of a small call in Python: `writeMessageBegin` packs three
-fields one write at a time, `readMessageBegin` reads them back one `readAll` at a time, and
-`send_*` / `recv_*` add a few more layers. For the binary and compact protocols (with Apache's
-C codec) on our buffered and framed transports, a `FastCall` sends a pre-built message header
-plus the C-encoded arguments in one write, compares the reply's whole header with the one it
-expects in one comparison, and hands the result struct to the C decoder. Anything unexpected
-(an exception message, a reply out of step, keyword arguments, a wrong argument count) takes
-the generated path, so the behaviour is the generated client's.
+The sync connection sends `BinaryMethod.request` in one write and checks the reply's header in
+one comparison (`_connection`); the async connection encodes and decodes through the same
+methods over memory buffers. Anything unexpected (an exception message, a reply out of step,
+keyword arguments, a wrong argument count) takes the generated code, so the behaviour is the
+generated client's.
 """
 
 from __future__ import annotations
@@ -19,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TMessageType, TType
 
-from .._service import calls_of, generated_method, result_unpacker
+from .._service import GeneratedMethod, calls_of, generated_method, result_unpacker
 
 if TYPE_CHECKING:
     from .._endpoint import Endpoint
@@ -29,7 +26,7 @@ try:  # the C codec ships in the thrift wheel; without it there is no fast path
 except ImportError:  # pragma: no cover - depends on how thrift was installed
     fastbinary = None
 
-__all__ = ["FastCall", "fast_calls", "supports_fast_path"]
+__all__ = ["LARGE_FIELD", "BinaryMethod", "binary_methods", "supports_fast_path"]
 
 _VERSION_1 = 0x80010000
 _I32 = struct.Struct("!i")
@@ -38,9 +35,6 @@ _FIELD_HEAD = struct.Struct("!bhi")  # type, field id, length of a string field
 #: From this length on, a top-level string or binary argument is sent as it is: the C encoder
 #: copies byte by byte (about 0.4 ms per MiB, 20x a memcpy).
 LARGE_FIELD = 65536
-
-#: A fast call: (connection, positional arguments) -> the method's result.
-FastCall = Callable[[Any, tuple[Any, ...]], Any]
 
 
 def supports_fast_path(endpoint: Endpoint) -> bool:
@@ -121,81 +115,105 @@ def _large_fields(
     return encode
 
 
-def _make_call(
-    client_class: type[Any], service_name: str | None, name: str, protocol: str
-) -> FastCall | None:
-    """A `FastCall` for one generated method, or None where its shape is not the usual one."""
-    method = generated_method(client_class, name)
-    if fastbinary is None or method is None:
-        return None  # not the usual generated shape: keep the generated path
-    generated, args_class, result_class, recv, parameters = method
-    oneway = recv is None
-    message_head, seqid_bytes, encode, decode = _protocol(protocol)
-    arity = len(parameters)
-    wire_name = f"{service_name}:{name}" if service_name else name
-    request_head, request_tail = message_head(
-        wire_name, TMessageType.ONEWAY if oneway else TMessageType.CALL
+class BinaryMethod:
+    """One generated method's messages in binary or compact, coded by Apache's C codec (no I/O).
+
+    A generated client spends most of a small call in Python: `writeMessageBegin` packs three
+    fields one write at a time, `readMessageBegin` reads them back one `readAll` at a time.
+    Here a request is a pre-built message header (only the sequence id filled in per call)
+    plus the C-encoded arguments, and a reply is recognised by comparing its whole header
+    with the one expected, then decoded by the C decoder. Large top-level string and binary
+    arguments go out as their own parts, uncopied.
+    """
+
+    __slots__ = (
+        "_args_class",
+        "_args_spec",
+        "_decode",
+        "_encode",
+        "_large",
+        "_reply_head",
+        "_reply_tail",
+        "_request_head",
+        "_request_tail",
+        "_result_class",
+        "_result_spec",
+        "_seqid_bytes",
+        "arity",
+        "generated",
+        "name",
+        "oneway",
+        "recv",
+        "unpack",
     )
-    reply_head, reply_tail = message_head(name, TMessageType.REPLY)
-    reply_fixed = len(reply_head) + len(reply_tail)
-    args_spec = [args_class, args_class.thrift_spec]
-    # Large fields are appended in binary's field layout; compact ones go through the encoder.
-    large = _large_fields(args_class, parameters) if protocol == "binary" else None
-    result_spec = [result_class, getattr(result_class, "thrift_spec", None)]
-    unpack = result_unpacker(result_class, name)
 
-    def call(conn: Any, args: tuple[Any, ...]) -> Any:
-        if len(args) != arity:
-            return generated(conn.client, *args)  # raises the generated method's TypeError
-        proto = conn.call_protocol
-        seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
-        trans = conn.transport
-        sequence = seqid_bytes(seqid)
-        request = request_head + sequence + request_tail
-        parts = large(args) if large is not None else None
+    def __init__(self, method: GeneratedMethod, name: str, service_name: str | None, protocol: str):
+        assert fastbinary is not None
+        generated, args_class, result_class, recv, parameters = method
+        #: The method's name, the generated Client's method and its recv_ (None: oneway).
+        self.name, self.generated, self.recv = name, generated, recv
+        self.oneway = recv is None
+        #: How many positional arguments a call takes (others go to the generated code).
+        self.arity = len(parameters)
+        message_head, self._seqid_bytes, self._encode, self._decode = _protocol(protocol)
+        wire_name = f"{service_name}:{name}" if service_name else name
+        self._request_head, self._request_tail = message_head(
+            wire_name, TMessageType.ONEWAY if self.oneway else TMessageType.CALL
+        )
+        self._reply_head, self._reply_tail = message_head(name, TMessageType.REPLY)
+        self._args_class = args_class
+        self._args_spec = [args_class, args_class.thrift_spec]
+        # Large fields are appended in binary's field layout; compact ones go through the encoder.
+        self._large = _large_fields(args_class, parameters) if protocol == "binary" else None
+        self._result_class = result_class
+        self._result_spec = [result_class, getattr(result_class, "thrift_spec", None)]
+        #: The result struct to what the call returns or raises (as the generated recv_ does).
+        self.unpack = result_unpacker(result_class, name)
+
+    def request(self, seqid: int, args: tuple[Any, ...]) -> tuple[bytes, ...]:
+        """The request message in parts: header, encoded arguments (large ones on their own)."""
+        head = self._request_head + self._seqid_bytes(seqid) + self._request_tail
+        parts = self._large(args) if self._large is not None else None
         if parts is None:
-            trans.send_message(request, encode(args_class(*args), args_spec))
-        else:
-            trans.send_message(request, *parts)
-        if oneway:
-            return None
-        # read, not readAll: a short or split reply head (an old non-strict server) must not
-        # block here; whatever does not match goes back for the generated code to read.
-        head = trans.read(reply_fixed + len(sequence))
-        if head != reply_head + sequence + reply_tail:
-            trans.unread(head)  # exception message or out of step: the generated code decides
-            proto._expected_name = name  # what SequencedProtocol checks the reply against
-            return recv(conn.client)
-        result = result_class()
-        decode(result, proto, result_spec)
-        return unpack(result)
+            return head, self._encode(self._args_class(*args), self._args_spec)
+        return (head, *parts)
 
-    return call
+    def reply_head(self, seqid: int) -> bytes:
+        """The bytes a reply to request `seqid` starts with (an exception message differs)."""
+        head: bytes = self._reply_head + self._seqid_bytes(seqid) + self._reply_tail
+        return head
+
+    def read_result(self, proto: Any) -> Any:
+        """Decode the result after its header from `proto`'s C-readable transport; unpack it."""
+        result = self._result_class()
+        self._decode(result, proto, self._result_spec)
+        return self.unpack(result)
 
 
-_cache: dict[tuple[type[Any], str | None, str], dict[str, FastCall]] = {}
+_cache: dict[tuple[type[Any], str | None, str], dict[str, BinaryMethod]] = {}
 _cache_lock = threading.Lock()
 
 
-def fast_calls(
+def binary_methods(
     client_class: type[Any], service_name: str | None, endpoint: Endpoint
-) -> dict[str, FastCall]:
-    """The fast calls of a generated client's methods on `endpoint` (none where it has none).
+) -> dict[str, BinaryMethod]:
+    """The C-coded methods of a generated client on `endpoint` (none where there is none).
 
     Built once per class, service name and protocol, and shared by every connection.
     """
-    if endpoint.protocol == "json":  # integration point: TJSONProtocol's own fast path
-        from ._json_calls import json_fast_calls  # only JSON clients load the JSON codec
-
-        return json_fast_calls(client_class, service_name, endpoint)
     if not supports_fast_path(endpoint):
         return {}
     key = (client_class, service_name, endpoint.protocol)
     with _cache_lock:
-        calls = _cache.get(key)
-        if calls is None:
+        methods = _cache.get(key)
+        if methods is None:
             protocol = endpoint.protocol
-            calls = _cache[key] = calls_of(
-                client_class, lambda name: _make_call(client_class, service_name, name, protocol)
-            )
-    return calls
+
+            def make(name: str) -> BinaryMethod | None:
+                method = generated_method(client_class, name)
+                return (
+                    None if method is None else BinaryMethod(method, name, service_name, protocol)
+                )
+
+            methods = _cache[key] = calls_of(client_class, make)
+    return methods

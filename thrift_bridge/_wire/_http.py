@@ -12,12 +12,11 @@ import base64
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from thrift.transport.TTransport import TTransportException
-
 from .._exceptions import HTTPError, ProtocolError
+from .._http1 import Reply, read_reply, request_head
 from .._secrets import scrub
-from ._http1 import Reply, read_reply, request_head
-from ._streams import SocketIO, StackTransport
+from ._socket import SocketIO
+from ._streams import StackTransport
 
 if TYPE_CHECKING:
     import socket
@@ -89,12 +88,7 @@ class _HttpIO:
     def _recv(self, n: int) -> bytes:
         """Up to `n` bytes within the call's deadline; b"" once the server has closed."""
         assert self._io is not None
-        try:
-            return self._io.recv(n)
-        except TTransportException as exc:
-            if exc.type == TTransportException.END_OF_FILE:
-                return b""
-            raise
+        return self._io.recv_or_eof(n)
 
     def is_usable(self) -> bool:
         if self._io is not None and not self._io.is_usable():

@@ -20,7 +20,8 @@ from .._convert import convert_args, to_dict
 from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
-from .._wire._stack import open_transport, ssl_context_for
+from .._tls import ssl_context_for
+from .._wire._stack import open_transport
 from ._compile import compile_cached, compile_idl
 from ._stubs import run_stubs, stubs_after_compile
 
