@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._calls import HeaderScope
+    from ._caller import HeaderScope
     from ._endpoint import Endpoint
     from ._settings import ClientSettings
 
