@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .._idl import _model as m
 from .._idl._resolve import find_service, type_info
+from .._idl._service import helper_structs
 from ..typing import AsyncClientAPI, AsyncPinnedClientAPI, ClientAPI, PinnedClientAPI
 from ._types import struct_lines
 
@@ -49,36 +50,10 @@ def _params(out: StubModule, function: m.Function, scope: frozenset[str]) -> str
     return ", ".join(["self", *typed])
 
 
-def _helper_structs(function: m.Function) -> list[m.Struct]:
-    """``<method>_args`` and (unless oneway) ``<method>_result``, as Apache defines them."""
-    line, column = function.line, function.column
-    structs = [
-        m.Struct(
-            line, column, kind="struct", name=f"{function.name}_args", fields=function.arguments
-        )
-    ]
-    if not function.oneway:
-        success = (
-            ()
-            if function.return_type is None
-            else (m.Field(line, column, id=0, name="success", type=function.return_type),)
-        )
-        structs.append(
-            m.Struct(
-                line,
-                column,
-                kind="struct",
-                name=f"{function.name}_result",
-                fields=(*success, *function.throws),
-            )
-        )
-    return structs
-
-
 def service_lines(out: StubModule, service: m.Service) -> list[str]:
     """The whole service module."""
     functions = service.functions
-    helpers = [s for f in functions for s in _helper_structs(f)]
+    helpers = [s for f in functions for s in helper_structs(f)]
     out.defined |= {"Iface", "Client", "Processor", *(s.name for s in helpers)}
     out.defined |= {view[0] for view in VIEWS}
     extends = ""
