@@ -8,12 +8,14 @@ Enable it in the mypy configuration::
 pyright reads the constructor's ``__new__`` overloads (`thrift_bridge.typing`), but mypy
 neither accepts a type variable as ``__new__``'s result nor uses ``__new__`` when the class
 also defines ``__init__``. So for mypy, this hook replaces the constructed type with the
-``TypedClient`` class of the service module's stub, when it has one; anything else (a module
-without stubs, a value typed ``Any``) keeps the plain `Client`, exactly as without the plugin.
+``TypedClient`` class of the service module's stub (``TypedAsyncClient`` for an
+``AsyncClient``), when it has one; anything else (a module without stubs, a value typed
+``Any``) keeps the plain class, exactly as without the plugin.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from mypy.nodes import TypeInfo
@@ -27,18 +29,22 @@ if TYPE_CHECKING:
 
 __all__ = ["plugin"]
 
-#: Each client class, by full name, with the name of its view in a service module's stub.
+#: Each client class, by name, with the name of its view in a service module's stub. Only
+#: our own classes count (defined in a private module of the package, so not generated code).
 VIEWS = {
-    "thrift_bridge._client.Client": "TypedClient",
+    "Client": "TypedClient",
+    "AsyncClient": "TypedAsyncClient",
 }
+_OURS = re.compile(r"thrift_bridge(\._[a-z0-9_]+)+\.(?P<name>\w+)")
 
 
 class ThriftBridgePlugin(Plugin):
-    """Types ``Client(service_module, ...)`` as the module's ``TypedClient``."""
+    """Types ``Client(service_module, ...)`` as the module's ``TypedClient``, and so on."""
 
     def get_function_hook(self, fullname: str) -> Callable[[FunctionContext], Type] | None:
         """The hook for calls of a client class (its constructor), else None."""
-        view = VIEWS.get(fullname)
+        ours = _OURS.fullmatch(fullname)
+        view = VIEWS.get(ours["name"]) if ours else None
         if view is None:
             return None
 
