@@ -51,7 +51,7 @@ sysdeps:
 	  fi; \
 	fi
 
-## idl: compile idl/*.thrift with the Apache Thrift compiler (generated/, tests/generated/, benchmarks/generated/)
+## idl: compile idl/*.thrift (generated/, tests/generated/, benchmarks/generated/), .pyi stubs beside
 idl: sysdeps venv
 	$(PY) -m thrift_bridge compile -o generated --package thrift_bridge.generated $(IDL_SHIPPED)
 	$(PY) -m thrift_bridge compile -o tests/generated $(IDL_TESTS)

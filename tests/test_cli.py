@@ -220,7 +220,9 @@ def test_compile_writes_packages_and_reports_missing_files(compiler, tmp_path):
     idl = str(ROOT / "idl" / "calculator.thrift")
     result = run("compile", idl, "-o", str(tmp_path), "--package", "gen", "--compiler", compiler)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"wrote {tmp_path / 'calculator'} (import gen.calculator)\n"
+    assert result.stdout == (
+        f"wrote {tmp_path / 'calculator'} (import gen.calculator)\nwrote 3 stub files\n"
+    )
     assert (tmp_path / "calculator" / "Calculator.py").is_file()
     assert not list(tmp_path.rglob("*-remote"))
     missing = run("compile", str(tmp_path / "nope.thrift"), "-o", str(tmp_path), "--package", "g")

@@ -274,9 +274,10 @@ class ClientRegistry:
         url, options = ClientRegistry._endpoints(alias, entry, version)
         kwargs = {key: entry[key] for key in CLIENT_OPTIONS if key in entry}
         try:
-            return Client(entry["service"], url, **kwargs, **options)
+            client: Client = Client(entry["service"], url, **kwargs, **options)
         except ConfigError as exc:
             raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
+        return client
 
     def __contains__(self, alias: object) -> bool:
         return alias in self._entries
