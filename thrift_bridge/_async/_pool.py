@@ -243,6 +243,8 @@ class AsyncConnectionPool:
         conn.load += 1
         if self._closed:
             conn.retire()
+        elif self._waiters:
+            self._hand_over()  # a pipelined connection has room for those in line too
         return conn
 
     def release(self, conn: AsyncConnection, clean: bool = True) -> None:
