@@ -567,4 +567,5 @@ def test_the_asyncio_example_runs_as_the_readme_shows():
         "pinned session, visits: 1",
         "cancelled call: the connection stays in step: pong",
     ]
-    assert "'discarded': 0" in lines[6] and "'timeouts': 0" in lines[6]
+    assert "'discarded': 0" in lines[6]
+    assert "'timeouts': 0" in lines[6]
