@@ -220,7 +220,8 @@ def test_demo_runs_every_combination():
     assert len(rows) == 58  # every scheme x protocol x transport, TLS rows too
     for row in rows:  # both clients answered, each with a latency
         assert row[-4:-2] == ["2", "accounts"], row
-        assert row[-2].isdigit() and row[-1].isdigit(), row
+        assert row[-2].isdigit(), row
+        assert row[-1].isdigit(), row
 
 
 def test_compile_writes_packages_and_reports_missing_files(compiler, tmp_path):
