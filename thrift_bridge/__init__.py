@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
     from ._endpoint import Endpoint as Endpoint
-    from ._endpoint import parse_url as parse_url
-    from ._endpoint import parse_urls as parse_urls
     from ._exceptions import ArgumentError as ArgumentError
     from ._exceptions import ConfigError as ConfigError
     from ._exceptions import ConnectError as ConnectError
@@ -44,6 +42,8 @@ if TYPE_CHECKING:
     from ._pool import ConnectionPool as ConnectionPool
     from ._settings import ClientSettings as ClientSettings
     from ._settings import RetryPolicy as RetryPolicy
+    from ._urls import parse_url as parse_url
+    from ._urls import parse_urls as parse_urls
 
 # The one list of public names, each with the submodule defining it; a name is imported on
 # first access (PEP 562), so `import thrift_bridge` stays cheap and a tcp client never loads
@@ -82,8 +82,8 @@ _SUBMODULES = {
     "WriteTimeout": "_exceptions",
     "from_dict": "_convert",
     "load": "_idl",
-    "parse_url": "_endpoint",
-    "parse_urls": "_endpoint",
+    "parse_url": "_urls",
+    "parse_urls": "_urls",
     "to_dict": "_convert",
 }
 

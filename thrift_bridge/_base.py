@@ -10,10 +10,11 @@ import contextvars
 from typing import TYPE_CHECKING, Any
 
 from ._caller import HeaderScope, check_headers
-from ._endpoint import DEFAULT_URL, Endpoint, parse_urls
+from ._endpoint import Endpoint
 from ._exceptions import ConfigError
 from ._service import client_class_of, no_such_method, service_methods
 from ._settings import DEFAULT_MAX_IDLE, ClientSettings, check_idempotent, split_options
+from ._urls import DEFAULT_URL, parse_urls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence

@@ -6,6 +6,10 @@ Requests are coded exactly as the sync client codes them (the fast codecs, or th
 I/O by `_codec._replies.ReplyStream`. A call that is cancelled leaves the connection in step:
 its reply, when it comes, is read and dropped (drained by sequence id); one whose deadline
 passes retires the connection, which closes once no call on it is still awaited.
+
+Over 400 lines on purpose: it is one `asyncio.Protocol`, whose callbacks (`data_received`,
+`connection_lost`, the deadline timer) and the calls written on it share one connection's
+state; split over modules, that state would be shared across them.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ import math
 import os
 import struct
 import sys
-import threading
 import weakref
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from .._caller import CallError, send_headers
-from .._codec._binary import BinaryMethod, binary_methods
+from .._codec._binary import BinaryMethod
 from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from .._codec._replies import ReplyStream
@@ -33,7 +36,6 @@ from .._exceptions import (
     WriteTimeout,
 )
 from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
-from .._service import generated_method, result_unpacker, service_methods
 from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
@@ -42,49 +44,11 @@ if TYPE_CHECKING:
 
     from .._endpoint import Endpoint
     from .._middleware import Call
+    from ._methods import MethodInfo
 
-__all__ = ["AsyncCall", "AsyncConnection", "MethodInfo", "method_table"]
+__all__ = ["AsyncCall", "AsyncConnection"]
 
 _FRAME_LENGTH = struct.Struct("!i").pack  # a frame's 4-byte big-endian length
-
-
-class MethodInfo(NamedTuple):
-    """What an async connection needs to code one method."""
-
-    result_class: Any  #: `<method>_result`, None for oneway
-    unpack: Any  #: result struct -> value (or the declared exception raised)
-    fast: Any  #: the method's BinaryMethod or JsonMethod, or None (generated code)
-    oneway: bool
-
-
-_tables: dict[tuple[Any, ...], dict[str, MethodInfo]] = {}
-_tables_lock = threading.Lock()
-
-
-def method_table(
-    client_class: type[Any], service_name: str | None, endpoint: Endpoint
-) -> dict[str, MethodInfo]:
-    """How each method of a generated client is coded on `endpoint` (built once per wire)."""
-    key = (client_class, service_name, endpoint.protocol, endpoint.transport, endpoint.zlib)
-    table = _tables.get(key)
-    if table is not None:
-        return table
-    if endpoint.protocol == "json":
-        from .._codec._json_methods import json_methods
-
-        fast: dict[str, Any] = dict(json_methods(client_class, service_name, endpoint))
-    else:
-        fast = dict(binary_methods(client_class, service_name, endpoint))
-    table = {}
-    for name in service_methods(client_class):
-        parts = generated_method(client_class, name)
-        module = sys.modules[getattr(client_class, name).__module__]
-        result_class = getattr(module, f"{name}_result", None)
-        oneway = not hasattr(client_class, f"recv_{name}")
-        unpack = result_unpacker(result_class, name) if result_class is not None else None
-        table[name] = MethodInfo(result_class, unpack, fast.get(name) if parts else None, oneway)
-    with _tables_lock:
-        return _tables.setdefault(key, table)
 
 
 class AsyncCall:

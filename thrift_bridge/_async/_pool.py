@@ -20,7 +20,8 @@ from .._exceptions import ConfigError, PoolClosed, PoolTimeout
 from .._pool import current_generation, pool_timeout_message
 from .._settings import DEFAULT_MAX_IDLE
 from .._tls import ssl_context_for
-from ._connection import AsyncConnection, inherited_connections, method_table
+from ._connection import AsyncConnection, inherited_connections
+from ._methods import method_table
 
 if TYPE_CHECKING:
     from .._endpoint import Endpoint
