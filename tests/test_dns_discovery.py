@@ -12,7 +12,6 @@ import getpass
 import grp
 import os
 import queue
-import shutil
 import signal
 import socket
 import subprocess
@@ -26,6 +25,8 @@ from thrift_bridge._balance import RoundRobin
 from thrift_bridge._discovery import Discovery, Target
 from thrift_bridge._resolver import resolve, resolve_async
 
+from .procs import system_binary
+
 pytest.importorskip("dns.resolver", reason="the dns extra (dnspython) is not installed")
 
 WAIT = 10.0  # seconds at most for dnsmasq to start or reload
@@ -33,14 +34,7 @@ WAIT = 10.0  # seconds at most for dnsmasq to start or reload
 
 def _dnsmasq() -> str:
     """The dnsmasq binary; skip on a laptop without it, fail under CI."""
-    found = shutil.which("dnsmasq") or (
-        "/usr/sbin/dnsmasq" if os.path.exists("/usr/sbin/dnsmasq") else None
-    )
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("dnsmasq is not installed (the Makefile's sysdeps target installs it)")
-        pytest.skip("dnsmasq is not installed (apt-get install dnsmasq-base)")
-    return found
+    return system_binary("dnsmasq", "dnsmasq-base")
 
 
 def _free_port() -> int:
