@@ -208,10 +208,19 @@ def test_reports_after_a_key_left_are_ignored():
     assert "a" not in balancer.stats(0.0)["endpoints"]
 
 
+def test_a_balancer_may_start_empty_but_never_becomes_empty():
+    balancer = RoundRobin([])
+    with pytest.raises(LookupError, match="no endpoints to pick from yet"):
+        balancer.pick(0.0)
+    assert balancer.update(["a"]) == Change(added=("a",))
+    assert balancer.pick(0.0) == "a"
+    with pytest.raises(ValueError, match="at least one endpoint"):
+        balancer.update([])
+
+
 @pytest.mark.parametrize(
     ("keys", "options", "message"),
     [
-        ([], {}, "at least one endpoint"),
         (["a"], {"weights": {"a": 0}}, "invalid weight"),
         (["a"], {"priorities": {"a": 1.5}}, "invalid priority"),
     ],

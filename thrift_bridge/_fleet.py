@@ -108,7 +108,9 @@ class Balancer(Generic[K]):
         self.ejector = ejector
         self._nodes: dict[K, Node[K]] = {}
         self._lock = threading.Lock()
-        self.update(keys, weights, priorities)
+        keys = list(keys)
+        if keys:  # none yet: a client whose endpoints all wait for their first DNS answer
+            self.update(keys, weights, priorities)
 
     @property
     def keys(self) -> tuple[K, ...]:
@@ -120,6 +122,8 @@ class Balancer(Generic[K]):
         """The endpoint for the next attempt, counted as outstanding there (see the module doc)."""
         with self._lock:
             members = [node for node in self._nodes.values() if not node.draining]
+            if not members:
+                raise LookupError("no endpoints to pick from yet (discovery has found none)")
             usable = self._usable(members, now) or members  # none usable: panic, use them all
             if avoid:
                 usable = [node for node in usable if node.key not in avoid] or usable
@@ -188,7 +192,8 @@ class Balancer(Generic[K]):
         weights: Mapping[K, float] | None = None,
         priorities: Mapping[K, int] | None = None,
     ) -> Change[K]:
-        """Make `keys` the members (with optional SRV weights and priorities); what changed."""
+        """Make `keys` the members (with optional SRV weights and priorities); what changed.
+        An empty `keys` is refused: a fleet never shrinks to nothing."""
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             raise ValueError("a balancer needs at least one endpoint")
