@@ -38,13 +38,19 @@ def _dnsmasq() -> str:
 
 
 def _free_port() -> int:
-    """A loopback port free for UDP and TCP just now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))
-        port = udp.getsockname()[1]
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", port))
-    return int(port)
+    """A loopback port free for both UDP and TCP just now (the kernel picks UDP's; TCP may
+    hold that one already, then we ask again)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no loopback port free for both UDP and TCP")
 
 
 class Dnsmasq:
