@@ -15,11 +15,13 @@ if TYPE_CHECKING:
     from ._client import Client as Client
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
+    from ._deadline import deadline as deadline
     from ._endpoint import Endpoint as Endpoint
     from ._exceptions import ArgumentError as ArgumentError
     from ._exceptions import ConfigError as ConfigError
     from ._exceptions import ConnectError as ConnectError
     from ._exceptions import ConnectTimeout as ConnectTimeout
+    from ._exceptions import DeadlineExceeded as DeadlineExceeded
     from ._exceptions import HTTPError as HTTPError
     from ._exceptions import PoolClosed as PoolClosed
     from ._exceptions import PoolError as PoolError
@@ -61,6 +63,7 @@ _SUBMODULES = {
     "ConnectError": "_exceptions",
     "ConnectTimeout": "_exceptions",
     "ConnectionPool": "_pool",
+    "DeadlineExceeded": "_exceptions",
     "Endpoint": "_endpoint",
     "HTTPError": "_exceptions",
     "HeaderScope": "_caller",
@@ -80,6 +83,7 @@ _SUBMODULES = {
     "Timeout": "_exceptions",
     "TransportError": "_exceptions",
     "WriteTimeout": "_exceptions",
+    "deadline": "_deadline",
     "from_dict": "_convert",
     "load": "_idl",
     "parse_url": "_urls",

@@ -49,7 +49,9 @@ class ClientBase:
     ):
         #: The generated `Client` class calls are made through.
         self.client_class = client_class_of(service)
-        _, endpoint_options = split_options(options)
+        # Client options without a keyword of their own here (the fleet policies: balancer,
+        # retry_budget, ejection) arrive in **options and are validated with the rest.
+        client_options, endpoint_options = split_options(options)
         #: The client's settings (pool, retries, middleware), validated.
         self.settings = ClientSettings.from_options(
             {
@@ -66,6 +68,7 @@ class ClientBase:
                 "rate_limit": rate_limit,
                 "rate_limit_burst": rate_limit_burst,
                 "rate_limit_timeout": rate_limit_timeout,
+                **client_options,
             }
         )
         declared = service_methods(self.client_class)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import time
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -146,7 +147,7 @@ class CallerCore:
         self.module = client_class.__module__
         self.client_class = client_class
         self.pools = [self._make_pool(endpoint) for endpoint in endpoints]
-        self.balancer = RoundRobin(len(self.pools), settings.cooldown)
+        self.balancer = RoundRobin(range(len(self.pools)), cooldown=settings.cooldown)
         #: Per method, the exceptions that are the server's answer (the connection stays).
         self.answers = {name: (TApplicationException, *errors) for name, errors in declared.items()}
         #: The client's per-call headers (`call_headers`), of the current thread or task.
@@ -172,7 +173,7 @@ class CallerCore:
 
     def pick(self, avoid: int = -1) -> int:
         """The endpoint the next attempt goes to."""
-        return 0 if len(self.pools) == 1 else self.balancer.pick(avoid)
+        return 0 if len(self.pools) == 1 else self.balancer.pick(time.monotonic(), (avoid,))
 
     def count_retry(self) -> None:
         """Count one retry (for `stats()`)."""
@@ -249,7 +250,7 @@ def retry_steps(
             if not outcome.retryable or not retry.may_retry(name, sent=sent, attempt=attempt):
                 raise_outcome(outcome, failure.error)
         else:
-            core.balancer.connect_failed(index)
+            core.balancer.connect_failed(index, time.monotonic())
             if not isinstance(failure, ConnectError) or not retry.may_retry(
                 name, sent=False, attempt=attempt
             ):

@@ -74,7 +74,7 @@ class AsyncCaller(CallerCore):
         The first attempt is written out here rather than through `AsyncConnection.call`:
         one coroutine fewer on every call.
         """
-        index = 0 if len(self.pools) == 1 else self.balancer.pick()
+        index = self.pick()
         pool = self.pools[index]
         conn = pool.take()
         failure: BaseException
