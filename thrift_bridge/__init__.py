@@ -11,7 +11,6 @@ if TYPE_CHECKING:
     from ._async._client import AsyncClient as AsyncClient
     from ._async._client import AsyncPinnedClient as AsyncPinnedClient
     from ._async._pool import AsyncConnectionPool as AsyncConnectionPool
-    from ._caller import HeaderScope as HeaderScope
     from ._client import Client as Client
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from ._exceptions import Timeout as Timeout
     from ._exceptions import TransportError as TransportError
     from ._exceptions import WriteTimeout as WriteTimeout
+    from ._headers import HeaderScope as HeaderScope
     from ._idl import IDLError as IDLError
     from ._idl import load as load
     from ._invoker import Invoker as Invoker
@@ -66,7 +66,7 @@ _SUBMODULES = {
     "DeadlineExceeded": "_exceptions",
     "Endpoint": "_endpoint",
     "HTTPError": "_exceptions",
-    "HeaderScope": "_caller",
+    "HeaderScope": "_headers",
     "IDLError": "_idl",
     "Invoker": "_invoker",
     "Metrics": "_middleware",

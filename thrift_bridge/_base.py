@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextvars
 from typing import TYPE_CHECKING, Any
 
-from ._caller import HeaderScope, check_headers
 from ._endpoint import Endpoint
 from ._exceptions import ConfigError
+from ._headers import HeaderScope, check_headers
 from ._service import client_class_of, no_such_method, service_methods
 from ._settings import DEFAULT_MAX_IDLE, ClientSettings, check_idempotent, split_options
 from ._urls import DEFAULT_URL, parse_urls

@@ -89,37 +89,50 @@ class RetryBudget:
         self._withdrawal = math.ceil(_SCALE / percent) if percent > 0 else 1
         self._reserve = int(policy.min_retries_per_sec * policy.ttl * self._withdrawal)
         self._width = policy.ttl / _SLICES
-        # [slice index, units deposited, units withdrawn], oldest first.
+        # [slice index, units deposited, units withdrawn, calls deposited], oldest first.
         self._slices: deque[list[int]] = deque()
+        self._current: list[int] = [-1, 0, 0, 0]  # the slice deposits go to (see `deposit`)
         self._lock = threading.Lock()
-        self._counts = {"deposits": 0, "retries": 0, "refused": 0, "transparent": 0}
+        self._counts = {"retries": 0, "refused": 0, "transparent": 0}
+        self._expired_deposits = 0  # calls deposited in slices dropped since
 
     def _slice(self, now: float) -> list[int]:
         """The current slice (lock held), after dropping those that no longer count at all."""
         index = math.floor(now / self._width)
         slices = self._slices
         while slices and slices[0][0] <= index - _SLICES - 1:
-            slices.popleft()
+            self._expired_deposits += slices.popleft()[3]
         if slices and slices[-1][0] >= index:
             return slices[-1]  # a caller whose `now` was read a moment before another's
-        current = [index, 0, 0]
+        current = [index, 0, 0, 0]
         slices.append(current)
         return current
 
     def _units(self, index: int) -> int:
         """The balance in units (lock held): deposits count ttl, withdrawals a slice longer."""
         total = self._reserve
-        for start, deposited, withdrawn in self._slices:
+        for start, deposited, withdrawn, _calls in self._slices:
             if start > index - _SLICES:
                 total += deposited
             total -= withdrawn
         return total
 
     def deposit(self, now: float) -> None:
-        """Credit one call (made at `now`), once per call whatever its attempts."""
+        """Credit one call (made at `now`), once per call whatever its attempts.
+
+        Every call pays this, so within the current slice it takes no lock: the GIL keeps
+        each step whole, and a deposit lost to a race between two threads only makes the
+        budget stricter (a slice's counters only ever grow; a new slice is made under lock).
+        """
+        current = self._current
+        if current[0] == now // self._width:
+            current[1] += self._deposit
+            current[3] += 1
+            return
         with self._lock:
-            self._slice(now)[1] += self._deposit
-            self._counts["deposits"] += 1
+            current = self._current = self._slice(now)
+            current[1] += self._deposit
+            current[3] += 1
 
     def try_withdraw(self, now: float) -> bool:
         """Take one retry from the budget if it holds one; False leaves it untouched."""
@@ -150,4 +163,5 @@ class RetryBudget:
         """Counters (deposits, retries, refused, transparent) and the `balance` at `now`."""
         balance = self.balance(now)
         with self._lock:
-            return {**self._counts, "balance": balance}
+            deposits = self._expired_deposits + sum(calls for *_, calls in self._slices)
+            return {"deposits": deposits, **self._counts, "balance": balance}

@@ -31,6 +31,7 @@ from ._exceptions import ConfigError, DeadlineExceeded
 
 __all__ = [
     "BUDGET_HEADER",
+    "IN_FORCE",
     "DeadlineScope",
     "attempt_timeout",
     "budget_from_headers",
@@ -58,6 +59,8 @@ class _Deadline(NamedTuple):
 _CURRENT: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
     "thrift_bridge_deadline", default=None
 )
+#: The deadline in force (anything but None), for the shells' one check per call.
+IN_FORCE = _CURRENT.get
 
 
 def _check_seconds(seconds: object) -> float | None:
