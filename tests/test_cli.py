@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import signal
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from thrift_bridge import Client
+from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 
 from .commands import run_cli as run
@@ -16,6 +25,8 @@ from .handlers import AllTypesHandler, CalculatorHandler
 
 ROOT = Path(__file__).resolve().parent.parent
 ALLTYPES = "tests.generated.alltypes"
+DEMO = "thrift_bridge.generated.demo"
+SCHEMES = ["tcp", "tcps", "unix", "unixs", "http", "https"]
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +210,11 @@ def test_ping_server_down_exits_3(closed_port):
     [
         (["--method", "AllTypes.last_fired"], "give exactly one of --module"),
         (["--method", "AllTypes.add", "--module", ALLTYPES], "missing argument(s) 'a', 'b'"),
-        (["--method", "AllTypes.nope", "--module", ALLTYPES], "no method 'nope'"),
+        (
+            ["--method", "AllTypes.nope", "--module", ALLTYPES],
+            "'nope' is not a method of tests.generated.alltypes.AllTypes (methods: add, ",
+        ),
+        (["--method", "AllTypes.nope", "--module", ALLTYPES], "with no arguments (last_fired"),
         (["--count", "0"], "invalid --count 0"),
     ],
 )
@@ -208,6 +223,68 @@ def test_ping_checks_its_arguments_before_connecting(closed_port, args, message)
     assert result.returncode == 2  # not 3: nothing was dialled
     assert message in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "term"])
+def test_demo_serve_answers_on_every_scheme_until_stopped(stop, tmp_path):
+    demo = subprocess.Popen(
+        [sys.executable, "-m", "thrift_bridge", "demo", "--serve", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        lines = _lines_until(demo, "Try: ", seconds=30)
+        urls = [line.strip() for line in lines if "://" in line and not line.startswith("Try")]
+        assert [url.split(":")[0] for url in urls] == SCHEMES, lines
+        for url in urls:  # each URL works as printed (the TLS ones carry their CA file)
+            with Client(CustomerService, url, retries=0) as client:
+                assert client.get_customer(1).name == "Ada Lovelace"
+        # The README's command, on the URL printed first.
+        readme = run("call", urls[0], "CustomerService.get_customer", '{"id": 1}', "--module", DEMO)
+        assert readme.returncode == 0, readme.stderr
+        assert json.loads(readme.stdout)["name"] == "Ada Lovelace"
+        files = Path(urls[2].split("://", 1)[1]).parent
+        assert files.is_dir()
+        demo.send_signal(stop)
+        out, err = demo.communicate(timeout=30)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+            demo.communicate(timeout=30)
+    assert demo.returncode == 0, err
+    assert out.strip().endswith("Stopped.")
+    assert "Traceback" not in err
+    assert not files.exists()  # its sockets and CA file are gone
+
+
+def _lines_until(process: subprocess.Popen[str], marker: str, seconds: float) -> list[str]:
+    """The lines `process` printed up to the one starting with `marker` (within `seconds`),
+    read straight from the pipe (a text reader's buffer would hide the rest from select)."""
+    assert process.stdout is not None
+    fd = process.stdout.fileno()
+    data = b""
+    deadline = time.monotonic() + seconds
+    while f"\n{marker}" not in "\n" + data.decode() or not data.endswith(b"\n"):
+        ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        assert ready, f"no {marker!r} line within {seconds}s: {data!r}"
+        chunk = os.read(fd, 65536)
+        assert chunk, f"the process ended after printing {data!r}"
+        data += chunk
+    return data.decode().splitlines()
+
+
+def test_demo_serve_on_a_taken_port_says_so():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = run("demo", "--serve", "--port", str(port))
+    assert result.returncode == 2
+    assert f"cannot serve tcp on port {port}: " in result.stderr
+    assert "--port 0 for free ones" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_demo_runs_every_combination():

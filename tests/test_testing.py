@@ -29,6 +29,8 @@ from thrift.transport.TTransport import (
 )
 from thrift.transport.TZlibTransport import TZlibTransport
 
+from thrift_bridge import Client, ConfigError
+from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 from thrift_bridge.testing import LoopbackServer, serve, serve_raw
@@ -439,3 +441,23 @@ def test_calculator_handler(thrift_server):
         assert client.divide(1.0, 4.0) == 0.25
         with pytest.raises(DivideByZero):
             client.divide(1.0, 0.0)
+
+
+@pytest.mark.parametrize("scheme", ["tcp", "http"])
+def test_serve_binds_the_port_given(scheme):
+    with socket.socket() as probe:  # a port free a moment ago; serve() reuses it at once
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    processor = CustomerService.Processor(CustomerServiceHandler())
+    with serve(processor, scheme=scheme, port=port) as server:
+        assert server.address == ("127.0.0.1", port)
+        with Client(CustomerService, server.url, retries=0) as client:
+            assert client.ping() == "pong"
+
+
+@pytest.mark.parametrize(
+    ("scheme", "port"), [("tcp", -1), ("tcp", 65536), ("http", "9090"), ("unix", 9090)]
+)
+def test_serve_refuses_a_bad_port(scheme, port):
+    with pytest.raises(ConfigError, match=r"invalid port .* \(expected 0 to 65535, for tcp"):
+        serve(CustomerService.Processor(CustomerServiceHandler()), scheme=scheme, port=port)

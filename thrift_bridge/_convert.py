@@ -264,7 +264,11 @@ def _method_struct(client_class: type[Any], method: str, suffix: str) -> type[An
         struct = getattr(module, f"{method}{suffix}", None)
         if struct is not None:
             return struct  # type: ignore[no-any-return]
-    raise ArgumentError(f"{client_class.__module__} has no method {method!r}")
+    from ._service import no_such_method, service_methods
+
+    raise ArgumentError(
+        no_such_method(method, client_class.__module__, service_methods(client_class))
+    )
 
 
 def convert_args(client_class: type[Any], method: str, args: Any) -> dict[str, Any]:

@@ -132,13 +132,24 @@ def build_parser() -> argparse.ArgumentParser:
     add_stubs_flag(compile_cmd)
     add_stubs_command(commands)
 
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
-        help="serve the demo service on loopback and call it through every URL scheme",
+        help="call the demo service through every URL scheme, or --serve it",
         description="Start the demo customer service on loopback (tcp, tcps, unix, unixs, "
-        "http, https), call it through every scheme x protocol x transport, print a table.",
-        epilog="example:\n  thrift-bridge demo",
+        "http, https), call it through every scheme x protocol x transport, print a table. "
+        "With --serve, serve it on every scheme until Ctrl-C, printing the URLs.",
+        epilog="examples:\n  thrift-bridge demo\n  thrift-bridge demo --serve   "
+        "# tcp :9090, tcps :9091, http :9092, https :9093, unix, unixs",
         formatter_class=raw,
+    )
+    demo.add_argument(
+        "--serve", action="store_true", help="serve the demo service until Ctrl-C, print URLs"
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=9090,
+        help="with --serve: tcp's port; tcps, http, https take the next three (0: free ports)",
     )
     return parser
 

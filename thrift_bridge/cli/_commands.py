@@ -189,7 +189,7 @@ def run_ping(args: argparse.Namespace) -> int:
     # Check --method before touching the network, so a typo is a usage error, not a timing.
     target = _split_target(args.method, _services(args)) if args.method else None
     if target is not None:
-        convert_args(target[0].Client, target[1], {})  # unknown, or needs arguments: exit 2
+        _check_ping_method(target[0].Client, target[1])
     context = ssl_context_for(endpoint)
     connects = []
     for _ in range(args.count):
@@ -211,6 +211,28 @@ def run_ping(args: argparse.Namespace) -> int:
                 calls.append(time.perf_counter() - start)
         print(_summary(f"call {args.method}", calls))
     return 0
+
+
+def _check_ping_method(client_class: type[Any], method: str) -> None:
+    """A ConfigError (exit 2) listing the methods `ping` can call, unless `method` is one."""
+    try:
+        convert_args(client_class, method, {})
+    except ConfigError as exc:
+        methods = service_methods(client_class)
+        bare = [name for name in sorted(methods) if _takes_no_arguments(client_class, name)]
+        raise ConfigError(
+            f"{exc.message}; --method takes a method with no arguments "
+            f"({', '.join(bare) or 'this service has none'})"
+        ) from None
+
+
+def _takes_no_arguments(client_class: type[Any], method: str) -> bool:
+    """Whether `method` can be called with no arguments."""
+    try:
+        convert_args(client_class, method, {})
+    except ConfigError:
+        return False
+    return True
 
 
 def run_describe(args: argparse.Namespace) -> int:
@@ -252,7 +274,14 @@ def run_compile(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """`demo`: the demo service called through every scheme, protocol and transport."""
+    """`demo`: the demo service called through every scheme, protocol and transport, or
+    served on every scheme until Ctrl-C (`--serve`)."""
+    if args.serve:
+        from ..demo._serve import serve_demo
+
+        return serve_demo(args.port)
+    if args.port != 9090:
+        raise ConfigError("--port applies only with --serve")
     from ..demo import run_demo as demo
 
     return 1 if demo() else 0

@@ -190,9 +190,12 @@ def serve(
     ssl_context: ssl.SSLContext | None = None,
     socket_path: str | None = None,
     host: str = "127.0.0.1",
+    port: int = 0,
 ) -> LoopbackServer:
     """Serve a Thrift processor on loopback, ready to accept when this returns.
 
+    ``port`` 0 (the default) takes a free port; another binds that one (not for unix
+    schemes).
     ``transport="header"`` ignores ``protocol``: Apache's header server answers in whatever
     subprotocol the client used; ``header_protocol`` only goes into ``.url``.
     ``protocol="header"`` runs THeaderProtocol over the buffered, framed or zlib transport,
@@ -207,6 +210,8 @@ def serve(
         raise ConfigError(f"transport {transport!r} does not apply to {scheme} (HTTP frames calls)")
     if socket_path is not None and scheme not in UNIX_SCHEMES:
         raise ConfigError(f"socket_path applies only to unix and unixs, not {scheme!r}")
+    if not (isinstance(port, int) and 0 <= port < 65536) or (port and scheme in UNIX_SCHEMES):
+        raise ConfigError(f"invalid port {port!r} (expected 0 to 65535, for tcp(s) and http(s))")
 
     if protocol == "header" and transport == "header":
         raise ConfigError("use transport='header' or protocol='header', not both")
@@ -228,12 +233,14 @@ def serve(
     backend: SocketServer | HTTPServer
     if scheme in HTTP_SCHEMES:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        backend = HTTPServer((host, 0), family, processor, _protocol_factory(protocol), connections)
+        backend = HTTPServer(
+            (host, port), family, processor, _protocol_factory(protocol), connections
+        )
         address: Address = (host, backend.server_address[1])
         url = url_of(scheme, address, query, HTTP_PATH)
         cleanup: Callable[[], None] = lambda: None  # noqa: E731
     else:
-        listener, address, cleanup = listen(scheme, host, socket_path)
+        listener, address, cleanup = listen(scheme, host, socket_path, port)
         work = _thrift_worker(processor, transport, protocol, header_protocol)
         backend = SocketServer(listener, connections, work)
         url = url_of(scheme, address, query)
