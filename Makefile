@@ -15,7 +15,7 @@ APT_PACKAGES := thrift-compiler haproxy dnsmasq-base
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 HAS_APT := $(shell command -v apt-get >/dev/null 2>&1 && echo yes)
 
-.PHONY: all demo test lint test-pythons test-python idl sysdeps venv bench bench-server bench-sysdeps soak clean flask-example django-example
+.PHONY: all demo test lint docs test-pythons test-python idl sysdeps venv bench bench-server bench-sysdeps soak clean flask-example django-example
 
 #: Every Python version the package claims (setup.cfg); `make test` runs the suite on each.
 PYTHON_VERSIONS := 3.9 3.10 3.11 3.12 3.13
@@ -65,7 +65,7 @@ demo: venv
 	$(PY) -m thrift_bridge demo
 
 ## test: the static checks, then the whole pytest suite on every claimed Python version
-test: sysdeps venv bench-server lint test-pythons
+test: sysdeps venv bench-server lint docs test-pythons
 	$(VENV)/bin/pytest benchmarks/ --benchmark-disable -q -p no:xdist
 
 ## lint: format check, lint, types, import contracts (no tests)
@@ -74,6 +74,12 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+
+## docs: the user documentation and API reference into site/ (mkdocs --strict: a broken
+## reference or link fails, so `make test` keeps it from rotting)
+docs: venv
+	@test -x $(VENV)/bin/mkdocs || { echo "mkdocs is missing from $(VENV): the docs packages need Python 3.11+ (PYTHON=python3.11 make venv)" >&2; exit 1; }
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 ## test-pythons: the pytest suite on each of PYTHON_VERSIONS (a missing one fails under CI=true)
 test-pythons:

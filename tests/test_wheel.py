@@ -16,7 +16,15 @@ from thrift_bridge import __version__
 ROOT = Path(__file__).resolve().parent.parent
 #: What a checkout holds that a build never reads (virtualenvs, caches, earlier builds).
 NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv*", "build", "dist", "*.egg-info", "__pycache__", ".*_cache", ".hypothesis"
+    ".git",
+    ".venv*",
+    "build",
+    "dist",
+    "site",
+    "*.egg-info",
+    "__pycache__",
+    ".*_cache",
+    ".hypothesis",
 )
 
 
@@ -62,6 +70,8 @@ def test_the_wheel_ships_the_library_and_only_the_demos_generated_code(wheel):
     }
     assert library <= names
     assert "thrift_bridge/py.typed" in names
+    (licence,) = [n for n in names if n.endswith(".dist-info/LICENSE") or "/licenses/" in n]
+    assert "Apache License" in zipfile.ZipFile(wheel).read(licence).decode()
 
 
 def test_an_installed_wheel_runs_the_demo_without_the_checkout(wheel, tmp_path):
