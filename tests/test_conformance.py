@@ -56,7 +56,7 @@ def test_protocol_header_over_buffered_is_transport_header():
         ("tcp://h?protocol=header&transport=header", "transport=header carries protocol=binary"),
         ("tcp://h?header_protocol=compact", "header_protocol applies only with protocol=header"),
         ("tcp://h?protocol=header&header_protocol=json", "expected one of: binary, compact"),
-        ("http://h/rpc?protocol=header", "not supported over http"),
+        ("http://h/rpc?protocol=header&transport=framed", "not supported over http"),
         ("tcp://h?transport=header&protocol=json", "transport=header carries protocol=binary"),
     ],
 )

@@ -368,9 +368,9 @@ def test_tls_options_accepted_on_tls_schemes():
         )
 
 
-@pytest.mark.parametrize("transport", ["framed", "zlib", "header", "FRAMED"])
+@pytest.mark.parametrize("transport", ["framed", "zlib", "FRAMED"])
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_any_transport_but_buffered_over_http_is_rejected(scheme, transport):
+def test_any_transport_but_buffered_or_header_over_http_is_rejected(scheme, transport):
     message = str(config_error(f"{scheme}://h/rpc?transport={transport}"))
     assert f"transport {transport.lower()!r} is not supported over {scheme}" in message
     assert "expected buffered" in message
@@ -381,14 +381,29 @@ def test_any_transport_but_buffered_over_http_is_rejected(scheme, transport):
     ("url", "parts"),
     [
         ("http://h?zlib=true", ["option 'zlib' does not apply to http"]),
-        ("http://h?protocol=header", ["protocol=header is not supported over http"]),
-        ("https://h?header_protocol=binary", ["'header_protocol' does not apply to https"]),
+        ("https://h?transport=header&protocol=json", ["transport=header carries protocol="]),
+        ("https://h?header_protocol=compact", ["header_protocol applies only with protocol="]),
     ],
 )
-def test_header_and_zlib_not_over_http(url, parts):
+def test_zlib_not_over_http_and_header_as_on_sockets(url, parts):
     message = str(config_error(url))
     for part in parts:
         assert part in message
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+@pytest.mark.parametrize(
+    ("query", "protocol"),
+    [
+        ("protocol=header", "binary"),
+        ("protocol=header&header_protocol=compact", "compact"),
+        ("transport=header&protocol=compact", "compact"),
+    ],
+)
+def test_theader_over_http_has_one_spelling_and_round_trips(scheme, query, protocol):
+    endpoint = parse_url(f"{scheme}://h/rpc?{query}")
+    assert (endpoint.transport, endpoint.protocol) == ("header", protocol)
+    assert parse_url(endpoint.url) == endpoint
 
 
 # --- query and keyword arguments ------------------------------------------------------------

@@ -134,8 +134,10 @@ class CallerCore:
         #: The client's per-call headers (`call_headers`), of the current thread or task.
         self.scope = scope
         header_endpoints = all("header" in (ep.transport, ep.protocol) for ep in endpoints)
-        #: The headers every call carries (THeader endpoints), as middleware sees them.
-        self.static_headers = dict(endpoints[0].headers) if header_endpoints else {}
+        #: The headers every call carries (THeader endpoints), as middleware sees them; over
+        #: http(s) the endpoint's `headers` are HTTP headers instead.
+        socket_headers = header_endpoints and not any(ep.is_http for ep in endpoints)
+        self.static_headers = dict(endpoints[0].headers) if socket_headers else {}
         self.carries_headers = header_endpoints
         self.limiter = None
         rate = settings.calls_per_second

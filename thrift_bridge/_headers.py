@@ -27,9 +27,11 @@ def check_headers(headers: object) -> dict[str, str]:
 
 
 def send_headers(trans: Any, endpoint: Endpoint, info: Call) -> None:
-    """Queue the endpoint's and the call's headers on a THeaderTransport for the next request."""
-    for key, value in endpoint.headers:
-        trans.set_header(key.encode(), value.encode())
+    """Queue the endpoint's and the call's headers on a THeaderTransport for the next request
+    (over http(s), the endpoint's `headers` are the HTTP request's, not THeader's)."""
+    if not endpoint.is_http:
+        for key, value in endpoint.headers:
+            trans.set_header(key.encode(), value.encode())
     for key, value in info.headers.items():
         trans.set_header(key.encode(), value.encode())
 

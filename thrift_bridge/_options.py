@@ -225,7 +225,7 @@ _ALL = frozenset(SCHEMES)
 # name -> (parser, default, schemes it applies to, may appear in a URL's query)
 _OPTIONS: dict[str, tuple[_Parser, Any, frozenset[str], bool]] = {
     "protocol": (_choice(PROTOCOLS), "binary", _ALL, True),
-    "header_protocol": (_choice(HEADER_PROTOCOLS), "binary", _ALL - HTTP_SCHEMES, True),
+    "header_protocol": (_choice(HEADER_PROTOCOLS), "binary", _ALL, True),
     "transport": (_choice(TRANSPORTS), "buffered", _ALL, True),
     "zlib": (_boolean, False, _ALL - HTTP_SCHEMES, True),
     "timeout": (_duration, DEFAULT_TIMEOUT, _ALL, True),
@@ -277,10 +277,11 @@ def validate_options(
 def _check_combination(scheme: str, out: dict[str, Any], given: Collection[str]) -> None:
     """Reject option combinations that cannot work, and normalise equivalent spellings."""
     transport = out["transport"]
-    if scheme in HTTP_SCHEMES and transport != "buffered":
+    if scheme in HTTP_SCHEMES and transport not in ("buffered", "header"):
         raise ConfigError(
             f"transport {transport!r} is not supported over {scheme} "
-            "(expected buffered: HTTP frames each call itself)"
+            "(expected buffered: HTTP frames each call itself; or header, THeader frames as "
+            "the bodies)"
         )
     if out["zlib"]:
         if transport == "buffered":
@@ -326,8 +327,6 @@ def _check_header(scheme: str, out: dict[str, Any], given: Collection[str]) -> N
             "header_protocol applies only with protocol=header "
             "(with transport=header, choose binary or compact with protocol=)"
         )
-    if protocol == "header" and scheme in HTTP_SCHEMES:
-        raise ConfigError(f"protocol=header is not supported over {scheme}")
     if protocol == "header" and transport == "buffered":
         # THeader frames over a buffered socket are exactly transport=header: one spelling.
         out["transport"], out["protocol"] = "header", out["header_protocol"]

@@ -71,7 +71,7 @@ def protocol_factory(endpoint: Endpoint, mixin: type | None = None) -> Any:
         from thrift.transport.THeaderTransport import THeaderClientType, THeaderSubprotocolID
 
         inner = endpoint.protocol if endpoint.transport == "header" else endpoint.header_protocol
-        base: type = THeaderProtocol
+        base: type = _header_protocol(THeaderProtocol)
         binary = inner == "binary"
         subprotocol = THeaderSubprotocolID.BINARY if binary else THeaderSubprotocolID.COMPACT
         max_frame = endpoint.max_frame_size
@@ -79,6 +79,7 @@ def protocol_factory(endpoint: Endpoint, mixin: type | None = None) -> Any:
 
         def make_header(trans: Any) -> Any:
             proto = cls(trans, (THeaderClientType.HEADERS,), subprotocol)
+            proto.subprotocol = subprotocol
             proto.trans.set_max_frame_size(max_frame)
             proto.trans.set_max_decompressed_size(endpoint.max_message_size)
             return proto
@@ -106,6 +107,34 @@ def protocol_factory(endpoint: Endpoint, mixin: type | None = None) -> Any:
         return cls(trans, string_length_limit=limit, container_length_limit=limit)
 
     return make
+
+
+_header_protocols: dict[type, type] = {}
+
+
+def _header_protocol(base: type) -> type:
+    """Apache's THeaderProtocol writing every request in the endpoint's subprotocol.
+
+    Apache's THeaderTransport takes the subprotocol of each reply it reads for what it writes
+    next (`readFrame` sets the id it writes with). Apache's THttpServer with
+    THeaderProtocolFactory answers a compact request in binary (its reply protocol is a fresh
+    one, binary by default), so without this the second request would go out in binary.
+    """
+    cls = _header_protocols.get(base)
+    if cls is None:
+
+        class RequestSubprotocol(base):  # type: ignore[misc]
+            subprotocol = 0
+
+            def writeMessageBegin(self, name: str, ttype: int, seqid: int) -> None:  # noqa: N802
+                trans = self.trans
+                if trans._protocol_id != self.subprotocol:  # a reply in another one was read
+                    trans._protocol_id = self.subprotocol
+                    self._set_protocol()
+                super().writeMessageBegin(name, ttype, seqid)
+
+        cls = _header_protocols[base] = RequestSubprotocol
+    return cls
 
 
 def multiplexed(protocol: Any, service_name: str) -> Any:
