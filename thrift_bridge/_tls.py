@@ -123,7 +123,9 @@ def tls_failure(exc: BaseException, endpoint: Endpoint) -> str:
             f"{failed}: the server answered the handshake with bytes that are not TLS; it "
             f"probably speaks plaintext: use the {plain} scheme"
         )
-    if isinstance(exc, (ssl.SSLEOFError, ConnectionResetError)) or "EOF" in reason.upper():
+    # A close during the handshake: SSLEOFError, or SSLZeroReturnError on Python 3.9.
+    closed = (ssl.SSLEOFError, ssl.SSLZeroReturnError, ConnectionResetError)
+    if isinstance(exc, closed) or "EOF" in reason.upper():
         return (
             f"{failed}: the server closed the connection during the handshake; it may not "
             f"speak TLS (then use the {plain} scheme), or it refused this client (its "
