@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +20,9 @@ from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve, serve_raw
 
 from .gunicorn import Gunicorn
+
+if TYPE_CHECKING:
+    import socket
 
 ROOT = Path(__file__).resolve().parent.parent
 TOO_BIG = "99999999999999999999999"  # an int Python holds and i64 does not

@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import socket
 import ssl
 import struct
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.protocol.TBinaryProtocol import TBinaryProtocolFactory
@@ -35,6 +35,9 @@ from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve, serve_raw
 
 from .gunicorn import Gunicorn, free_port
+
+if TYPE_CHECKING:
+    import socket
 
 _TRANSPORTS = {"buffered": TBufferedTransport, "framed": TFramedTransport, "zlib": TZlibTransport}
 _PROTOCOLS = {

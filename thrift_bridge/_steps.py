@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ._caller import ACQUIRE, CALL, WAIT, CallError
@@ -23,6 +22,8 @@ from ._exceptions import ConnectError, PoolTimeout, Timeout
 from ._outcome import describe_attempt, raise_outcome, with_attempts
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from ._caller import CallerCore
     from ._middleware import Call
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from thrift.protocol.TBinaryProtocol import (
@@ -52,6 +51,7 @@ from ._sockets import Address, ConnectionHandler, Connections, SocketServer, lis
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
 
 __all__ = [
     "Address",
@@ -194,12 +194,14 @@ def serve(
 ) -> LoopbackServer:
     """Serve a Thrift processor on loopback, ready to accept when this returns.
 
-    ``port`` 0 (the default) takes a free port; another binds that one (not for unix
-    schemes).
+    `host` is any 127.0.0.x (or ::1) address; `port` 0 takes a free one (give one to serve
+    several addresses on the same port, as DNS discovery finds them).
+
     ``transport="header"`` ignores ``protocol``: Apache's header server answers in whatever
     subprotocol the client used; ``header_protocol`` only goes into ``.url``.
     ``protocol="header"`` runs THeaderProtocol over the buffered, framed or zlib transport,
-    as Apache's cross-language test servers do.
+    as Apache's cross-language test servers do. THeader requests run within the budget their
+    caller sent (``Deadline-Budget``: see `thrift_bridge.DeadlineProcessor`).
     """
     _check("scheme", scheme, SCHEMES)
     _check("transport", transport, TRANSPORTS)
@@ -210,9 +212,8 @@ def serve(
         raise ConfigError(f"transport {transport!r} does not apply to {scheme} (HTTP frames calls)")
     if socket_path is not None and scheme not in UNIX_SCHEMES:
         raise ConfigError(f"socket_path applies only to unix and unixs, not {scheme!r}")
-    if not (isinstance(port, int) and 0 <= port < 65536) or (port and scheme in UNIX_SCHEMES):
-        raise ConfigError(f"invalid port {port!r} (expected 0 to 65535, for tcp(s) and http(s))")
-
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError(f"invalid port {port!r} (expected 0 for any free one, or 1 to 65535)")
     if protocol == "header" and transport == "header":
         raise ConfigError("use transport='header' or protocol='header', not both")
     if protocol == "header" and scheme in HTTP_SCHEMES:
@@ -229,6 +230,10 @@ def serve(
         if wire_protocol != "binary":
             query["protocol"] = wire_protocol
 
+    if "header" in (transport, protocol):
+        from .._deadline import DeadlineProcessor
+
+        processor = DeadlineProcessor(processor)
     connections = Connections(ssl_context)
     backend: SocketServer | HTTPServer
     if scheme in HTTP_SCHEMES:

@@ -178,7 +178,7 @@ def listen(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        if port:  # a fixed port: bind again at once after a restart (TIME_WAIT)
+        if port:  # several addresses, one port (DNS discovery): a port just freed is fine
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
         listener.listen(64)
