@@ -337,3 +337,55 @@ def test_a_name_that_does_not_resolve_is_a_connect_error(dns):
     url = f"tcp://nowhere.svc.test:9090?discovery=dns&dns_server=127.0.0.1:{dns.port}"
     with Client(AllTypes, url) as client, pytest.raises(ConnectError, match=r"nowhere\.svc\.test"):
         client.add(1, 2)
+
+
+def test_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
+    """Many threads calling a fresh client at once: one resolves, the others wait for its
+    answer instead of failing with "DNS discovery found none"."""
+    port = _free_port(HOSTS)
+    handlers, servers = _serving(HOSTS, port)
+    try:
+        dns.write({"api.svc.test": HOSTS})
+        dns.reload()
+        url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+        threads = 16
+        start = threading.Barrier(threads)
+        outcomes: list[Any] = []
+
+        def call(client: Client) -> None:
+            start.wait(BOUND)
+            try:
+                outcomes.append(client.add(1, 1))
+            except Exception as exc:  # recorded: the assertion below names it
+                outcomes.append(exc)
+
+        for _ in range(3):  # a fresh client each round: the first resolution is the race
+            with Client(AllTypes, url, pool_size=threads) as client:
+                workers = [threading.Thread(target=call, args=(client,)) for _ in range(threads)]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join(BOUND)
+    finally:
+        for server in servers:
+            server.close()
+    assert outcomes == [2] * (3 * threads)
+
+
+@pytest.mark.anyio
+async def test_async_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
+    port = _free_port(HOSTS)
+    handlers, servers = _serving(HOSTS, port)
+    try:
+        dns.write({"api.svc.test": HOSTS})
+        dns.reload()
+        url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+        outcomes: list[Any] = []
+        for _ in range(3):
+            async with AsyncClient(AllTypes, url) as client:
+                calls = [asyncio.wait_for(client.add(1, 1), BOUND) for _ in range(32)]
+                outcomes += await asyncio.gather(*calls, return_exceptions=True)
+    finally:
+        for server in servers:
+            server.close()
+    assert outcomes == [2] * 96
