@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import socket
 import threading
 import time
@@ -109,6 +110,43 @@ def test_the_remaining_budget_travels_in_a_theader_header():
     without, within = processor.seen
     assert "Deadline-Budget" not in without
     assert 0 < int(within["Deadline-Budget"]) <= 5000  # whole milliseconds
+
+
+def test_time_spent_waiting_for_a_connection_comes_off_the_budget():
+    """The budget sent (and the attempt's timeout) is what is left once a pooled connection
+    is had, not what was left when the call began waiting for one."""
+    processor = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    held, release = threading.Event(), threading.Event()
+    times: dict[str, float] = {}
+    results: list[Any] = []
+    with serve(processor, transport="header") as server:
+        with Client(AllTypes, server.url, pool_size=1, pool_timeout=BOUND) as client:
+
+            def hold() -> None:
+                with client.connection():  # the pool's only connection
+                    held.set()
+                    release.wait(BOUND)
+
+            def call() -> None:
+                with deadline(5):
+                    times["entered"] = time.monotonic()
+                    results.append(client.add(1, 1))
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            assert held.wait(BOUND)
+            caller = threading.Thread(target=call)
+            caller.start()
+            release.wait(0.3)  # the call waits for the connection meanwhile
+            times["released"] = time.monotonic()
+            release.set()
+            holder.join(BOUND)
+            caller.join(BOUND)
+    assert results == [2]
+    sent = int(processor.seen[-1]["Deadline-Budget"])
+    # Left when the connection was had: at most 5 s minus the time from entering the block
+    # to the release (the connection came after it).
+    assert sent <= math.ceil((times["entered"] + 5 - times["released"]) * 1000)
 
 
 class Front(AllTypesHandler):
@@ -389,3 +427,27 @@ async def test_async_calls_made_while_the_first_resolution_is_out_wait_for_it(dn
         for server in servers:
             server.close()
     assert outcomes == [2] * 96
+
+
+def test_a_dead_fleet_draws_on_the_budget_even_for_refused_connects():
+    """Retries after a refused connect are free only while another endpoint is usable: when
+    every endpoint is cooling down (the fleet is down), they are charged like any other."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+    urls = [f"tcp://127.0.0.1:{port}" for port in ports]
+    budget = {"percent_can_retry": 0.0, "min_retries_per_sec": 0.05, "ttl": 60.0}  # 3 retries
+    options = {"retries": 2, "retry_backoff": 0, "retry_budget": budget, "cooldown": 60}
+    with Client(AllTypes, urls, balancer="round_robin", **options) as client:
+        for _ in range(20):
+            with pytest.raises(ConnectError):
+                client.add(1, 2)
+        retries, fleet = client.stats()["retries"], client.fleet_stats()
+    # Call 1: its first retry goes to the other endpoint, still usable: free. After that both
+    # are cooling down, so every retry is charged: 3 granted, then refused (18 calls).
+    assert fleet["retry_budget"]["transparent"] == 1
+    assert fleet["retry_budget"]["retries"] == 3
+    assert fleet["retry_budget"]["refused"] == 18
+    assert retries == 4  # not 2 x 20

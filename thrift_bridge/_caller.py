@@ -182,6 +182,10 @@ class CallerCore:
         )
         return ConnectError(f"no endpoint to call: DNS discovery found none ({why})")
 
+    def elsewhere(self, now: float, avoid: tuple[Any, ...]) -> bool:
+        """Whether an endpoint this call has not tried is usable (for free transparent retries)."""
+        return self.balancer is not None and self.balancer.usable_besides(now, avoid)
+
     def finished(self, pool: Any, started: float, ok: bool) -> None:
         """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure."""
         if self.balancer is not None:

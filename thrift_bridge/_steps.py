@@ -77,9 +77,17 @@ def call_steps(
                         raise exceeded(time.monotonic(), method=name, endpoint=where) from exc
                     raise
                 else:
+                    started = time.monotonic()
+                    if left is not None:  # waiting for the connection spent some of it
+                        left = remaining(started)
+                        if left is not None and left <= 0:
+                            pool.release(conn)
+                            core.abandoned(pool, started)
+                            outstanding = None
+                            raise exceeded(started, method=name, endpoint=where)
+                        timeout = min(timeout, left)
                     if left is not None and info is not None and core.carries_headers:
                         info.headers[BUDGET_HEADER] = encode_budget(left)
-                    started = time.monotonic()
                     try:
                         result = yield CALL, (conn, timeout if left is not None else None)
                     except CallError as exc:
@@ -124,7 +132,10 @@ def call_steps(
                         failure.method = failure.method or name
                     raise failure
                 outcome, cause, reached = None, failure, False
-            if budget is not None and not budget.may_retry(now, reached_server=reached):
+            # Free only while it can go somewhere usable (see `_budget`): with the fleet down,
+            # a retry after a refused connect draws on the budget like any other.
+            free = not reached and core.elsewhere(now, (*tried, pool))
+            if budget is not None and not budget.may_retry(now, reached_server=not free):
                 _log.debug("retry of %s not made: the retry budget is spent", name)
                 if outcome is not None:
                     raise_outcome(outcome, cause)
