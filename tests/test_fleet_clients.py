@@ -451,3 +451,35 @@ def test_a_dead_fleet_draws_on_the_budget_even_for_refused_connects():
     assert fleet["retry_budget"]["retries"] == 3
     assert fleet["retry_budget"]["refused"] == 18
     assert retries == 4  # not 2 x 20
+
+
+# --- deadlines on pinned connections ----------------------------------------------------------
+
+
+def test_a_pinned_call_keeps_the_deadline_in_force():
+    with serve_raw(hang) as hung, Client(AllTypes, hung.url, timeout=5) as client:
+        with client.connection() as pinned:
+            with deadline(0.3), pytest.raises(DeadlineExceeded) as caught:
+                pinned.add(1, 2)  # without the deadline: ReadTimeout after 5 s
+    assert caught.value.method == "add"
+
+
+def test_a_pinned_call_sends_the_remaining_budget():
+    processor = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    with serve(processor, transport="header") as server, Client(AllTypes, server.url) as client:
+        with client.connection() as pinned:
+            assert pinned.add(1, 1) == 2
+            with deadline(5):
+                assert pinned.add(2, 2) == 4
+    without, within = processor.seen
+    assert "Deadline-Budget" not in without
+    assert 0 < int(within["Deadline-Budget"]) <= 5000
+
+
+@pytest.mark.anyio
+async def test_an_async_pinned_call_keeps_the_deadline_in_force():
+    with serve_raw(hang) as hung:
+        async with AsyncClient(AllTypes, hung.url, timeout=5) as client:
+            async with client.connection() as pinned:
+                with deadline(0.3), pytest.raises(DeadlineExceeded):
+                    await asyncio.wait_for(pinned.add(1, 2), BOUND)
