@@ -4,6 +4,7 @@ sent to THeader servers), the retry budget, ejection, and DNS discovery with dns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import socket
@@ -381,7 +382,7 @@ def test_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
     """Many threads calling a fresh client at once: one resolves, the others wait for its
     answer instead of failing with "DNS discovery found none"."""
     port = _free_port(HOSTS)
-    handlers, servers = _serving(HOSTS, port)
+    _, servers = _serving(HOSTS, port)
     try:
         dns.write({"api.svc.test": HOSTS})
         dns.reload()
@@ -413,7 +414,7 @@ def test_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
 @pytest.mark.anyio
 async def test_async_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
     port = _free_port(HOSTS)
-    handlers, servers = _serving(HOSTS, port)
+    _, servers = _serving(HOSTS, port)
     try:
         dns.write({"api.svc.test": HOSTS})
         dns.reload()
@@ -483,3 +484,60 @@ async def test_an_async_pinned_call_keeps_the_deadline_in_force():
             async with client.connection() as pinned:
                 with deadline(0.3), pytest.raises(DeadlineExceeded):
                     await asyncio.wait_for(pinned.add(1, 2), BOUND)
+
+
+def test_a_call_waiting_on_an_endpoint_that_leaves_the_dns_goes_elsewhere(dns):
+    """A call picked an endpoint and waits for its pool; the DNS drops that endpoint and its
+    pool is closed: the call is picked again onto one still there, not failed (PoolClosed)."""
+    port = _free_port(HOSTS)
+    handlers, servers = _serving(HOSTS[:2], port)
+    second = f"tcp://{HOSTS[1]}:{port}"
+    held, release = threading.Event(), threading.Event()
+    results: list[Any] = []
+    try:
+        dns.write({"api.svc.test": HOSTS[:1]})
+        dns.reload()
+        url = (
+            f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+            "&resolve_interval=0.2"
+        )
+        with Client(AllTypes, url, pool_size=1, pool_timeout=BOUND) as client:
+
+            def hold() -> None:
+                with client.connection():  # the first endpoint's only connection
+                    held.set()
+                    release.wait(BOUND)
+
+            def call() -> None:
+                try:
+                    results.append(client.add(1, 1))
+                except Exception as exc:  # recorded: the assertion below names it
+                    results.append(exc)
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            assert held.wait(BOUND)
+            caller = threading.Thread(target=call)
+            caller.start()
+            for _ in range(500):  # until the call waits in the first endpoint's line
+                if client.stats()["waits"]:
+                    break
+                release.wait(0.01)
+            dns.write({"api.svc.test": HOSTS[1:2]})
+            dns.reload()
+            for _ in range(500):  # calls under a short deadline make the client resolve again
+                with deadline(0.05), contextlib.suppress(DeadlineExceeded):
+                    client.add(2, 2)
+                if _members(client.fleet_stats()) == [second]:
+                    break
+            else:
+                pytest.fail("discovery never dropped the first endpoint")
+            caller.join(BOUND)
+            release.set()
+            holder.join(BOUND)
+    finally:
+        release.set()
+        for server in servers:
+            server.close()
+    assert results == [2]
+    assert handlers[HOSTS[1]].calls >= 1

@@ -182,6 +182,10 @@ class CallerCore:
         )
         return ConnectError(f"no endpoint to call: DNS discovery found none ({why})")
 
+    def left_fleet(self, pool: Any) -> bool:
+        """Whether `pool`'s endpoint has left the fleet (DNS discovery), its pool closed."""
+        return self.only is None and pool not in self.by_endpoint.values()
+
     def elsewhere(self, now: float, avoid: tuple[Any, ...]) -> bool:
         """Whether an endpoint this call has not tried is usable (for free transparent retries)."""
         return self.balancer is not None and self.balancer.usable_besides(now, avoid)

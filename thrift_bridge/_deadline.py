@@ -37,13 +37,13 @@ __all__ = [
     "attempt_timeout",
     "budget_from_headers",
     "budget_headers",
-    "pinned_timeout",
     "current",
     "deadline",
     "decode_budget",
     "encode_budget",
     "exceeded",
     "expired",
+    "pinned_timeout",
     "remaining",
 ]
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._caller import ACQUIRE, CALL, WAIT, CallError
 from ._deadline import BUDGET_HEADER, attempt_timeout, encode_budget, exceeded, expired, remaining
-from ._exceptions import ConnectError, PoolTimeout, Timeout
+from ._exceptions import ConnectError, PoolClosed, PoolTimeout, Timeout
 from ._outcome import raise_outcome
 
 if TYPE_CHECKING:
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 __all__ = ["call_steps"]
 
 _log = logging.getLogger("thrift_bridge")
+#: Picks at most per attempt whose pool closed because its endpoint left the fleet meanwhile.
+_REPICKS = 8
 
 
 def call_steps(
@@ -54,6 +56,7 @@ def call_steps(
         pool, failure = first
     outstanding = None  # the pool whose pick the balancer still counts
     started = 0.0  # when the current attempt's call began
+    repicks = 0
     try:
         while True:
             if failure is None:  # one attempt
@@ -70,6 +73,13 @@ def call_steps(
                     conn = yield ACQUIRE, (pool, wait, connect)
                 except ConnectError as exc:
                     failure = exc
+                except PoolClosed:
+                    core.abandoned(pool, time.monotonic())
+                    outstanding = None
+                    if not core.left_fleet(pool) or repicks >= _REPICKS:
+                        raise  # the client was closed
+                    repicks += 1  # DNS took the endpoint away between pick and acquire
+                    continue
                 except PoolTimeout as exc:
                     core.abandoned(pool, time.monotonic())
                     outstanding = None
@@ -79,8 +89,8 @@ def call_steps(
                 else:
                     started = time.monotonic()
                     if left is not None:  # waiting for the connection spent some of it
-                        left = remaining(started)
-                        if left is not None and left <= 0:
+                        left = remaining(started) or 0.0
+                        if left <= 0:
                             pool.release(conn)
                             core.abandoned(pool, started)
                             outstanding = None
