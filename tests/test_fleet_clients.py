@@ -541,3 +541,41 @@ def test_a_call_waiting_on_an_endpoint_that_leaves_the_dns_goes_elsewhere(dns):
             server.close()
     assert results == [2]
     assert handlers[HOSTS[1]].calls >= 1
+
+
+# --- what the README promises of pinned connections and fleet_stats ----------------------------
+
+
+def test_pinned_calls_do_not_feed_the_balancer_and_are_not_retried():
+    handlers = [Counting(), Counting()]
+    with (
+        serve(AllTypes.Processor(handlers[0])) as one,
+        serve(AllTypes.Processor(handlers[1])) as two,
+    ):
+        with Client(AllTypes, [one.url, two.url], idempotent={"add"}) as client:
+            with client.connection() as pinned:
+                assert [pinned.add(i, 1) for i in range(10)] == list(range(1, 11))
+            rows = client.fleet_stats()["endpoints"]
+    assert sorted(h.calls for h in handlers) == [0, 10]  # all on the pinned connection
+    assert [(row["calls"], row["pending"]) for row in rows.values()] == [(0, 0), (0, 0)]
+    assert all(row["ewma"] == 0.0 for row in rows.values())  # no latency recorded
+
+
+def test_a_failed_pinned_call_is_not_retried():
+    with serve_raw(read_and_hang_up) as failing:
+        with Client(AllTypes, failing.url, idempotent={"add"}, retries=3) as client:
+            with client.connection() as pinned, pytest.raises(TransportError):
+                pinned.add(1, 2)
+            assert client.stats()["retries"] == 0
+
+
+def test_fleet_stats_has_no_budget_without_retries_or_with_the_budget_off():
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        for options in ({"retries": 0}, {"retry_budget": False}):
+            with Client(AllTypes, server.url, **options) as client:
+                assert client.fleet_stats()["retry_budget"] is None
+        with Client(AllTypes, server.url) as client:
+            assert client.add(1, 1) == 2
+            budget = client.fleet_stats()["retry_budget"]
+    assert set(budget) == {"deposits", "retries", "refused", "transparent", "balance"}
+    assert budget["deposits"] == 1
