@@ -579,3 +579,42 @@ def test_fleet_stats_has_no_budget_without_retries_or_with_the_budget_off():
             budget = client.fleet_stats()["retry_budget"]
     assert set(budget) == {"deposits", "retries", "refused", "transparent", "balance"}
     assert budget["deposits"] == 1
+
+
+def test_p2c_counts_the_wait_for_a_connection_in_an_endpoints_latency():
+    """A call that waited in an endpoint's pool line was slow there, whatever the server's
+    own time: p2c's latency record (`ewma`) counts from the pick, as Finagle's does."""
+    handlers = [Counting(), Counting()]
+    with (
+        serve(AllTypes.Processor(handlers[0])) as one,
+        serve(AllTypes.Processor(handlers[1])) as two,
+    ):
+        urls = [one.url, two.url]
+        for _ in range(20):  # the call may go to the free endpoint: then try again
+            with Client(AllTypes, urls, pool_size=1, pool_timeout=BOUND) as client:
+                calling, done = threading.Event(), threading.Event()
+                times: dict[str, float] = {}
+                before = [h.calls for h in handlers]
+
+                def call(client: Client = client, calling=calling, done=done, times=times) -> None:
+                    times["calling"] = time.monotonic()
+                    calling.set()
+                    client.add(1, 1)
+                    done.set()
+
+                with client.connection():  # one endpoint's only connection
+                    caller = threading.Thread(target=call)
+                    caller.start()
+                    assert calling.wait(BOUND)
+                    waited = not done.wait(0.3)  # still waiting: it went to the busy one
+                    released = time.monotonic()
+                caller.join(BOUND)
+                assert done.is_set()
+                if waited:
+                    where = urls[0] if handlers[0].calls > before[0] else urls[1]
+                    ewma = client.fleet_stats()["endpoints"][where]["ewma"]
+                    break
+        else:
+            pytest.fail("the call never went to the busy endpoint")
+    # It waited at least until the release: far above the server's own microseconds.
+    assert ewma >= (released - times["calling"]) / 2

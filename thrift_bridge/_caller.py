@@ -191,7 +191,9 @@ class CallerCore:
         return self.balancer is not None and self.balancer.usable_besides(now, avoid)
 
     def finished(self, pool: Any, started: float, ok: bool) -> None:
-        """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure."""
+        """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure; its
+        latency counts from `started`, when it picked the endpoint (so a wait in the pool's
+        line and the connect count too: Finagle's balancer sees them likewise)."""
         if self.balancer is not None:
             now = time.monotonic()
             self.balancer.finished(pool, now, now - started, ok)

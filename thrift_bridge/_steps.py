@@ -55,12 +55,12 @@ def call_steps(
     else:
         pool, failure = first
     outstanding = None  # the pool whose pick the balancer still counts
-    started = 0.0  # when the current attempt's call began
+    picked = 0.0  # when the current attempt picked its endpoint: its latency counts from there
     repicks = 0
     try:
         while True:
             if failure is None:  # one attempt
-                now = time.monotonic()
+                now = picked = time.monotonic()
                 pool = outstanding = core.choose(now, tried)
                 where = pool.endpoint.redacted_url
                 timeout = attempt_timeout(pool.endpoint.timeout, now, method=name, endpoint=where)
@@ -104,7 +104,7 @@ def call_steps(
                         failure = exc
                     else:
                         pool.release(conn)
-                        core.finished(pool, started, True)
+                        core.finished(pool, picked, True)
                         outstanding = None
                         return result
             # The attempt failed: settle it, tell the balancer, then retry or give up.
@@ -115,7 +115,7 @@ def call_steps(
                 if outstanding is not None:
                     answered = outcome.keep and isinstance(failure.error, core.answers[name])
                     if answered or not outcome.keep:
-                        core.finished(pool, started, answered)
+                        core.finished(pool, picked, answered)
                     else:
                         core.abandoned(pool, now)  # refused before a byte went out: no verdict
                     outstanding = None
