@@ -50,6 +50,10 @@ BASE_DELAY = 0.002  # seconds each server takes per call
 SLOW_DELAY = BASE_DELAY + 0.020  # the slowed server
 WAIT = 15.0  # seconds at most for a server to start, stop or answer a command
 MAX_CALLS = 10_000_000  # per worker: a bound that time reaches first
+#: Connections per endpoint. 256 tasks then queue in the pools' lines (which p2c sees in its
+#: latencies); with 64 they queued in the five Python servers instead, which saturate the
+#: two shared cores, and a 20 ms sleep was lost in their queueing (p2c sent it 13 %).
+POOL_SIZE = 16
 
 
 @dataclasses.dataclass
@@ -322,7 +326,7 @@ def client_for(kind: str, urls: Any, **options: Any) -> Callable[[], Any]:
     from thrift_bridge import AsyncClient, Client
 
     options.setdefault("idempotent", {"echo"})
-    options.setdefault("pool_size", 16)
+    options.setdefault("pool_size", POOL_SIZE)
     cls = Client if kind == "threads" else AsyncClient
     return lambda: cls(Bench, urls, **options)
 
@@ -635,7 +639,8 @@ def section(rows: list[Row], scale: Scale, started: str) -> str:
             f"- Five Python servers (`benchmarks/fleet_server.py`, one process each on "
             f"127.0.0.2-6), `echo` answered after {BASE_DELAY * 1000:g} ms; closed loop from "
             f"{scale.threads} threads sharing one `Client` and {scale.tasks} asyncio tasks "
-            "sharing one `AsyncClient` (pool_size 16, `echo` idempotent, other settings default).",
+            f"sharing one `AsyncClient` (pool_size {POOL_SIZE}, `echo` idempotent, other "
+            "settings default).",
             f"- Machine: {os.cpu_count()} CPUs shared by the servers, the client and other "
             f"work (load average {load[0]:.1f} when the run ended); Python "
             f"{platform.python_version()}. Latencies include that contention: compare rows "
