@@ -29,7 +29,6 @@ import os
 import platform
 import select
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from tests.dnsmasq import Dnsmasq, common_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -166,22 +167,6 @@ def servers(hosts: list[str], *, port: int = 0, mode: str = "bench") -> Iterator
     finally:
         for server in started:
             server.stop()
-
-
-def common_port(hosts: list[str]) -> int:
-    """A port free on every one of `hosts` just now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = int(probe.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on every address")
 
 
 # -- load -------------------------------------------------------------------------------------
@@ -519,7 +504,6 @@ def fleet_down(kind: str, scale: Scale, fleet: list[Server]) -> list[Row]:
 
 def rolling_dns(kind: str, scale: Scale) -> list[Row]:
     """(d) Three addresses of a DNS name replaced one by one (dnsmasq reloaded by SIGHUP)."""
-    from tests.dnsmasq import Dnsmasq
 
     port = common_port(OLD + NEW)
     with (

@@ -10,6 +10,7 @@ import math
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,7 +28,7 @@ from thrift_bridge import (
 )
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
-from .dnsmasq import Dnsmasq
+from .dnsmasq import Dnsmasq, common_port
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 
@@ -288,22 +289,6 @@ def dns(tmp_path):
         server.stop()
 
 
-def _free_port(hosts: list[str]) -> int:
-    """A port free on every one of `hosts` just now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = int(probe.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on every address")
-
-
 def _serving(hosts: list[str], port: int) -> tuple[dict[str, Counting], list[Any]]:
     """A counting AllTypes server on each host, all on `port`."""
     handlers = {host: Counting() for host in hosts}
@@ -314,12 +299,31 @@ def _serving(hosts: list[str], port: int) -> tuple[dict[str, Counting], list[Any
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
 
+@contextlib.contextmanager
+def _named_fleet(
+    dns: Dnsmasq, named: list[str] | None = None, query: str = ""
+) -> Iterator[tuple[int, dict[str, Counting], str]]:
+    """Counting servers on every one of HOSTS (one port), those `named` (all by default)
+    being api.svc.test in `dns`: the port, the handlers by host, and the URL discovering
+    them (plus `query`)."""
+    port = common_port(HOSTS)
+    handlers, servers = _serving(HOSTS, port)
+    url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}{query}"
+    try:
+        dns.write({"api.svc.test": HOSTS if named is None else named})
+        dns.reload()
+        yield port, handlers, url
+    finally:
+        for server in servers:
+            server.close()
+
+
 def _members(fleet: dict[str, Any]) -> list[str]:
     return sorted(url for url, row in fleet["endpoints"].items() if not row["draining"])
 
 
 def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
-    port = _free_port(HOSTS)
+    port = common_port(HOSTS)
     handlers, servers = _serving(HOSTS, port)
     try:
         dns.write({"api.svc.test": HOSTS[:2]})
@@ -355,18 +359,10 @@ def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
 
 @pytest.mark.anyio
 async def test_the_async_client_discovers_too(dns):
-    port = _free_port(HOSTS)
-    handlers, servers = _serving(HOSTS, port)
-    try:
-        dns.write({"api.svc.test": HOSTS})
-        dns.reload()
-        url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+    with _named_fleet(dns) as (port, handlers, url):
         async with AsyncClient(AllTypes, url, balancer="round_robin") as client:
             results = [await asyncio.wait_for(client.add(i, 1), BOUND) for i in range(30)]
             members = _members(client.fleet_stats())
-    finally:
-        for server in servers:
-            server.close()
     assert results == [i + 1 for i in range(30)]
     assert members == [f"tcp://{h}:{port}" for h in HOSTS]
     assert [handlers[h].calls for h in HOSTS] == [10, 10, 10]
@@ -381,12 +377,7 @@ def test_a_name_that_does_not_resolve_is_a_connect_error(dns):
 def test_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
     """Many threads calling a fresh client at once: one resolves, the others wait for its
     answer instead of failing with "DNS discovery found none"."""
-    port = _free_port(HOSTS)
-    _, servers = _serving(HOSTS, port)
-    try:
-        dns.write({"api.svc.test": HOSTS})
-        dns.reload()
-        url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+    with _named_fleet(dns) as (_, _, url):
         threads = 16
         start = threading.Barrier(threads)
         outcomes: list[Any] = []
@@ -405,28 +396,17 @@ def test_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
                     worker.start()
                 for worker in workers:
                     worker.join(BOUND)
-    finally:
-        for server in servers:
-            server.close()
     assert outcomes == [2] * (3 * threads)
 
 
 @pytest.mark.anyio
 async def test_async_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
-    port = _free_port(HOSTS)
-    _, servers = _serving(HOSTS, port)
-    try:
-        dns.write({"api.svc.test": HOSTS})
-        dns.reload()
-        url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
-        outcomes: list[Any] = []
+    outcomes: list[Any] = []
+    with _named_fleet(dns) as (_, _, url):
         for _ in range(3):
             async with AsyncClient(AllTypes, url) as client:
                 calls = [asyncio.wait_for(client.add(1, 1), BOUND) for _ in range(32)]
                 outcomes += await asyncio.gather(*calls, return_exceptions=True)
-    finally:
-        for server in servers:
-            server.close()
     assert outcomes == [2] * 96
 
 
@@ -489,18 +469,12 @@ async def test_an_async_pinned_call_keeps_the_deadline_in_force():
 def test_a_call_waiting_on_an_endpoint_that_leaves_the_dns_goes_elsewhere(dns):
     """A call picked an endpoint and waits for its pool; the DNS drops that endpoint and its
     pool is closed: the call is picked again onto one still there, not failed (PoolClosed)."""
-    port = _free_port(HOSTS)
-    handlers, servers = _serving(HOSTS[:2], port)
-    second = f"tcp://{HOSTS[1]}:{port}"
     held, release = threading.Event(), threading.Event()
     results: list[Any] = []
-    try:
-        dns.write({"api.svc.test": HOSTS[:1]})
-        dns.reload()
-        url = (
-            f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
-            "&resolve_interval=0.2"
-        )
+    fleet = _named_fleet(dns, HOSTS[:1], "&resolve_interval=0.2")
+    with fleet as (port, handlers, url), contextlib.ExitStack() as cleanup:
+        cleanup.callback(release.set)
+        second = f"tcp://{HOSTS[1]}:{port}"
         with Client(AllTypes, url, pool_size=1, pool_timeout=BOUND) as client:
 
             def hold() -> None:
@@ -535,10 +509,6 @@ def test_a_call_waiting_on_an_endpoint_that_leaves_the_dns_goes_elsewhere(dns):
             caller.join(BOUND)
             release.set()
             holder.join(BOUND)
-    finally:
-        release.set()
-        for server in servers:
-            server.close()
     assert results == [2]
     assert handlers[HOSTS[1]].calls >= 1
 
