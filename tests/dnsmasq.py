@@ -13,9 +13,12 @@ import signal
 import socket
 import subprocess
 import threading
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .procs import system_binary
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 WAIT = 10.0  # seconds at most for dnsmasq to start or reload
 

@@ -24,10 +24,12 @@ from __future__ import annotations
 import contextvars
 import math
 import time
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._exceptions import ConfigError, DeadlineExceeded
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "BUDGET_HEADER",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from thrift.protocol.TBinaryProtocol import (
@@ -52,6 +51,7 @@ from ._sockets import Address, ConnectionHandler, Connections, SocketServer, lis
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
 
 __all__ = [
     "Address",
