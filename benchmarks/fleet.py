@@ -34,12 +34,14 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.dnsmasq import Dnsmasq, common_port
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "RESULTS.md"
@@ -504,7 +506,6 @@ def fleet_down(kind: str, scale: Scale, fleet: list[Server]) -> list[Row]:
 
 def rolling_dns(kind: str, scale: Scale) -> list[Row]:
     """(d) Three addresses of a DNS name replaced one by one (dnsmasq reloaded by SIGHUP)."""
-
     port = common_port(OLD + NEW)
     with (
         tempfile.TemporaryDirectory(prefix="tb-fleet-") as tmp,

@@ -12,14 +12,17 @@ commands on stdin, one a line, answering each with one line: ``delay SECONDS`` (
 from __future__ import annotations
 
 import json
-import socket
 import sys
 import threading
 import time
+from typing import TYPE_CHECKING
 
 from benchmarks.generated.bench import Bench
 from benchmarks.handler import BenchHandler
 from thrift_bridge.testing import LoopbackServer, serve, serve_raw
+
+if TYPE_CHECKING:
+    import socket
 
 
 class DelayedHandler(BenchHandler):

@@ -10,8 +10,7 @@ import math
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from thrift.Thrift import TApplicationException
@@ -31,6 +30,9 @@ from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 from .dnsmasq import Dnsmasq, common_port
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BOUND = 10.0  # seconds any wait in these tests may take before it counts as hung
 
