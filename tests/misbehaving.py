@@ -2,13 +2,16 @@
 
 It speaks framed binary through Apache's own processor, so every call is answered as a real
 server would, except ``echo_string`` of one of the `TRIGGERS`, which the server acts out on
-the socket instead of answering.
+the socket instead of answering (or, for "interrupt", sends the test's main thread SIGINT,
+a Ctrl-C while the call awaits its reply).
 """
 
 from __future__ import annotations
 
+import signal
 import socket
 import struct
+import threading
 from typing import TYPE_CHECKING
 
 from thrift.protocol.TBinaryProtocol import TBinaryProtocol
@@ -23,8 +26,9 @@ if TYPE_CHECKING:
     from thrift_bridge.testing import LoopbackServer
 
 #: echo_string arguments the server acts out: it never answers (and waits for the client to
-#: hang up), resets the connection halfway through the reply, or answers with garbage.
-TRIGGERS = ("hang", "reset", "garbage")
+#: hang up), resets the connection halfway through the reply, answers with garbage, or
+#: interrupts the main thread and then never answers.
+TRIGGERS = ("hang", "reset", "garbage", "interrupt")
 #: Requests one connection may carry before the server hangs up (every loop is bounded).
 MAX_REQUESTS = 10_000
 
@@ -65,7 +69,9 @@ def _serve_connection(sock: socket.socket) -> None:
         if request is None:
             return  # the client hung up
         trigger = trigger_of(request)
-        if trigger == "hang":
+        if trigger == "interrupt":
+            signal.pthread_kill(threading.main_thread().ident or 0, signal.SIGINT)
+        if trigger in ("hang", "interrupt"):
             sock.recv(1)  # no reply; returns when the client gives up and closes
             return
         if trigger == "garbage":

@@ -2,129 +2,62 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import TYPE_CHECKING, Any
+import os
+import random
+import signal
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.Thrift import TApplicationException
 
-from thrift_bridge import AsyncClient, Client, ProtocolError, ReadTimeout, TransportError
+from thrift_bridge import (
+    Client,
+    ConnectError,
+    ProtocolError,
+    ReadTimeout,
+    TransportError,
+)
+from thrift_bridge.testing import serve, serve_raw
 
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
+from .handlers import AllTypesHandler
 from .misbehaving import serve_misbehaving
+from .paths import KINDS, AsyncPath, SyncPath, public_type
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from thrift_bridge.testing import LoopbackServer
 
 #: The call timeout of the matrix: the "read timeout" server never answers, so each of those
 #: cases waits this long; every other call is a loopback round trip well within it.
 TIMEOUT = 1.0
-#: Bound on anything an async step awaits, and on polls for the loop to catch up.
-BOUND = 10.0
 
 # --- every call path x every way a call can fail ------------------------------------------
 
-#: (id, method, positional arguments, argument names, what the caller gets, connection kept)
+#: How a call fails: (id, method, positional arguments, argument names, what the caller
+#: gets, what its message says, whether the connection is kept).
 OUTCOMES = [
-    ("read timeout", "echo_string", ("hang",), ("value",), ReadTimeout, False),
-    ("reset mid-reply", "echo_string", ("reset",), ("value",), TransportError, False),
-    ("malformed reply", "echo_string", ("garbage",), ("value",), ProtocolError, False),
-    ("declared exception", "raise_error", (1,), ("kind",), BadInput, True),
-    ("application exception", "raise_error", (3,), ("kind",), TApplicationException, True),
+    ("read timeout", "echo_string", ("hang",), ("value",), ReadTimeout, "no complete reply", False),
+    ("reset mid-reply", "echo_string", ("reset",), ("value",), TransportError, "reset by", False),
+    ("malformed reply", "echo_string", ("garbage",), ("value",), ProtocolError, "malformed", False),
+    ("declared exception", "raise_error", (1,), ("kind",), BadInput, "bad input", True),
+    (
+        "application exception",
+        "raise_error",
+        (3,),
+        ("kind",),
+        TApplicationException,
+        "Internal",
+        True,
+    ),
 ]
 
 
-class SyncPath:
-    """One way of making a call with `Client`."""
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        self.seen: list[type[BaseException]] = []  # what the middleware saw raised
-
-    def layer(self, call: Any, proceed: Callable[[Any], Any]) -> Any:
-        """A middleware that notes what each call raised."""
-        try:
-            return proceed(call)
-        except BaseException as exc:
-            self.seen.append(type(exc))
-            raise
-
-    def open(self, urls: list[str]) -> None:
-        """Build the client this path calls through."""
-        middleware = [self.layer] if self.kind == "middleware" else []
-        target = urls if self.kind == "several endpoints" else urls[0]
-        self.client = Client(AllTypes, target, timeout=TIMEOUT, middleware=middleware)
-
-    def call(self, method: str, args: tuple[Any, ...], names: tuple[str, ...]) -> Any:
-        """Make one call on this path."""
-        if self.kind == "pinned":
-            with self.client.connection() as pinned:
-                return pinned.call(method, *args)
-        if self.kind == "invoke":
-            return self.client.invoke(method, dict(zip(names, args)))
-        return getattr(self.client, method)(*args)
-
-    def stats_when(self, ready: Callable[[dict[str, int]], bool]) -> dict[str, int]:
-        """The client's stats, at once: a sync call has settled its connection on return."""
-        return self.client.stats()
-
-    def close(self) -> None:
-        self.client.close()
-
-
-class AsyncPath(SyncPath):
-    """One way of making a call with `AsyncClient`, on an event loop of its own."""
-
-    async def alayer(self, call: Any, proceed: Callable[[Any], Any]) -> Any:
-        """A middleware that notes what each call raised."""
-        try:
-            return await proceed(call)
-        except BaseException as exc:
-            self.seen.append(type(exc))
-            raise
-
-    def open(self, urls: list[str]) -> None:
-        self.loop = asyncio.new_event_loop()
-        middleware = [self.alayer] if self.kind == "middleware" else []
-        target = urls if self.kind == "several endpoints" else urls[0]
-        self.client = AsyncClient(AllTypes, target, timeout=TIMEOUT, middleware=middleware)
-
-    def run(self, awaitable: Any) -> Any:
-        """Run `awaitable` on this path's loop, bounded."""
-        return self.loop.run_until_complete(asyncio.wait_for(awaitable, BOUND))
-
-    def call(self, method: str, args: tuple[Any, ...], names: tuple[str, ...]) -> Any:
-        async def on_the_loop() -> Any:
-            if self.kind == "pinned":
-                async with self.client.connection() as pinned:
-                    return await pinned.call(method, *args)
-            if self.kind == "invoke":
-                return await self.client.invoke(method, dict(zip(names, args)))
-            return await getattr(self.client, method)(*args)
-
-        return self.run(on_the_loop())
-
-    def stats_when(self, ready: Callable[[dict[str, int]], bool]) -> dict[str, int]:
-        """The client's stats once `ready` holds: the loop reports a closed socket a few
-        callbacks later (bounded wait; the stats as they are then)."""
-        for _ in range(int(BOUND / 0.005)):
-            if ready(self.client.stats()):
-                break
-            self.run(asyncio.sleep(0.005))
-        return self.client.stats()
-
-    def close(self) -> None:
-        try:
-            self.run(self.client.aclose())
-            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
-        finally:
-            self.loop.close()
-
-
-KINDS = ["single endpoint", "several endpoints", "middleware", "pinned", "invoke"]
 PATHS = [(SyncPath, kind) for kind in KINDS] + [(AsyncPath, kind) for kind in KINDS]
 
 
@@ -141,21 +74,22 @@ def misbehaving() -> Iterator[list[LoopbackServer]]:
     ids=[f"{'sync' if cls is SyncPath else 'async'} {kind}" for cls, kind in PATHS],
 )
 @pytest.mark.parametrize(
-    ("method", "args", "names", "expected", "kept"),
+    ("method", "args", "names", "expected", "message", "kept"),
     [outcome[1:] for outcome in OUTCOMES],
     ids=[outcome[0] for outcome in OUTCOMES],
 )
 def test_every_call_path_ends_a_failed_call_the_same_way(
-    misbehaving, path_class, kind, method, args, names, expected, kept
+    misbehaving, path_class, kind, method, args, names, expected, message, kept
 ):
     """The caller gets the same exception, the connection is kept or discarded alike, stats
     show it, and the path's next call succeeds."""
     path = path_class(kind)
-    path.open([server.url for server in misbehaving])
+    urls = [server.url for server in misbehaving]
+    path.open(urls if kind == "several endpoints" else urls[:1], timeout=TIMEOUT)
     try:
-        with pytest.raises(expected) as caught:
+        with pytest.raises(expected, match=message) as caught:
             path.call(method, args, names)
-        assert type(caught.value) is expected
+        assert public_type(caught.value) is expected
         if kind == "middleware":
             assert path.seen == [expected]  # the middleware saw what the caller got
         discarded = 0 if kept else 1
@@ -169,3 +103,95 @@ def test_every_call_path_ends_a_failed_call_the_same_way(
             assert path.client.stats()["created"] == 1  # the same connection answered it
     finally:
         path.close()
+
+
+# --- what is retried -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path_class", [SyncPath, AsyncPath], ids=["Client", "AsyncClient"])
+@pytest.mark.parametrize("idempotent", [False, True], ids=["not idempotent", "idempotent"])
+def test_a_request_lost_after_sending_is_retried_only_when_idempotent(path_class, idempotent):
+    """A peer that reads each request and hangs up: only an idempotent method is sent again."""
+    requests: list[bytes] = []
+
+    def read_and_hang_up(conn: socket.socket) -> None:
+        requests.append(conn.recv(65536))
+
+    with serve_raw(read_and_hang_up) as raw:
+        path = path_class("single endpoint")
+        path.open([raw.url], retries=2, retry_backoff=0, idempotent={"add"} if idempotent else ())
+        try:
+            with pytest.raises(TransportError) as caught:
+                path.call("add", (1, 2), ("a", "b"))
+            sent = len(requests)
+            stats = path.stats_when(lambda s: s["discarded"] == sent)
+        finally:
+            path.close()
+    assert public_type(caught.value) is TransportError
+    assert len(requests) == (3 if idempotent else 1)
+    assert all(b"add" in request for request in requests)  # each a whole request, sent
+    assert stats["retries"] == (2 if idempotent else 0)
+    assert stats["discarded"] == len(requests)
+
+
+def test_a_stopped_server_is_a_connect_error_and_once_back_every_call_succeeds(socket_dir):
+    path = os.path.join(socket_dir, "stop.sock")
+    handler = AllTypesHandler()
+    client = Client(AllTypes, f"unix://{path}", retries=1, retry_backoff=0)
+    with serve(AllTypes.Processor(handler), scheme="unix", socket_path=path):
+        assert client.add(1, 1) == 2
+    with pytest.raises(ConnectError):
+        client.add(1, 1)
+    with serve(AllTypes.Processor(handler), scheme="unix", socket_path=path):
+        assert [client.add(i, 0) for i in range(10)] == list(range(10))
+    client.close()
+
+
+# --- what is discarded ---------------------------------------------------------------------
+
+
+def test_a_keyboard_interrupt_awaiting_the_reply_discards_the_connection():
+    """A real Ctrl-C (SIGINT, sent by the server once it has the request) while the call
+    waits for its reply: the reply may come later, so the connection must go."""
+    assert threading.current_thread() is threading.main_thread()  # where SIGINT lands
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with serve_misbehaving() as server, Client(AllTypes, server.url, timeout=10) as client:
+            with pytest.raises(KeyboardInterrupt):
+                client.echo_string("interrupt")
+            stats = client.stats()
+            assert (stats["discarded"], stats["open"], stats["in_use"]) == (1, 0, 0)
+            assert client.echo_string("next") == "next"
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_no_caller_ever_receives_another_calls_reply_after_timeouts():
+    """Calls time out mid-reply at random; no later call may read a stale reply."""
+    rng = random.Random(7)
+    with (
+        serve(AllTypes.Processor(AllTypesHandler())) as server,
+        Client(AllTypes, server.url, pool_size=4, timeout=0.03, retries=0) as client,
+    ):
+        timeouts = ok = 0
+
+        def work(worker: int) -> tuple[int, int]:
+            got_ok = got_timeout = 0
+            for i in range(300):
+                nonce = f"{worker}-{i}-{rng.random()}"
+                # The server's delay is what is under test: some replies come after the timeout.
+                delay = rng.choice((0.0, 0.0, 0.0, 0.02, 0.05))
+                try:
+                    assert client.slow_echo(nonce, delay) == nonce
+                    got_ok += 1
+                except ReadTimeout:
+                    got_timeout += 1
+            return got_ok, got_timeout
+
+        with ThreadPoolExecutor(8) as executor:
+            for got_ok, got_timeout in executor.map(work, range(8)):
+                ok += got_ok
+                timeouts += got_timeout
+        assert ok > 0
+        assert timeouts > 0
+        assert client.stats()["discarded"] >= timeouts
