@@ -19,6 +19,7 @@ from thrift_bridge import (
     ConfigError,
     ConnectError,
     ConnectTimeout,
+    DeadlineExceeded,
     HTTPError,
     PoolClosed,
     PoolError,
@@ -63,6 +64,7 @@ CLASSES = [
         (PoolTimeout, (PoolError, Timeout)),
         (PoolClosed, (PoolError,)),
         (RateLimited, (Timeout,)),
+        (DeadlineExceeded, (Timeout,)),
         (Timeout, (ThriftBridgeError,)),
     ],
 )
@@ -74,7 +76,8 @@ def test_the_exception_tree(cls, bases):
 
 def test_every_class_is_listed():
     assert {c.__name__ for c in CLASSES} == {
-        *("ArgumentError", "ConfigError", "ConnectError", "ConnectTimeout", "HTTPError"),
+        *("ArgumentError", "ConfigError", "ConnectError", "ConnectTimeout", "DeadlineExceeded"),
+        "HTTPError",
         *("PoolClosed", "PoolError", "PoolTimeout", "ProtocolError", "RateLimited"),
         *("ReadTimeout", "ThriftBridgeError", "Timeout", "TransportError", "WriteTimeout"),
     }

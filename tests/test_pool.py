@@ -200,7 +200,8 @@ def test_max_idle_replaces_a_connection_left_idle_too_long(server):
 
 
 def test_max_lifetime_retires_a_connection_in_steady_use(server):
-    """max_idle never expires a connection in use all the time; max_lifetime does, never early."""
+    """max_idle never expires a connection in use all the time; max_lifetime does, never
+    before its lifetime less the 10 % jitter."""
     lifetime = 0.2
     with pool_of(server, max_idle=None, max_lifetime=lifetime) as pool:
         opened = time.monotonic()
@@ -213,10 +214,11 @@ def test_max_lifetime_retires_a_connection_in_steady_use(server):
             conn.begin_call()
             assert conn.client.add(1, 1) == 2
             pool.release(conn)
-        assert conn is not first
-        assert time.monotonic() - opened >= lifetime
+        retired_after = time.monotonic() - opened
         pool.release(conn)
         stats = pool.stats()
+    assert conn is not first
+    assert retired_after >= lifetime * 0.9
     assert (stats["created"], stats["discarded"]) == (2, 1)
 
 

@@ -15,10 +15,10 @@ from thrift.Thrift import TApplicationException
 
 from .._client import Client
 from .._convert import convert_args, to_dict
-from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
 from .._tls import ssl_context_for
+from .._urls import parse_url
 from .._wire._stack import open_transport
 from ._compile import check_package, compile_idl, package_of
 from ._stubs import run_stubs, stubs_after_compile
