@@ -1,4 +1,5 @@
-"""How a call ends (`_caller`): keep or discard, retry or raise, the same on every call path."""
+"""How a call ends (`_steps`, driven by `_calls` and `_async._calls`): keep or discard, retry or
+raise, the same on every call path of both clients."""
 
 from __future__ import annotations
 
