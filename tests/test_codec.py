@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import socket
 import struct
 import threading
 from typing import TYPE_CHECKING, Any
@@ -37,6 +36,7 @@ from .generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from .handlers import AllTypesHandler
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterator
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -30,6 +29,7 @@ from .misbehaving import serve_misbehaving
 from .paths import KINDS, AsyncPath, SyncPath, public_type
 
 if TYPE_CHECKING:
+    import socket
     from collections.abc import Iterator
 
     from thrift_bridge.testing import LoopbackServer
