@@ -160,6 +160,12 @@ DURATIONS = st.one_of(
     st.sampled_from(["1.5", "2s", "250ms", "0.001", "86400"]),
 )
 SIZES = st.integers(1, 2**31 - 1)
+#: Options every scheme takes, with values a URL round-trips.
+TIMING = {
+    "timeout": DURATIONS,
+    "connect_timeout": DURATIONS,
+    "max_message_size": st.integers(16_384_000, 2**31 - 1),
+}
 SAFE_TEXT = st.text(
     st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=12
 )  # no surrogates (not encodable) and no control characters
@@ -226,11 +232,7 @@ def valid_endpoints(draw: st.DrawFn) -> Endpoint:
         draw(
             st.fixed_dictionaries(
                 {},
-                optional={
-                    "timeout": DURATIONS,
-                    "connect_timeout": DURATIONS,
-                    "max_message_size": st.integers(16_384_000, 2**31 - 1),
-                },
+                optional=TIMING,
             )
         )
     )
@@ -405,12 +407,7 @@ def endpoint_fields(draw: st.DrawFn) -> dict[str, Any]:
         draw(
             st.fixed_dictionaries(
                 {},
-                optional={
-                    "timeout": DURATIONS,
-                    "connect_timeout": DURATIONS,
-                    "max_message_size": st.integers(16_384_000, 2**31 - 1),
-                    "pipeline": st.integers(1, 1024),
-                },
+                optional={**TIMING, "pipeline": st.integers(1, 1024)},
             )
         )
     )
