@@ -7,7 +7,7 @@ import dataclasses
 
 import pytest
 
-from thrift_bridge import Endpoint, parse_url
+from thrift_bridge import ConfigError, Endpoint, parse_url
 
 PASSWORD = "s3cr3t-pw"
 
@@ -106,3 +106,10 @@ def test_credentials_never_shown_by_the_endpoint():
 
 def test_endpoint_type_is_exported():
     assert isinstance(parse_url("tcp://h"), Endpoint)
+
+
+@pytest.mark.parametrize("password", ["", "pw"])
+def test_a_password_without_a_username_is_refused_and_not_echoed(password):
+    with pytest.raises(ConfigError, match="a password without a username") as caught:
+        Endpoint(scheme="https", host="h", password=password)
+    assert f"'{password}'" not in str(caught.value)

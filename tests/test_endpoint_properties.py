@@ -478,6 +478,7 @@ def names_the_value(message: str, name: str, value: object) -> bool:
 @example({"scheme": "tcp", "host": "h"}, "protocol", "nonsense")
 @example({"scheme": "tcp", "host": "h"}, "transport", "framd")
 @example({"scheme": "tcp", "host": "h"}, "timeout", 10**5000)
+@example({"scheme": "http", "host": "h", "path": "/"}, "password", "")  # was dropped silently
 @given(
     endpoint_fields(),
     st.sampled_from([field.name for field in dataclasses.fields(Endpoint)]),

@@ -130,6 +130,11 @@ def _valid_fields(endpoint: Endpoint) -> dict[str, Any]:
             raise ConfigError(
                 f"user credentials are only accepted for http and https as text, not for {scheme}"
             )
+    if endpoint.password is not None and endpoint.username is None:
+        raise ConfigError(  # never echoed: the value is a secret
+            "incomplete user credentials: a password without a username "
+            "(expected both, or a username alone as a token)"
+        )
     values = {name: getattr(endpoint, name) for name in OPTION_NAMES}
     given = [
         name for name, value in values.items() if not _is_default(value, OPTION_DEFAULTS[name])
