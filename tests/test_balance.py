@@ -8,6 +8,7 @@ import math
 import random
 import threading
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -119,7 +120,7 @@ def test_p2c_weights_share_traffic_in_proportion():
     balancer = p2c(["a", "b", "c"], weights={"a": 4, "b": 1, "c": 1})
     for key in ("a", "b", "c"):
         balancer.finished(balancer.pick(0.0, avoid={"a", "b", "c"} - {key}), 0.0, 0.01, ok=True)
-    shares = Counter()
+    shares: Counter[str] = Counter()
     for _ in range(3000):  # two calls out at a time
         first, second = balancer.pick(0.0), balancer.pick(0.0)
         shares.update([first, second])
@@ -153,7 +154,7 @@ def test_backups_take_calls_only_while_every_primary_is_out(policy):
 
 @pytest.mark.parametrize("policy", ["round_robin", "p2c"])
 def test_an_ejected_endpoint_gets_no_calls_then_exactly_one_probe(policy):
-    events = []
+    events: list[Any] = []
     balancer = make_balancer(
         policy, ["a", "b"], ejection=EjectionPolicy(), rng=random.Random(5), on_event=events.append
     )
@@ -216,7 +217,7 @@ def test_reports_after_a_key_left_are_ignored():
 
 
 def test_a_balancer_may_start_empty_but_never_becomes_empty():
-    balancer = RoundRobin([])
+    balancer: RoundRobin[str] = RoundRobin([])
     with pytest.raises(LookupError, match="no endpoints to pick from yet"):
         balancer.pick(0.0)
     assert balancer.update(["a"]) == Change(added=("a",))

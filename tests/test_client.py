@@ -34,7 +34,7 @@ def test_anything_else_is_not_a_service(service):
 def test_unknown_method_lists_the_service_methods():
     with Client(Calculator, "tcp://127.0.0.1:9090") as client:
         with pytest.raises(AttributeError, match=r"'mul' is not a method .*add, divide"):
-            client.mul(1, 2)
+            client.mul(1, 2)  # type: ignore[attr-defined]
         with pytest.raises(ConfigError, match="'mul' is not a method"):
             client.call("mul", 1, 2)
 
@@ -100,7 +100,7 @@ def test_oneway_returns_once_flushed():
         serve(AllTypes.Processor(AllTypesHandler())) as server,
         Client(AllTypes, server.url) as client,
     ):
-        assert client.fire("ping") is None
+        assert client.fire("ping") is None  # type: ignore[func-returns-value]
         deadline = time.monotonic() + 5
         while client.last_fired() != "ping" and time.monotonic() < deadline:
             time.sleep(0.01)  # the server runs a oneway call after the client has returned

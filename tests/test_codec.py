@@ -82,9 +82,9 @@ def recording(request):
                 return
 
     with serve_raw(handle) as server:
-        server.requests = requests
-        server.client_url = f"{server.url}?protocol={request.param}"
-        server.protocol = request.param
+        server.requests = requests  # type: ignore[attr-defined]
+        server.client_url = f"{server.url}?protocol={request.param}"  # type: ignore[attr-defined]
+        server.protocol = request.param  # type: ignore[attr-defined]
         yield server
 
 
@@ -153,7 +153,7 @@ def test_requests_and_results_are_the_generated_clients(recording, method, args)
 
 def test_oneway_call_on_the_fast_path_reaches_the_server(recording):
     with Client(AllTypes, recording.client_url, pool_size=1) as client:
-        assert client.fire("token-1") is None
+        assert client.fire("token-1") is None  # type: ignore[func-returns-value]
         assert client.last_fired() == "token-1"
         assert client.stats()["created"] == 1
 
@@ -182,7 +182,7 @@ def test_keyword_arguments_and_wrong_argument_counts_behave_as_the_generated_cli
     with Client(AllTypes, recording.client_url, pool_size=1) as client:
         assert client.slow_echo(value="kw", delay_seconds=0) == "kw"
         with pytest.raises(TypeError, match="delay_seconds"):
-            client.slow_echo("missing one")
+            client.slow_echo("missing one")  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize("seqid", [0, 999], ids=["0, as Apache's clients send", "another's"])

@@ -12,6 +12,7 @@ import urllib.request
 import weakref
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask, g
@@ -717,7 +718,7 @@ def test_overlapping_requests_each_get_their_own_connection(calc_url):
     def fast():
         return str(ext.client.add(3, 3))
 
-    answers = {}
+    answers: dict[str, Any] = {}
     worker = threading.Thread(target=lambda: answers.update(slow=app.test_client().get("/slow")))
     worker.start()
     assert first_pinned.wait(10)

@@ -177,11 +177,16 @@ def test_middleware_can_reject_and_retry(multiplexed):
 
 def test_middleware_applies_to_pinned_sessions(multiplexed):
     calls = []
+
+    def record(call, proceed):
+        calls.append(call.method)
+        return proceed(call)
+
     with Client(
         Calculator,
         multiplexed.url,
         service_name="Calculator",
-        middleware=[lambda call, proceed: calls.append(call.method) or proceed(call)],
+        middleware=[record],
     ) as client:
         with client.connection() as pinned:
             assert pinned.add(2, 3) == 5

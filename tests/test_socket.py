@@ -98,7 +98,7 @@ def test_tls_sockets_keep_pythons_timeouts(server_ssl_context, ca_file):
 
     with serve_raw(hold, scheme="tcps", ssl_context=server_ssl_context) as server:
         context = ssl.create_default_context(cafile=ca_file)
-        host, port = server.address[:2]
+        host, port = server.address[:2]  # type: ignore[str-unpack]
         with context.wrap_socket(
             socket.create_connection((host, port)), server_hostname="localhost"
         ) as tls:
