@@ -644,9 +644,9 @@ NOTES = """Reading the rows:
 
 - (e) Every wait of a call under `deadline()` (the pool's line, the connect, each attempt's
   socket timeout, the backoff) is cut to the budget left (`tests/test_fleet_clients.py` tries
-  retries against a hung server and a wait in the pool's line). What comes on top is the time until the process runs again once a timer or socket
-  timeout fires, for 32 threads or 256 tasks at once; the lag row measures that share of the
-  machine during the same run.
+  retries against a hung server and a wait in the pool's line). What comes on top is the
+  time until the process runs again once a timer or socket timeout fires, for 32 threads or
+  256 tasks at once; the lag row measures that share of the machine during the same run.
 - (a) A server taking 22 ms that gets more than 1 % of the calls puts the p99 at 22 ms or
   more. Under this load the healthy servers' own latency peaks come near the slow one's, so
   p2c's peak EWMA tells them apart less sharply than on a quiet machine; 256 tasks queue in

@@ -568,7 +568,7 @@ def test_p2c_counts_the_wait_for_a_connection_in_an_endpoints_latency():
                 times: dict[str, float] = {}
                 before = [h.calls for h in handlers]
 
-                def call(client: Client = client, calling=calling, done=done, times=times) -> None:
+                def call(client: Any = client, calling=calling, done=done, times=times) -> None:
                     times["calling"] = time.monotonic()
                     calling.set()
                     client.add(1, 1)
