@@ -165,9 +165,9 @@ async def test_async_pooled_and_pinned_connections_survive_a_bad_argument(server
 def test_a_wrong_argument_count_stays_a_type_error_and_keeps_the_connection(servers):
     with Client(AllTypes, servers["binary"].url, pool_size=1) as client:
         with pytest.raises(TypeError, match="positional argument"):
-            client.add(1, 2, 3)
+            client.add(1, 2, 3)  # type: ignore[call-arg]
         with pytest.raises(TypeError, match="unexpected keyword argument 'c'"):
-            client.add(a=1, c=2)
+            client.add(a=1, c=2)  # type: ignore[call-arg]
         assert client.add(1, 2) == 3
         assert client.stats()["discarded"] == 0
 

@@ -30,9 +30,10 @@ def _python_blocks(page: str) -> list[str]:
 
 
 def test_the_quick_start_runs_against_the_demo_service(capsys):
-    from thrift_bridge.demo._service import CustomerServiceHandler
     from thrift_bridge.generated.demo import CustomerService
     from thrift_bridge.testing import serve
+
+    from .handlers import CustomerServiceHandler
 
     sync, asynchronous = _python_blocks("quickstart.md")[:2]
     with serve(CustomerService.Processor(CustomerServiceHandler())) as server:

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve, serve_raw
 
 from .gunicorn import Gunicorn
+from .handlers import CustomerServiceHandler
 
 if TYPE_CHECKING:
     import socket

@@ -15,8 +15,9 @@ from thrift.server.THttpServer import THttpServer
 from thrift.transport.THeaderTransport import THeaderSubprotocolID
 
 from thrift_bridge import AsyncClient, Client
-from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
+
+from .handlers import CustomerServiceHandler
 
 
 class RecordingProcessor:

@@ -30,11 +30,11 @@ from thrift_bridge import (
     TransportError,
     parse_url,
 )
-from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve, serve_raw
 
 from .gunicorn import Gunicorn, free_port
+from .handlers import CustomerServiceHandler
 
 if TYPE_CHECKING:
     import socket

@@ -30,7 +30,6 @@ from thrift.transport.TTransport import (
 from thrift.transport.TZlibTransport import TZlibTransport
 
 from thrift_bridge import Client, ConfigError
-from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 from thrift_bridge.testing import LoopbackServer, serve, serve_raw
@@ -46,7 +45,7 @@ from .generated.alltypes.ttypes import (
 )
 from .generated.calculator import Calculator
 from .generated.calculator.ttypes import DivideByZero
-from .handlers import AllTypesHandler
+from .handlers import AllTypesHandler, CustomerServiceHandler
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -101,7 +100,7 @@ def apache_socket(
                 **extra,
             )
         return TSocket(unix_socket=server.address)
-    host, port = server.address
+    host, port = server.address  # type: ignore[str-unpack]
     if tls:
         return TSSLSocket(host, port, ssl_context=client_ctx, **extra)
     return TSocket(host, port)
@@ -288,7 +287,7 @@ def test_http_oneway_gets_an_empty_reply(thrift_server):
 
 def test_http_garbage_body_drops_the_connection(thrift_server):
     server = thrift_server("alltypes", scheme="http")
-    conn = http.client.HTTPConnection(*server.address, timeout=10)
+    conn = http.client.HTTPConnection(*server.address, timeout=10)  # type: ignore[misc]
     try:
         conn.request("POST", "/thrift", b"\x00garbage")
         with pytest.raises(http.client.RemoteDisconnected):
@@ -370,7 +369,7 @@ def test_close_leaves_no_fds_or_threads(server_ssl_context, client_ssl_context, 
             clients.append(socket.create_connection(server.address, timeout=10))
             clients[0].sendall(b"")
         elif scheme in ("http", "https"):
-            conn: Any = (http.client.HTTPSConnection if tls else http.client.HTTPConnection)(
+            conn: Any = (http.client.HTTPSConnection if tls else http.client.HTTPConnection)(  # type: ignore[misc]
                 *server.address, timeout=10, **({"context": client_ssl_context} if tls else {})
             )
             clients.append(conn)
