@@ -48,8 +48,8 @@ BAD_CALLS = [
     ("echo_map", ({1: 2},), "value[1]: expected string (str), got 2"),
     (
         "echo_nested",
-        ({"k": [{1, "x"}]},),
-        f"value['k'][0][{list({1, 'x'}).index('x')}]: expected {I32}, got 'x'",
+        ({"k": [{"x"}]},),  # one element: a set's order (hence the id) varies by process
+        f"value['k'][0][0]: expected {I32}, got 'x'",
     ),
     ("add", (1, "2"), f"b: expected {I64}, got '2'"),
 ]
