@@ -18,12 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from thrift.Thrift import TApplicationException
 
+from . import _hooks
 from ._balance import RoundRobin
 from ._exceptions import ConfigError, ConnectError
 from ._outcome import Outcome, raise_outcome, settle
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
+    from ._hooks import CallTrace
     from ._middleware import Call
     from ._settings import ClientSettings
 
@@ -165,6 +167,7 @@ class CallerCore:
         self.plain = not settings.middleware and self.limiter is None and not header_endpoints
         self.retried = 0
         self._lock = threading.Lock()
+        _hooks.register(self)  # instrumentation observes every client's pools
 
     def _make_pool(self, endpoint: Endpoint) -> Any:
         """The pool of one endpoint (the sync or async kind)."""
@@ -229,14 +232,20 @@ class CallerCore:
 
 
 def retry_steps(
-    core: CallerCore, name: str, info: Call | None, index: int, failure: BaseException
+    core: CallerCore,
+    name: str,
+    info: Call | None,
+    index: int,
+    failure: BaseException,
+    trace: CallTrace | None = None,
 ) -> Generator[tuple[int, Any], Any, Any]:
     """The rest of a call whose first attempt, on endpoint `index`, failed with `failure`.
 
     `failure` is a `ConnectError` (no connection was had) or a `CallError`. Yields
     (ACQUIRE, pool) for a connection, (CALL, connection) for the result, (WAIT, seconds);
     the shell sends back what happened or throws what was raised (a failed CALL as a
-    `CallError`). Returns the call's result, or raises what the caller gets.
+    `CallError`). Returns the call's result, or raises what the caller gets. A `trace`
+    (instrumentation) hears of each retry and of the endpoint each new attempt goes to.
     """
     retry = core.settings.retry
     attempt = 0
@@ -248,6 +257,7 @@ def retry_steps(
             sent = failure.call.request_sent
             if not outcome.retryable or not retry.may_retry(name, sent=sent, attempt=attempt):
                 raise_outcome(outcome, failure.error)
+            error = outcome.error
         else:
             core.balancer.connect_failed(index)
             if not isinstance(failure, ConnectError) or not retry.may_retry(
@@ -256,13 +266,18 @@ def retry_steps(
                 if isinstance(failure, ConnectError):
                     failure.method = failure.method or name
                 raise failure
+            error = failure
         attempt += 1
         core.count_retry()
         delay = retry.delay(attempt)
+        if trace is not None:
+            trace.retry(error, attempt, delay)
         if delay:
             yield WAIT, delay
         index = core.pick(avoid=index)
         pool = core.pools[index]
+        if trace is not None:
+            trace.attempt(pool.endpoint)
         try:
             conn = yield ACQUIRE, pool
         except ConnectError as error:

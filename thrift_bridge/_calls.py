@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import _hooks
 from ._caller import ACQUIRE, CALL, CallerCore, CallError, reply_headers, retry_steps, send_headers
 from ._exceptions import ConnectError
 from ._pool import ConnectionPool
@@ -20,19 +21,28 @@ if TYPE_CHECKING:
 
     from ._connection import Connection
     from ._endpoint import Endpoint
+    from ._hooks import CallTrace
     from ._middleware import Call
 
 __all__ = ["Caller", "call_on"]
 
 
 def call_on(
-    conn: Connection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+    conn: Connection,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    info: Call | None,
+    trace: CallTrace | None = None,
 ) -> Any:
-    """Call `name` on `conn` (headers in and out when middleware watches); errors propagate."""
+    """Call `name` on `conn` (headers in and out when middleware watches, the trace's headers
+    out); errors propagate."""
     if info is not None:
         info.endpoint = conn.endpoint.redacted_url
         if conn.header_transport is not None:
             send_headers(conn.header_transport, conn.endpoint, info)
+    if trace is not None and trace.headers:
+        conn.carry_headers(trace.headers)
     conn.begin_call()
     result = conn.call(name, args, kwargs)
     if info is not None and conn.header_transport is not None:
@@ -56,24 +66,39 @@ class Caller(CallerCore):
         )
 
     def run(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None = None,
+        trace: CallTrace | None = None,
     ) -> Any:
-        """Run one call through the pools, retrying where the policy allows; its result."""
+        """Run one call through the pools, retrying where the policy allows; its result.
+
+        With instrumentation installed (`_hooks`), the call runs again under its trace.
+        """
+        if trace is None and _hooks.hook is not None:
+            trace = _hooks.hook.start(self, name)
+            if trace is not None:
+                return _hooks.traced(trace, self.run, name, args, kwargs, info, trace)
         index = self.pick()
         pool = self.pools[index]
+        if trace is not None:
+            trace.attempt(pool.endpoint)
         try:
             conn = pool.acquire()
         except ConnectError as exc:
             failure: BaseException = exc
         else:
             try:
-                result = call_on(conn, name, args, kwargs, info)
+                result = call_on(conn, name, args, kwargs, info, trace)
             except BaseException as exc:
                 failure = CallError(exc, conn, conn)
             else:
                 pool.release(conn)
                 return result
-        return self._drive(retry_steps(self, name, info, index, failure), name, args, kwargs, info)
+        steps = retry_steps(self, name, info, index, failure, trace)
+        return self._drive(steps, name, args, kwargs, info, trace)
 
     @staticmethod
     def _drive(
@@ -82,6 +107,7 @@ class Caller(CallerCore):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         info: Call | None,
+        trace: CallTrace | None,
     ) -> Any:
         """Carry out the steps of `retry_steps`, blocking; the call's result."""
         step = next(steps)
@@ -92,7 +118,7 @@ class Caller(CallerCore):
                     value = target.acquire()
                 elif kind == CALL:
                     try:
-                        value = call_on(target, name, args, kwargs, info)
+                        value = call_on(target, name, args, kwargs, info, trace)
                     except BaseException as exc:
                         raise CallError(exc, target, target) from None
                 else:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from . import _hooks
 from ._calls import call_on
 from ._exceptions import PoolClosed, PoolError, TransportError
 from ._outcome import raise_outcome
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
 
     from ._calls import Caller
     from ._connection import Connection
+    from ._hooks import CallTrace
     from ._middleware import Call
     from ._pool import ConnectionPool
 
@@ -80,9 +82,19 @@ class PinnedClient:
         return self._direct(info.method, info.args, info.kwargs, info)
 
     def _direct(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run `name` on the pinned connection; a failure that leaves it out of step breaks it."""
+        if trace is None and _hooks.hook is not None:
+            trace = _hooks.hook.start(self._caller, name)
+            if trace is not None:
+                trace.attempt(self._pool.endpoint)
+                return _hooks.traced(trace, self._direct, name, args, kwargs, info, trace)
         conn = self._conn
         where = {"endpoint": self._pool.endpoint.redacted_url, "method": name}
         if conn is None:
@@ -102,7 +114,7 @@ class PinnedClient:
         if name not in self._caller.answers:
             raise AttributeError(no_such_method(name, self._caller.module, self._caller.answers))
         try:
-            return call_on(conn, name, args, kwargs, info)
+            return call_on(conn, name, args, kwargs, info, trace)
         except BaseException as exc:
             outcome = self._caller.settle(conn, name, exc, info)
             if not outcome.keep:

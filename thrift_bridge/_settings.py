@@ -120,6 +120,7 @@ CLIENT_OPTIONS = (
     "retries",
     "retry_backoff",
     "service_name",
+    "telemetry",
 )
 
 
@@ -143,6 +144,8 @@ class ClientSettings:
     rate_limit: str | None = None
     rate_limit_burst: int | None = None
     rate_limit_timeout: float = 1.0
+    #: Whether installed instrumentation (`thrift_bridge.instrumentation`) follows the calls.
+    telemetry: bool = True
 
     def __post_init__(self) -> None:
         """Check every field; a bad one raises `ConfigError` naming it."""
@@ -173,6 +176,8 @@ class ClientSettings:
         set_field(
             self, "rate_limit_timeout", _seconds("rate_limit_timeout", self.rate_limit_timeout)
         )
+        if not isinstance(self.telemetry, bool):
+            raise ConfigError(f"invalid telemetry {self.telemetry!r} (expected True or False)")
 
     @property
     def calls_per_second(self) -> float | None:

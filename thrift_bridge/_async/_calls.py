@@ -12,6 +12,7 @@ import asyncio
 import inspect
 from typing import TYPE_CHECKING, Any
 
+from .. import _hooks
 from .._caller import ACQUIRE, CALL, CallerCore, CallError, retry_steps
 from .._exceptions import ConnectError
 from ._connection import AsyncCall
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
 
     from .._endpoint import Endpoint
+    from .._hooks import CallTrace
     from .._middleware import Call
 
 __all__ = ["AsyncCaller", "achain"]
@@ -67,15 +69,27 @@ class AsyncCaller(CallerCore):
         )
 
     async def run(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None = None,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run one call through the pools, retrying where the policy allows; its result.
 
         The first attempt is written out here rather than through `AsyncConnection.call`:
-        one coroutine fewer on every call.
+        one coroutine fewer on every call. With instrumentation installed (`_hooks`), the
+        call runs again under its trace.
         """
+        if trace is None and _hooks.hook is not None:
+            trace = _hooks.hook.start(self, name)
+            if trace is not None:
+                return await _hooks.atraced(trace, self.run(name, args, kwargs, info, trace))
         index = 0 if len(self.pools) == 1 else self.balancer.pick()
         pool = self.pools[index]
+        if trace is not None:
+            trace.attempt(pool.endpoint)
         conn = pool.take()
         failure: BaseException
         try:
@@ -88,7 +102,7 @@ class AsyncCaller(CallerCore):
                 info.endpoint = conn.endpoint.redacted_url
             call = AsyncCall(conn, name, conn.methods[name])
             try:
-                future = conn.send(call, args, kwargs, info)
+                future = conn.send(call, args, kwargs, info, trace)
                 if future is None:  # oneway: done once written (and out of our buffer)
                     if conn.paused:
                         await conn.drain()
@@ -105,8 +119,8 @@ class AsyncCaller(CallerCore):
                     info.reply_headers = call.headers
                 pool.release(conn)
                 return result
-        steps = retry_steps(self, name, info, index, failure)
-        return await self._drive(steps, name, args, kwargs, info)
+        steps = retry_steps(self, name, info, index, failure, trace)
+        return await self._drive(steps, name, args, kwargs, info, trace)
 
     @staticmethod
     async def _drive(
@@ -115,6 +129,7 @@ class AsyncCaller(CallerCore):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         info: Call | None,
+        trace: CallTrace | None,
     ) -> Any:
         """Await the steps of `retry_steps`; the call's result."""
         step = next(steps)
@@ -124,7 +139,7 @@ class AsyncCaller(CallerCore):
                 if kind == ACQUIRE:
                     value = await target.acquire()
                 elif kind == CALL:
-                    value = await target.call(name, args, kwargs, info)
+                    value = await target.call(name, args, kwargs, info, trace=trace)
                 else:
                     await asyncio.sleep(target)
                     value = None

@@ -13,6 +13,7 @@ import inspect
 import weakref
 from typing import TYPE_CHECKING, Any
 
+from .. import _hooks
 from .._base import ClientBase
 from .._caller import CallError
 from .._exceptions import PoolClosed, PoolError, TransportError
@@ -24,6 +25,7 @@ from ._calls import AsyncCaller, achain
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 
+    from .._hooks import CallTrace
     from .._middleware import Call
     from ._connection import AsyncConnection
     from ._pool import AsyncConnectionPool
@@ -261,10 +263,21 @@ class AsyncPinnedClient:
         return await self._direct(info.method, info.args, info.kwargs, info)
 
     async def _direct(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run `name` on the pinned connection; a failure that leaves it out of step breaks it."""
         conn, caller = self._conn, self._caller
+        if trace is None and _hooks.hook is not None and caller is not None:
+            trace = _hooks.hook.start(caller, name)
+            if trace is not None:
+                if self._pool is not None:
+                    trace.attempt(self._pool.endpoint)
+                return await _hooks.atraced(trace, self._direct(name, args, kwargs, info, trace))
         module = self._client.client_class.__module__
         if conn is None or caller is None:
             raise PoolClosed(
@@ -285,7 +298,7 @@ class AsyncPinnedClient:
         if name not in caller.answers:
             raise AttributeError(no_such_method(name, module, caller.answers))
         try:
-            return await conn.call(name, args, kwargs, info, pinned=True)
+            return await conn.call(name, args, kwargs, info, pinned=True, trace=trace)
         except CallError as failure:
             outcome = caller.settle(failure.call, name, failure.error, info)
             if not outcome.keep:

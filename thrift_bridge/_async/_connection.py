@@ -32,7 +32,14 @@ from .._exceptions import (
     TransportError,
     WriteTimeout,
 )
-from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
+from .._http1 import (
+    ReplyParser,
+    header_lines,
+    post_head,
+    scrubbed,
+    thrift_body,
+    with_header_lines,
+)
 from .._service import generated_method, result_unpacker, service_methods
 from .._wire._stack import transport_stack
 
@@ -41,6 +48,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .._endpoint import Endpoint
+    from .._hooks import CallTrace
     from .._middleware import Call
 
 __all__ = ["AsyncCall", "AsyncConnection", "MethodInfo", "method_table"]
@@ -312,9 +320,18 @@ class AsyncConnection(asyncio.Protocol):
         return self.error is None and not self.retiring and self.load < self.endpoint.pipeline
 
     def send(
-        self, call: AsyncCall, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        call: AsyncCall,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None = None,
     ) -> asyncio.Future[Any] | None:
-        """Code and write one call's request; the future of its reply (None: oneway)."""
+        """Code and write one call's request; the future of its reply (None: oneway).
+
+        THeader requests carry the headers of `info` (middleware) and of `trace`
+        (instrumentation); HTTP requests those of `trace`.
+        """
         name = call.name
         table = self.methods[name]
         if self.error is not None:
@@ -328,15 +345,22 @@ class AsyncConnection(asyncio.Protocol):
             if self._framed:
                 parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
         else:
-            if info is not None and self._header is not None:
-                send_headers(self._header, self.endpoint, info)
+            if self._header is not None:
+                if info is not None:
+                    send_headers(self._header, self.endpoint, info)
+                if trace is not None and trace.headers:
+                    for key, value in trace.headers.items():
+                        self._header.set_header(key.encode(), value.encode())
             self._sink.begin_call()
             getattr(self._client, f"send_{name}")(*args, **kwargs)
             seqid = self._call_protocol._last_seqid
             parts = self._sink.take()
-        if self._http_head is not None:
+        head = self._http_head
+        if head is not None:
+            if trace is not None and trace.headers:
+                head = with_header_lines(head, header_lines(trace.headers))
             body = b"".join(parts)
-            parts = [self._http_head + b"%d\r\n\r\n" % len(body), body]
+            parts = [head + b"%d\r\n\r\n" % len(body), body]
             self._http_reply = ReplyParser(self.endpoint.max_message_size)
         call.seqid = seqid
         if self.pending:
@@ -366,6 +390,7 @@ class AsyncConnection(asyncio.Protocol):
         info: Call | None,
         *,
         pinned: bool = False,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run one call on this connection: its result, or what it raised.
 
@@ -378,7 +403,7 @@ class AsyncConnection(asyncio.Protocol):
         call = AsyncCall(self, name, self.methods[name])
         call.owns_share = not pinned  # a pinned session holds one share for all its calls
         try:
-            future = self.send(call, args, kwargs, info)
+            future = self.send(call, args, kwargs, info, trace)
             if future is None:  # oneway: done once written (and out of our buffer)
                 if self._paused:
                     await self.drain()

@@ -12,7 +12,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from .._exceptions import HTTPError, ProtocolError
-from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body
+from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body, with_header_lines
 from ._socket import SocketIO
 from ._streams import StackTransport
 
@@ -91,6 +91,8 @@ class HttpTransport(StackTransport):
         self.io = _HttpIO(connect, endpoint.timeout, endpoint.max_message_size)
         self.io.open()
         self._head = post_head(endpoint)
+        #: Extra header lines for the next request only (`Connection.carry_headers`).
+        self.call_headers = b""
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
 
@@ -109,12 +111,21 @@ class HttpTransport(StackTransport):
     def flush(self) -> None:
         body = bytes(self._wbuf)
         self._wbuf = bytearray()
+        head = self._head
+        if self.call_headers:
+            head = with_header_lines(head, self.call_headers)
+            self.call_headers = b""
         try:
-            reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
+            reply = self.io.exchange(head + b"%d\r\n\r\n" % len(body), body)
             self._rbuf = BytesIO(thrift_body(reply, self.endpoint))
         except (ProtocolError, HTTPError) as exc:
             self.io.close()  # not a Thrift reply: this connection goes
             raise scrubbed(exc, self.endpoint) from None
+
+    def clear_request(self) -> None:
+        """Drop a request that failed while being coded, and its extra headers."""
+        self._wbuf = bytearray()
+        self.call_headers = b""
 
     @property
     def cstringio_buf(self) -> BytesIO:

@@ -1,0 +1,280 @@
+"""Client calls as OpenTelemetry spans, a duration histogram and trace-context headers.
+
+`ClientTelemetry` is the `_hooks.CallHook` the instrumentor installs: for each logical call a
+`_Trace` opens one CLIENT span `{service}/{method}` at the first attempt (with that attempt's
+endpoint, so samplers see it), records each retry as a `thrift_bridge.retry` event, moves the
+span's endpoint attributes to each new attempt's endpoint, and at the end sets `error.type`,
+the status and the `rpc.client.call.duration` measurement.
+
+Without an SDK (no tracer or meter provider set), a call costs one check of the API's
+global: OpenTelemetry's own no-op span would cost about 0.75 µs a call, 4 % of a pooled
+16 B call. Trace context still passes through THeader and HTTP calls then (the active
+context, as the API's no-op tracer would carry it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from .._version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opentelemetry.metrics import Counter, Histogram, MeterProvider
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+
+    from .._caller import CallerCore
+    from .._endpoint import Endpoint
+
+__all__ = ["RPC_SYSTEM", "SCOPE", "ClientTelemetry", "endpoint_attributes", "error_type"]
+
+#: The `rpc.system` value: the conventions register none for Thrift (yet).
+RPC_SYSTEM = "apache_thrift"
+#: The instrumentation scope's name (tracer and meter).
+SCOPE = "thrift_bridge"
+
+_RETRY_EVENT = "thrift_bridge.retry"
+_endpoint_attributes: dict[Endpoint, dict[str, Any]] = {}
+
+
+def endpoint_attributes(endpoint: Endpoint) -> dict[str, Any]:
+    """`server.address`, `server.port` and `network.transport` of an endpoint (cached).
+
+    A unix socket has its path as `server.address`, no port, and `network.transport=unix`.
+    """
+    attributes = _endpoint_attributes.get(endpoint)
+    if attributes is None:
+        if endpoint.is_unix:
+            attributes = {"server.address": endpoint.path, "network.transport": "unix"}
+        else:
+            attributes = {
+                "server.address": endpoint.host,
+                "server.port": endpoint.port,
+                "network.transport": "tcp",
+            }
+        attributes = _endpoint_attributes.setdefault(endpoint, attributes)
+    return attributes
+
+
+def error_type(error: BaseException) -> str:
+    """The `error.type` of an exception: its class's name (`NotFound`, `ReadTimeout`)."""
+    return type(error).__qualname__
+
+
+def _api_global(module: Any, name: str) -> object:
+    """The provider an API module holds globally (None: none set yet).
+
+    `get_tracer_provider()` would tell too, but it reads `os.environ` on every call (1.8 µs
+    here); this is the global it reads first. Unknown to a future API: taken as set.
+    """
+    return getattr(module, name, True)
+
+
+class ClientTelemetry:
+    """The instrumentation of every client's calls (installed by `ThriftBridgeInstrumentor`)."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ):
+        #: The meter provider given to `instrument()` (None: the global one).
+        self.meter_provider = meter_provider
+        self._tracer_provider = tracer_provider
+        self._tracer: Tracer | None = None
+        self._tracer_pending = False
+        if tracer_provider is not None or _api_global(trace, "_TRACER_PROVIDER") is not None:
+            self._tracer = self._make_tracer()
+        else:
+            self._tracer_pending = True  # the global provider is not set yet: look per call
+        meter = metrics.get_meter(SCOPE, __version__, meter_provider)
+        self.duration: Histogram = meter.create_histogram(
+            "rpc.client.call.duration",
+            unit="s",
+            description="Duration of outgoing Thrift calls (every attempt and wait included).",
+        )
+        self.retries: Counter = meter.create_counter(
+            "thrift_bridge.client.retries",
+            unit="{retry}",
+            description="Failed attempts retried, by the endpoint that failed.",
+        )
+        self._metered = meter_provider is not None or self._meter_global_set()
+
+    def _make_tracer(self) -> Tracer | None:
+        """The tracer to use, or None when it can only make no-op spans."""
+        tracer = trace.get_tracer(SCOPE, __version__, self._tracer_provider)
+        return None if isinstance(tracer, trace.NoOpTracer) else tracer
+
+    @staticmethod
+    def _meter_global_set() -> bool:
+        """Whether a global meter provider is set (else recording would do nothing)."""
+        from opentelemetry.metrics import _internal
+
+        return _api_global(_internal, "_METER_PROVIDER") is not None
+
+    def start(self, core: CallerCore, method: str) -> _Trace | _Propagation | None:
+        """Follow one call by `core`'s client (None: it opted out, or nothing to do)."""
+        if not core.settings.telemetry:
+            return None
+        tracer = self._tracer
+        if (
+            tracer is None
+            and self._tracer_pending
+            and _api_global(trace, "_TRACER_PROVIDER") is not None
+        ):
+            tracer = self._tracer = self._make_tracer()
+            self._tracer_pending = False
+        metered = self._metered or self._meter_global_set()
+        if tracer is None and not metered:
+            propagates = _propagates(core)
+            return _Propagation() if propagates else None
+        return _Trace(self, tracer, metered, core, method)
+
+
+def _propagates(core: CallerCore) -> bool:
+    """Whether `core`'s endpoints carry headers (THeader or HTTP): cached on the core."""
+    known = core.__dict__.get("_telemetry_propagates")
+    if known is None:
+        known = core.__dict__["_telemetry_propagates"] = core.carries_headers or any(
+            pool.endpoint.is_http for pool in core.pools
+        )
+    return bool(known)
+
+
+def _inject(span: Span | None) -> dict[str, str]:
+    """The active context (with `span` as its span, when valid) as headers, by the global
+    propagator (W3C trace context and baggage by default; B3 or others when configured)."""
+    carrier: dict[str, str] = {}
+    context = None
+    if span is not None and span.get_span_context().is_valid:
+        context = trace.set_span_in_context(span)
+    propagate.inject(carrier, context=context)
+    return carrier
+
+
+class _Propagation:
+    """A call with no SDK to record it: the active context still goes out in its headers."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self) -> None:
+        self.headers: Mapping[str, str] | None = None
+
+    def attempt(self, endpoint: Endpoint) -> None:
+        if self.headers is None:
+            self.headers = _inject(None)
+
+    def retry(self, error: BaseException, attempt: int, delay: float) -> None:
+        pass
+
+    def end(self, error: BaseException | None) -> None:
+        pass
+
+
+class _Trace:
+    """One logical call: its CLIENT span (if a tracer records), its duration (if metered)."""
+
+    __slots__ = (
+        "_core",
+        "_metered",
+        "_method",
+        "_opened",
+        "_start",
+        "_start_ns",
+        "_telemetry",
+        "_tracer",
+        "endpoint",
+        "headers",
+        "span",
+    )
+
+    def __init__(
+        self,
+        telemetry: ClientTelemetry,
+        tracer: Tracer | None,
+        metered: bool,
+        core: CallerCore,
+        method: str,
+    ):
+        self._telemetry = telemetry
+        self._tracer = tracer
+        self._metered = metered
+        self._core = core
+        self._method = method
+        self._start_ns = time.time_ns()
+        self._start = time.perf_counter()
+        self._opened = False
+        self.span: Span | None = None
+        #: The endpoint attributes of the latest attempt (empty before the first).
+        self.endpoint: dict[str, Any] = {}
+        self.headers: Mapping[str, str] | None = None
+
+    def _rpc_attributes(self) -> dict[str, Any]:
+        return {
+            "rpc.system": RPC_SYSTEM,
+            "rpc.service": self._core.service,
+            "rpc.method": self._method,
+        }
+
+    def _open(self) -> None:
+        """Start the span (at the call's start time) and work out the call's headers."""
+        self._opened = True
+        if self._tracer is not None:
+            self.span = self._tracer.start_span(
+                f"{self._core.service}/{self._method}",
+                kind=SpanKind.CLIENT,
+                attributes={**self._rpc_attributes(), **self.endpoint},
+                start_time=self._start_ns,
+            )
+        if _propagates(self._core):
+            self.headers = _inject(self.span)
+
+    def attempt(self, endpoint: Endpoint) -> None:
+        """An attempt goes to `endpoint`: the span now names it."""
+        self.endpoint = endpoint_attributes(endpoint)
+        if not self._opened:
+            self._open()
+        elif self.span is not None:
+            self.span.set_attributes(self.endpoint)
+
+    def retry(self, error: BaseException, attempt: int, delay: float) -> None:
+        """A failed attempt will be retried: an event on the span, a count per endpoint."""
+        kind = error_type(error)
+        if self.span is not None:
+            self.span.add_event(
+                _RETRY_EVENT,
+                {
+                    "thrift_bridge.attempt": attempt,
+                    "error.type": kind,
+                    "exception.message": str(error),
+                    "thrift_bridge.retry.delay": delay,
+                    **self.endpoint,
+                },
+            )
+        if self._metered:
+            self._telemetry.retries.add(
+                1, {"rpc.service": self._core.service, "error.type": kind, **self.endpoint}
+            )
+
+    def end(self, error: BaseException | None) -> None:
+        """The call returned or raised: end the span, record the duration."""
+        if not self._opened:
+            self._open()  # no attempt was made (a released pinned session, say)
+        span = self.span
+        kind = None if error is None else error_type(error)
+        if span is not None:
+            if error is not None:
+                span.set_attribute("error.type", error_type(error))
+                span.record_exception(error)
+                span.set_status(Status(StatusCode.ERROR, f"{kind}: {error}"))
+            span.end()
+        if self._metered:
+            attributes = {**self._rpc_attributes(), **self.endpoint}
+            if kind is not None:
+                attributes["error.type"] = kind
+            self._telemetry.duration.record(time.perf_counter() - self._start, attributes)
