@@ -1,6 +1,6 @@
 """The pools of every live client as OpenTelemetry observable instruments, per endpoint.
 
-Each collection sums `stats()` of the pools of every client that did not opt out, by
+Each collection sums `stats()` of the open pools of every client that did not opt out, by
 (`rpc.service`, endpoint): `thrift_bridge.pool.open`, `.idle` and `.in_use` (up-down
 counters: the state now), `.waits`, `.timeouts` and `.discarded` (counters: totals so far).
 The callbacks answer only while the instrumentation that made them is installed.
@@ -44,6 +44,8 @@ def _snapshot(provider: MeterProvider | None) -> dict[tuple[Any, ...], dict[str,
         if not core.settings.telemetry:
             continue
         for pool in core.pools:
+            if pool.closed:
+                continue
             stats = _stats(pool)
             if stats is None:
                 continue

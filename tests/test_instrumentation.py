@@ -1,0 +1,509 @@
+"""OpenTelemetry instrumentation against real servers, read back through the SDK's in-memory
+span exporter and metric reader: attributes per scheme, outcomes, retries, every call path,
+propagation, opt-out and uninstrument."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from importlib import metadata
+
+import pytest
+from opentelemetry import baggage, context, propagate, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+from thrift.Thrift import TApplicationException
+from thrift.TMultiplexedProcessor import TMultiplexedProcessor
+
+from thrift_bridge import (
+    AccessLog,
+    AsyncClient,
+    Client,
+    ConnectError,
+    Invoker,
+    PoolClosed,
+    ReadTimeout,
+)
+from thrift_bridge.adapters import ClientRegistry
+from thrift_bridge.instrumentation import ThriftBridgeInstrumentor, TracedProcessor
+from thrift_bridge.testing import HeaderCheckingProcessor, serve
+
+from .generated.alltypes import AllTypes
+from .generated.alltypes.ttypes import BadInput
+from .handlers import AllTypesHandler
+
+BOUND = 10.0
+
+
+class Telemetry:
+    """An SDK tracer and meter provider with in-memory readers, and the instrumentor on them."""
+
+    def __init__(self) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.tracer_provider = TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        self.reader = InMemoryMetricReader()
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self.instrumentor = ThriftBridgeInstrumentor()
+
+    def spans(self, kind: SpanKind = SpanKind.CLIENT) -> list:
+        return [span for span in self.exporter.get_finished_spans() if span.kind == kind]
+
+    def span(self) -> object:
+        (span,) = self.spans()
+        return span
+
+    def points(self, name: str) -> list:
+        """The data points of metric `name` (collected now)."""
+        data = self.reader.get_metrics_data()
+        found = []
+        for resource in data.resource_metrics if data else ():
+            for scope in resource.scope_metrics:
+                for metric in scope.metrics:
+                    if metric.name == name:
+                        found += list(metric.data.data_points)
+        return found
+
+    def tracer(self) -> trace.Tracer:
+        return self.tracer_provider.get_tracer("tests")
+
+
+@pytest.fixture
+def telemetry():
+    state = Telemetry()
+    state.instrumentor.instrument(
+        tracer_provider=state.tracer_provider, meter_provider=state.meter_provider
+    )
+    try:
+        yield state
+    finally:
+        state.instrumentor.uninstrument()
+        state.tracer_provider.shutdown()
+        state.meter_provider.shutdown()
+
+
+@pytest.fixture
+def alltypes():
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        yield server
+
+
+def rpc(method: str) -> dict:
+    return {"rpc.system": "apache_thrift", "rpc.service": "AllTypes", "rpc.method": method}
+
+
+def tcp(port: int) -> dict:
+    return {"server.address": "127.0.0.1", "server.port": port, "network.transport": "tcp"}
+
+
+# --- attributes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "scheme_kwargs",
+    [
+        {"scheme": "tcp"},
+        {"scheme": "tcp", "transport": "framed", "protocol": "compact"},
+        {"scheme": "tcp", "transport": "header"},
+        {"scheme": "http"},
+        {"scheme": "tcps"},
+        {"scheme": "unix"},
+    ],
+    ids=["tcp", "framed-compact", "theader", "http", "tcps", "unix"],
+)
+def test_one_client_span_per_call_with_the_endpoint_attributes(
+    telemetry, scheme_kwargs, server_ssl_context, ca_file, socket_dir
+):
+    kwargs = dict(scheme_kwargs)
+    options = {}
+    if kwargs["scheme"] == "tcps":
+        kwargs["ssl_context"] = server_ssl_context
+        options["ca_certs"] = ca_file
+    if kwargs["scheme"] == "unix":
+        kwargs["socket_path"] = os.path.join(socket_dir, "s.sock")
+    with serve(AllTypes.Processor(AllTypesHandler()), **kwargs) as server:
+        with Client(AllTypes, server.url, **options) as client:
+            assert client.add(2, 3) == 5
+    span = telemetry.span()
+    assert span.name == "AllTypes/add"
+    assert span.kind == SpanKind.CLIENT
+    assert span.status.status_code == StatusCode.UNSET
+    if kwargs["scheme"] == "unix":
+        where = {"server.address": kwargs["socket_path"], "network.transport": "unix"}
+    else:
+        where = tcp(server.address[1])
+    assert dict(span.attributes) == {**rpc("add"), **where}
+    (point,) = telemetry.points("rpc.client.call.duration")
+    assert dict(point.attributes) == {**rpc("add"), **where}
+    assert point.count == 1
+    span_seconds = (span.end_time - span.start_time) / 1e9
+    assert 0 < point.sum <= span_seconds * 1.5 + 0.001  # the same call measured twice
+
+
+# --- outcomes ------------------------------------------------------------------------------
+
+
+def test_a_declared_exception_passes_through_unchanged_and_marks_the_span(telemetry, alltypes):
+    with Client(AllTypes, alltypes.url) as client, pytest.raises(BadInput) as raised:
+        client.raise_error(1)
+    assert type(raised.value) is BadInput  # the generated, immutable class, not a TypeError
+    assert (raised.value.message, raised.value.code) == ("bad input", 400)
+    span = telemetry.span()
+    assert span.attributes["error.type"] == "BadInput"
+    assert span.status.status_code == StatusCode.ERROR
+    assert [event.name for event in span.events] == ["exception"]
+    (point,) = telemetry.points("rpc.client.call.duration")
+    assert point.attributes["error.type"] == "BadInput"
+
+
+@pytest.mark.parametrize(
+    ("call", "expected", "kind"),
+    [
+        (lambda c: c.raise_error(3), TApplicationException, "TApplicationException"),
+        (lambda c: c.slow_echo("x", 2.0), ReadTimeout, "ReadTimeout"),
+    ],
+    ids=["application-exception", "timeout"],
+)
+def test_errors_set_error_type_and_status(telemetry, alltypes, call, expected, kind):
+    with Client(AllTypes, alltypes.url, timeout=0.3, retries=0) as client:
+        with pytest.raises(expected):
+            call(client)
+    span = telemetry.span()
+    assert span.attributes["error.type"] == kind
+    assert span.status.status_code == StatusCode.ERROR
+    assert span.attributes["server.port"] == alltypes.address[1]
+
+
+def test_a_refused_connection_names_the_endpoint_it_tried(telemetry, closed_port):
+    with Client(AllTypes, f"tcp://127.0.0.1:{closed_port}", retries=0) as client:
+        with pytest.raises(ConnectError):
+            client.add(1, 2)
+    span = telemetry.span()
+    assert dict(span.attributes) == {**rpc("add"), **tcp(closed_port), "error.type": "ConnectError"}
+
+
+def test_retries_are_events_and_the_span_ends_on_the_endpoint_that_answered(
+    telemetry, alltypes, closed_port
+):
+    urls = [f"tcp://127.0.0.1:{closed_port}", alltypes.url]
+    with Client(AllTypes, urls, retries=2, retry_backoff=0.001, cooldown=0) as client:
+        for _ in range(4):  # round robin: one of the first two calls starts on the closed port
+            assert client.add(1, 1) == 2
+    retried = [span for span in telemetry.spans() if span.events]
+    assert retried, "no call met the closed endpoint"
+    span = retried[0]
+    (event,) = span.events
+    assert event.name == "thrift_bridge.retry"
+    assert event.attributes["thrift_bridge.attempt"] == 1
+    assert event.attributes["error.type"] == "ConnectError"
+    assert event.attributes["server.port"] == closed_port
+    assert event.attributes["thrift_bridge.retry.delay"] >= 0
+    assert span.attributes["server.port"] == alltypes.address[1]  # the attempt that answered
+    assert span.status.status_code == StatusCode.UNSET
+    (counted,) = telemetry.points("thrift_bridge.client.retries")
+    assert counted.attributes["server.port"] == closed_port
+    assert counted.value == len(retried)
+
+
+def test_oneway_call_ends_its_span_once_sent(telemetry, alltypes):
+    with Client(AllTypes, alltypes.url) as client:
+        client.fire("t1")
+        (span,) = telemetry.spans()  # ended before the next call
+        assert span.name == "AllTypes/fire"
+        assert client.last_fired() == "t1"
+    assert span.status.status_code == StatusCode.UNSET
+
+
+# --- every call path -------------------------------------------------------------------------
+
+
+def test_pinned_calls_are_spans_too(telemetry, alltypes):
+    with Client(AllTypes, alltypes.url) as client:
+        with client.connection() as pinned:
+            assert pinned.add(1, 2) == 3
+        with pytest.raises(PoolClosed):
+            pinned.add(1, 2)
+    ok, closed = telemetry.spans()
+    assert dict(ok.attributes) == {**rpc("add"), **tcp(alltypes.address[1])}
+    assert closed.attributes["error.type"] == "PoolClosed"
+
+
+def test_invoke_invoker_and_registry_calls_are_spans(telemetry, alltypes):
+    with Client(AllTypes, alltypes.url) as client:
+        assert client.invoke("add", {"a": 1, "b": 2}) == 3
+    registry = ClientRegistry({"types": {"service": AllTypes, "url": alltypes.url}})
+    try:
+        assert registry["types"].add(3, 3) == 6
+    finally:
+        registry.close()
+    multiplexing = TMultiplexedProcessor()
+    multiplexing.registerProcessor("Everything", AllTypes.Processor(AllTypesHandler()))
+    with serve(multiplexing) as server, Invoker(server.url, {"Everything": AllTypes}) as invoker:
+        assert invoker.invoke("Everything.add", {"a": 2, "b": 2}) == 4
+    spans = telemetry.spans()
+    assert [span.name for span in spans] == ["AllTypes/add", "AllTypes/add", "Everything/add"]
+    assert spans[2].attributes["rpc.service"] == "Everything"  # the multiplexed name
+    assert spans[2].attributes["server.port"] == server.address[1]
+    assert all(span.attributes["server.port"] == alltypes.address[1] for span in spans[:2])
+
+
+def test_flask_adapter_calls_are_spans(telemetry, alltypes):
+    flask = pytest.importorskip("flask")
+    from thrift_bridge.adapters.flask import ThriftClient
+
+    app = flask.Flask(__name__)
+    app.config["THRIFTCLIENT_TRANSPORT"] = alltypes.url
+    thrift = ThriftClient(AllTypes.Client, app)
+
+    @app.route("/")
+    def home():
+        return str(thrift.client.add(20, 22))
+
+    assert app.test_client().get("/").data == b"42"
+    assert [span.name for span in telemetry.spans()] == ["AllTypes/add"]
+
+
+def test_a_client_can_opt_out(telemetry):
+    checking = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    with serve(checking, transport="header") as server:
+        with (
+            Client(AllTypes, server.url, telemetry=False) as quiet,
+            Client(AllTypes, server.url) as traced,
+        ):
+            quiet.add(1, 1)
+            traced.add(1, 1)
+    assert len(telemetry.spans()) == 1
+    assert "traceparent" not in checking.seen[0]
+    assert "traceparent" in checking.seen[1]
+    (point,) = telemetry.points("rpc.client.call.duration")
+    assert point.count == 1
+    registry = ClientRegistry({"quiet": {"service": AllTypes, "url": server.url}})
+    assert (
+        registry.check_entry("q", {"service": AllTypes, "telemetry": False})["telemetry"] is False
+    )
+
+
+def test_nothing_after_uninstrument(alltypes):
+    state = Telemetry()
+    state.instrumentor.instrument(
+        tracer_provider=state.tracer_provider, meter_provider=state.meter_provider
+    )
+    checking = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    try:
+        with serve(checking, transport="header") as server, Client(AllTypes, server.url) as client:
+            client.add(1, 1)
+            assert len(state.spans()) == 1
+            assert state.points("thrift_bridge.pool.open")
+            (before,) = state.points("rpc.client.call.duration")
+            state.instrumentor.uninstrument()
+            state.exporter.clear()
+            client.add(1, 1)
+            with client.connection() as pinned:
+                pinned.add(1, 1)
+            assert state.spans() == []
+            (after,) = state.points("rpc.client.call.duration")  # cumulative: the old point
+            assert after.count == before.count == 1
+            assert state.points("thrift_bridge.pool.open") == []
+            assert all("traceparent" not in headers for headers in checking.seen[1:])
+    finally:
+        if state.instrumentor.is_instrumented_by_opentelemetry:
+            state.instrumentor.uninstrument()
+        state.tracer_provider.shutdown()
+        state.meter_provider.shutdown()
+
+
+# --- propagation ---------------------------------------------------------------------------
+
+
+def test_theader_requests_carry_the_client_span_and_baggage(telemetry):
+    checking = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    with serve(checking, transport="header") as server, Client(AllTypes, server.url) as client:
+        token = context.attach(baggage.set_baggage("tenant", "acme"))
+        try:
+            with telemetry.tracer().start_as_current_span("app") as app:
+                client.add(1, 1)
+        finally:
+            context.detach(token)
+    span = telemetry.span()
+    assert span.parent.span_id == app.get_span_context().span_id
+    headers = checking.seen[0]
+    ids = span.get_span_context()
+    assert (
+        headers["traceparent"] == f"00-{ids.trace_id:032x}-{ids.span_id:016x}-{ids.trace_flags:02x}"
+    )
+    assert headers["baggage"] == "tenant=acme"
+
+
+@pytest.mark.parametrize("scheme", ["http", "theader"])
+def test_a_traced_server_continues_the_trace(telemetry, scheme):
+    processor = TracedProcessor(
+        AllTypes.Processor(AllTypesHandler()), tracer_provider=telemetry.tracer_provider
+    )
+    kwargs = {"scheme": "http"} if scheme == "http" else {"transport": "header"}
+    with serve(processor, **kwargs) as server, Client(AllTypes, server.url) as client:
+        client.add(1, 1)
+        with pytest.raises(TApplicationException):
+            client.raise_error(3)
+    (ok_server, failed_server) = telemetry.spans(SpanKind.SERVER)
+    (ok_client, failed_client) = telemetry.spans()
+    for server_span, client_span in ((ok_server, ok_client), (failed_server, failed_client)):
+        assert server_span.parent.span_id == client_span.get_span_context().span_id
+        assert server_span.context.trace_id == client_span.context.trace_id
+        assert server_span.parent.is_remote
+    assert dict(ok_server.attributes) == rpc("add")
+    assert ok_server.status.status_code == StatusCode.UNSET
+    assert failed_server.attributes["error.type"] == "TApplicationException"
+    assert failed_server.status.status_code == StatusCode.ERROR
+
+
+def test_the_global_propagator_is_the_one_used(telemetry):
+    class OneHeader:
+        """A propagator of our own: the trace id alone, in x-trace."""
+
+        fields = frozenset({"x-trace"})
+
+        def inject(self, carrier, context=None, setter=None):
+            ids = trace.get_current_span(context).get_span_context()
+            carrier["x-trace"] = f"{ids.trace_id:032x}"
+
+        def extract(self, carrier, context=None, getter=None):
+            return context or context_api_current()
+
+    def context_api_current():
+        return context.get_current()
+
+    checking = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    previous = propagate.get_global_textmap()
+    propagate.set_global_textmap(OneHeader())
+    try:
+        with serve(checking, transport="header") as server, Client(AllTypes, server.url) as c:
+            c.add(1, 1)
+    finally:
+        propagate.set_global_textmap(previous)
+    assert checking.seen[0]["x-trace"] == f"{telemetry.span().context.trace_id:032x}"
+    assert "traceparent" not in checking.seen[0]
+
+
+# --- metrics -------------------------------------------------------------------------------
+
+
+def test_pools_are_observed_per_endpoint(telemetry, alltypes):
+    other = serve(AllTypes.Processor(AllTypesHandler()))
+    try:
+        with (
+            Client(AllTypes, [alltypes.url, other.url], pool_size=2) as client,
+            Client(AllTypes, alltypes.url, telemetry=False) as quiet,
+        ):
+            for _ in range(4):
+                client.add(1, 1)
+            quiet.add(1, 1)  # opted out: its pool is not counted
+            points = {
+                name: {p.attributes["server.port"]: p.value for p in telemetry.points(name)}
+                for name in ("thrift_bridge.pool.open", "thrift_bridge.pool.idle")
+            }
+            in_use = telemetry.points("thrift_bridge.pool.in_use")
+        closed = {p.attributes["server.port"] for p in telemetry.points("thrift_bridge.pool.open")}
+    finally:
+        other.close()
+    ports = (alltypes.address[1], other.address[1])
+    for name in ("thrift_bridge.pool.open", "thrift_bridge.pool.idle"):
+        assert {port: points[name].get(port) for port in ports} == dict.fromkeys(ports, 1)
+    mine = [p for p in in_use if p.attributes["server.port"] in ports]
+    assert [p.value for p in mine] == [0, 0]
+    assert all(p.attributes["rpc.service"] == "AllTypes" for p in mine)
+    assert not closed & set(ports)  # a closed client's pools are no longer observed
+
+
+# --- AsyncClient ---------------------------------------------------------------------------
+
+
+@pytest.fixture(
+    params=[("asyncio", {}), ("asyncio", {"use_uvloop": True})], ids=["asyncio", "uvloop"]
+)
+def anyio_backend(request):
+    return request.param
+
+
+@pytest.mark.anyio
+async def test_async_calls_are_spans_with_the_same_attributes(telemetry, alltypes):
+    async with AsyncClient(AllTypes, alltypes.url) as client:
+        assert await asyncio.wait_for(client.add(1, 2), BOUND) == 3
+        with pytest.raises(BadInput) as raised:
+            await asyncio.wait_for(client.raise_error(1), BOUND)
+        async with client.connection() as pinned:
+            assert await asyncio.wait_for(pinned.add(2, 2), BOUND) == 4
+    assert type(raised.value) is BadInput
+    ok, declared, pinned_span = telemetry.spans()
+    assert dict(ok.attributes) == {**rpc("add"), **tcp(alltypes.address[1])}
+    assert declared.attributes["error.type"] == "BadInput"
+    assert declared.status.status_code == StatusCode.ERROR
+    assert dict(pinned_span.attributes) == dict(ok.attributes)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("scheme", ["http", "theader"])
+async def test_async_calls_continue_the_trace_on_a_traced_server(telemetry, scheme):
+    processor = TracedProcessor(
+        AllTypes.Processor(AllTypesHandler()), tracer_provider=telemetry.tracer_provider
+    )
+    kwargs = {"scheme": "http"} if scheme == "http" else {"transport": "header"}
+    with serve(processor, **kwargs) as server:
+        async with AsyncClient(AllTypes, server.url) as client:
+            with telemetry.tracer().start_as_current_span("app"):
+                await asyncio.wait_for(client.add(1, 1), BOUND)
+    (server_span,) = telemetry.spans(SpanKind.SERVER)
+    (client_span,) = telemetry.spans()
+    assert server_span.parent.span_id == client_span.context.span_id
+    assert server_span.context.trace_id == client_span.context.trace_id
+
+
+@pytest.mark.anyio
+async def test_async_retries_and_cancellation(telemetry, alltypes, closed_port):
+    urls = [f"tcp://127.0.0.1:{closed_port}", alltypes.url]
+    async with AsyncClient(AllTypes, urls, retry_backoff=0.001, cooldown=0) as client:
+        for _ in range(4):
+            assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
+        retried = [span for span in telemetry.spans() if span.events]
+        slow = asyncio.ensure_future(client.slow_echo("x", 0.2))
+        await asyncio.sleep(0.05)
+        slow.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await slow
+        for _ in range(300):  # the abandoned reply drains (0.2 s) before the client closes
+            stats = client.stats()
+            if stats["idle"] == stats["open"]:
+                break
+            await asyncio.sleep(0.01)
+    assert retried and retried[0].events[0].attributes["server.port"] == closed_port
+    assert retried[0].attributes["server.port"] == alltypes.address[1]
+    cancelled = telemetry.spans()[-1]
+    assert cancelled.name == "AllTypes/slow_echo"
+    assert cancelled.attributes["error.type"] == "CancelledError"
+
+
+# --- logs and registration -------------------------------------------------------------------
+
+
+def test_access_log_lines_carry_the_active_trace_id(telemetry, alltypes, caplog):
+    caplog.set_level(logging.INFO, logger="thrift_bridge.access")
+    with Client(AllTypes, alltypes.url, middleware=[AccessLog()]) as client:
+        client.add(1, 1)
+        with telemetry.tracer().start_as_current_span("app") as app:
+            client.add(1, 1)
+    untraced, traced = (record.getMessage() for record in caplog.records)
+    assert "trace_id" not in untraced
+    assert traced.endswith(f" - trace_id={app.get_span_context().trace_id:032x}")
+
+
+def test_the_instrumentor_is_registered_for_opentelemetry_instrument():
+    (entry,) = [
+        entry
+        for entry in metadata.entry_points(group="opentelemetry_instrumentor")
+        if entry.name == "thrift_bridge"
+    ]
+    assert entry.load() is ThriftBridgeInstrumentor
