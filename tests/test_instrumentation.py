@@ -5,9 +5,13 @@ propagation, opt-out and uninstrument."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
+import subprocess
+import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 from opentelemetry import baggage, context, propagate, trace
@@ -28,6 +32,7 @@ from thrift_bridge import (
     Invoker,
     PoolClosed,
     ReadTimeout,
+    parse_url,
 )
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.instrumentation import ThriftBridgeInstrumentor, TracedProcessor
@@ -38,6 +43,7 @@ from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 
 BOUND = 10.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 class Telemetry:
@@ -479,7 +485,8 @@ async def test_async_retries_and_cancellation(telemetry, alltypes, closed_port):
             if stats["idle"] == stats["open"]:
                 break
             await asyncio.sleep(0.01)
-    assert retried and retried[0].events[0].attributes["server.port"] == closed_port
+    assert retried
+    assert retried[0].events[0].attributes["server.port"] == closed_port
     assert retried[0].attributes["server.port"] == alltypes.address[1]
     cancelled = telemetry.spans()[-1]
     assert cancelled.name == "AllTypes/slow_echo"
@@ -507,3 +514,167 @@ def test_the_instrumentor_is_registered_for_opentelemetry_instrument():
         if entry.name == "thrift_bridge"
     ]
     assert entry.load() is ThriftBridgeInstrumentor
+
+
+# --- end to end: three processes -------------------------------------------------------------
+
+
+class Relay:
+    """`python -m tests.otel_relay` in a child process, stopped (by its PID) on exit."""
+
+    def __init__(self, scheme: str, spans: str, forward: str | None = None):
+        args = [sys.executable, "-m", "tests.otel_relay", scheme, spans]
+        self.spans = spans
+        self.process = subprocess.Popen(
+            [*args, *([forward] if forward else [])],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.url = self.process.stdout.readline().strip()  # waits until it listens
+        if not self.url:
+            self.stop()
+            raise RuntimeError("the relay process did not start")
+
+    def stop(self) -> list[dict]:
+        """Close its stdin (it then flushes its spans and exits), else kill it; its spans."""
+        if self.process.poll() is None:
+            assert self.process.stdin is not None
+            self.process.stdin.close()
+            try:
+                self.process.wait(timeout=BOUND)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=BOUND)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None and not stream.closed:
+                stream.close()
+        with open(self.spans) as lines:
+            return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.mark.parametrize("scheme", ["theader", "http"])
+def test_one_trace_across_three_processes(telemetry, scheme, tmp_path):
+    leaf = Relay(scheme, str(tmp_path / "leaf.jsonl"))
+    try:
+        middle = Relay(scheme, str(tmp_path / "middle.jsonl"), forward=leaf.url)
+        try:
+            with Client(AllTypes, middle.url) as client:
+                with telemetry.tracer().start_as_current_span("app") as app:
+                    assert client.add(20, 22) == 42
+        finally:
+            middle_spans = middle.stop()
+    finally:
+        leaf_spans = leaf.stop()
+    (client_span,) = telemetry.spans()
+    trace_id = f"{app.get_span_context().trace_id:032x}"
+    (middle_server,) = [s for s in middle_spans if s["kind"] == "SERVER"]
+    (middle_client,) = [s for s in middle_spans if s["kind"] == "CLIENT"]
+    (leaf_server,) = leaf_spans
+    chain = [middle_server, middle_client, leaf_server]
+    assert {span["trace_id"] for span in chain} == {trace_id}
+    assert f"{client_span.context.trace_id:032x}" == trace_id
+    assert client_span.parent.span_id == app.get_span_context().span_id
+    assert middle_server["parent_id"] == f"{client_span.context.span_id:016x}"
+    assert middle_client["parent_id"] == middle_server["span_id"]
+    assert leaf_server["parent_id"] == middle_client["span_id"]
+    assert [span["name"] for span in chain] == ["AllTypes/add"] * 3
+    assert leaf_server["kind"] == "SERVER"
+    assert middle_client["attributes"]["server.port"] == int(
+        leaf.url.split(":")[2].split("/")[0].split("?")[0]
+    )
+
+
+# --- without an SDK, and with opentelemetry-instrument ----------------------------------------
+
+_NO_SDK = """
+import json
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+from thrift_bridge import Client
+from thrift_bridge.instrumentation import ThriftBridgeInstrumentor
+from thrift_bridge.testing import HeaderCheckingProcessor, serve
+from tests.generated.alltypes import AllTypes
+from tests.handlers import AllTypesHandler
+
+ThriftBridgeInstrumentor().instrument()  # no SDK: the API's no-op providers
+checking = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+remote = SpanContext(0xABC, 0xDEF, is_remote=True, trace_flags=TraceFlags(1))
+with serve(checking, transport="header") as server, Client(AllTypes, server.url) as client:
+    with trace.use_span(NonRecordingSpan(remote)):  # a context that came in from elsewhere
+        client.add(1, 1)
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)  # an SDK set late: the next call is traced
+    client.add(1, 1)
+print(json.dumps({
+    "passed_through": checking.seen[0].get("traceparent"),
+    "spans": [span.name for span in exporter.get_finished_spans()],
+    "second": checking.seen[1].get("traceparent", "")[3:35],
+    "trace_id": f"{exporter.get_finished_spans()[0].context.trace_id:032x}",
+}))
+"""
+
+
+def test_without_an_sdk_context_passes_through_and_a_late_sdk_is_picked_up():
+    done = subprocess.run(
+        [sys.executable, "-c", _NO_SDK],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+        check=True,
+    )
+    seen = json.loads(done.stdout)
+    assert seen["passed_through"] == f"00-{0xABC:032x}-{0xDEF:016x}-01"
+    assert seen["spans"] == ["AllTypes/add"]
+    assert seen["second"] == seen["trace_id"]
+
+
+_APP = """
+import json
+from opentelemetry import trace
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from thrift_bridge import Client
+from thrift_bridge.testing import serve
+from tests.generated.alltypes import AllTypes
+from tests.handlers import AllTypesHandler
+
+exporter = InMemorySpanExporter()  # the SDK provider comes from OTEL_PYTHON_TRACER_PROVIDER
+trace.get_tracer_provider().add_span_processor(SimpleSpanProcessor(exporter))
+with serve(AllTypes.Processor(AllTypesHandler())) as server, Client(AllTypes, server.url) as c:
+    c.add(1, 1)
+print(json.dumps([(s.name, s.kind.name) for s in exporter.get_finished_spans()]))
+"""
+
+
+def test_opentelemetry_instrument_picks_the_instrumentor_up_with_no_code_change(tmp_path):
+    command = Path(sys.executable).with_name("opentelemetry-instrument")
+    app = tmp_path / "app.py"
+    app.write_text(_APP)
+    done = subprocess.run(
+        [str(command), sys.executable, str(app)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "OTEL_PYTHON_TRACER_PROVIDER": "sdk_tracer_provider",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_METRICS_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+        },
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout.splitlines()[-1]) == [["AllTypes/add", "CLIENT"]]
