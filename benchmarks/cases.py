@@ -383,6 +383,75 @@ def _json_group() -> Group:
     )
 
 
+UNINSTRUMENTED = "uninstrumented (pooled 16 B call)"
+OTEL_NO_SDK = "instrumentor installed, no SDK (no-op providers)"
+OTEL_SDK = "instrumentor + SDK, BatchSpanProcessor, spans dropped"
+
+
+def _telemetry(ctx: Context, kind: str) -> Any:
+    """The instrumentation installed during a case: None, without an SDK, or with one."""
+
+    def make() -> Any:
+        from thrift_bridge import _hooks
+
+        if kind == "none":
+            return None
+        if kind == "no-sdk":
+            from thrift_bridge.instrumentation import ThriftBridgeInstrumentor
+
+            instrumentor = ThriftBridgeInstrumentor()
+            instrumentor.instrument()  # no provider set in this process: the API's no-ops
+            telemetry = _hooks.hook
+            instrumentor.uninstrument()
+            return telemetry
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+        from thrift_bridge.instrumentation._client import ClientTelemetry
+
+        class Dropped(SpanExporter):  # type: ignore[misc]
+            """Exports nowhere: the batch is built and handed over, then dropped."""
+
+            def export(self, spans: Any) -> Any:
+                from opentelemetry.sdk.trace.export import SpanExportResult
+
+                return SpanExportResult.SUCCESS
+
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(BatchSpanProcessor(Dropped()))
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        ctx._closers.append(tracer_provider.shutdown)
+        ctx._closers.append(meter_provider.shutdown)
+        return ClientTelemetry(tracer_provider, meter_provider)
+
+    try:
+        return ctx.once(f"telemetry {kind}", make, close=None)
+    except ImportError as exc:
+        raise Unavailable(f"OpenTelemetry is not installed ({exc}); pip install -e '.[otel]'")
+
+
+def _traced(kind: str) -> Factory:
+    """A pooled 16 B echo with `kind` of instrumentation installed around it (every case,
+    the baseline too, installs its own before each call: the same global store in each)."""
+
+    def factory(ctx: Context) -> Case:
+        from thrift_bridge._hooks import install
+
+        telemetry = _telemetry(ctx, kind)
+        bound = ctx.ours().echo
+        ctx._closers.append(lambda: install(None))  # no instrumentation left behind
+
+        def call() -> object:
+            install(telemetry)
+            return bound(SMALL)
+
+        return call
+
+    return factory
+
+
 GROUPS: list[Group] = [
     Group(
         "small",
@@ -422,6 +491,16 @@ GROUPS: list[Group] = [
     ),
     _payload_group(),
     _json_group(),
+    Group(
+        "otel",
+        "OpenTelemetry instrumentation: pooled 16 B echo, tcp binary buffered",
+        UNINSTRUMENTED,
+        {
+            UNINSTRUMENTED: _traced("none"),
+            OTEL_NO_SDK: _traced("no-sdk"),
+            OTEL_SDK: _traced("sdk"),
+        },
+    ),
 ]
 
 GROUPS_BY_KEY = {group.key: group for group in GROUPS}

@@ -18,6 +18,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, propagate, trace
+from opentelemetry.metrics import _internal as _metrics_internal
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .._version import __version__
@@ -66,13 +67,19 @@ def error_type(error: BaseException) -> str:
     return type(error).__qualname__
 
 
-def _api_global(module: Any, name: str) -> object:
-    """The provider an API module holds globally (None: none set yet).
+# Whether a global provider is set, read on every call while none is: `get_tracer_provider()`
+# would tell too, but it reads `os.environ` each time (1.8 µs here); these are the globals it
+# (and the API's proxies) read first. An API without them: taken as set (the slow, sure way).
+_TRACER_GLOBAL = hasattr(trace, "_TRACER_PROVIDER")
+_METER_GLOBAL = hasattr(_metrics_internal, "_METER_PROVIDER")
 
-    `get_tracer_provider()` would tell too, but it reads `os.environ` on every call (1.8 µs
-    here); this is the global it reads first. Unknown to a future API: taken as set.
-    """
-    return getattr(module, name, True)
+
+def _tracer_provider_set() -> bool:
+    return not _TRACER_GLOBAL or trace._TRACER_PROVIDER is not None
+
+
+def _meter_provider_set() -> bool:
+    return not _METER_GLOBAL or _metrics_internal._METER_PROVIDER is not None
 
 
 class ClientTelemetry:
@@ -87,11 +94,10 @@ class ClientTelemetry:
         self.meter_provider = meter_provider
         self._tracer_provider = tracer_provider
         self._tracer: Tracer | None = None
-        self._tracer_pending = False
-        if tracer_provider is not None or _api_global(trace, "_TRACER_PROVIDER") is not None:
+        #: No provider given and no global one set yet: look again on each call.
+        self._tracer_pending = tracer_provider is None and not _tracer_provider_set()
+        if not self._tracer_pending:
             self._tracer = self._make_tracer()
-        else:
-            self._tracer_pending = True  # the global provider is not set yet: look per call
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.duration: Histogram = meter.create_histogram(
             "rpc.client.call.duration",
@@ -103,47 +109,57 @@ class ClientTelemetry:
             unit="{retry}",
             description="Failed attempts retried, by the endpoint that failed.",
         )
-        self._metered = meter_provider is not None or self._meter_global_set()
+        # The proxy instruments of the global meter record once a provider is set.
+        self._meter_pending = meter_provider is None and not _meter_provider_set()
+        self._metered = not self._meter_pending
+        #: Neither provider given nor set globally (no SDK): `start`'s shortest path.
+        self._unset = self._tracer_pending and self._meter_pending
+        self._unset = self._unset and _TRACER_GLOBAL and _METER_GLOBAL
 
     def _make_tracer(self) -> Tracer | None:
         """The tracer to use, or None when it can only make no-op spans."""
         tracer = trace.get_tracer(SCOPE, __version__, self._tracer_provider)
         return None if isinstance(tracer, trace.NoOpTracer) else tracer
 
-    @staticmethod
-    def _meter_global_set() -> bool:
-        """Whether a global meter provider is set (else recording would do nothing)."""
-        from opentelemetry.metrics import _internal
-
-        return _api_global(_internal, "_METER_PROVIDER") is not None
-
     def start(self, core: CallerCore, method: str) -> _Trace | _Propagation | None:
         """Follow one call by `core`'s client (None: it opted out, or nothing to do)."""
-        if not core.settings.telemetry:
-            return None
+        if self._unset:
+            # No SDK: the usual state of an installed instrumentor, on every call; inlined.
+            if trace._TRACER_PROVIDER is None and _metrics_internal._METER_PROVIDER is None:
+                try:
+                    propagates = core._telemetry_propagates  # type: ignore[attr-defined]
+                except AttributeError:
+                    propagates = _propagates(core)
+                return _Propagation() if propagates and core.settings.telemetry else None
+            self._unset = False  # an SDK was set since: from now on, the general path
         tracer = self._tracer
-        if (
-            tracer is None
-            and self._tracer_pending
-            and _api_global(trace, "_TRACER_PROVIDER") is not None
-        ):
+        if tracer is None and not self._metered:
+            # Nothing records (yet): the usual state without an SDK, kept cheap.
+            if self._tracer_pending and _tracer_provider_set():
+                tracer = self._tracer = self._make_tracer()
+                self._tracer_pending = False
+            if self._meter_pending and _meter_provider_set():
+                self._metered, self._meter_pending = True, False
+            if tracer is None and not self._metered:
+                if core.settings.telemetry and _propagates(core):
+                    return _Propagation()
+                return None
+        elif self._tracer_pending and _tracer_provider_set():  # metered; spans from now on
             tracer = self._tracer = self._make_tracer()
             self._tracer_pending = False
-        metered = self._metered or self._meter_global_set()
-        if tracer is None and not metered:
-            propagates = _propagates(core)
-            return _Propagation() if propagates else None
-        return _Trace(self, tracer, metered, core, method)
+        if not core.settings.telemetry:
+            return None
+        return _Trace(self, tracer, self._metered, core, method)
 
 
 def _propagates(core: CallerCore) -> bool:
     """Whether `core`'s endpoints carry headers (THeader or HTTP): cached on the core."""
-    known = core.__dict__.get("_telemetry_propagates")
-    if known is None:
-        known = core.__dict__["_telemetry_propagates"] = core.carries_headers or any(
-            pool.endpoint.is_http for pool in core.pools
-        )
-    return bool(known)
+    try:
+        return core._telemetry_propagates  # type: ignore[attr-defined, no-any-return]
+    except AttributeError:
+        known = core.carries_headers or any(pool.endpoint.is_http for pool in core.pools)
+        core._telemetry_propagates = known  # type: ignore[attr-defined]
+        return known
 
 
 def _inject(span: Span | None) -> dict[str, str]:
