@@ -38,6 +38,7 @@ from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.instrumentation import ThriftBridgeInstrumentor, TracedProcessor
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
+from .commands import run_cli
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
@@ -678,3 +679,18 @@ def test_opentelemetry_instrument_picks_the_instrumentor_up_with_no_code_change(
         check=True,
     )
     assert json.loads(done.stdout.splitlines()[-1]) == [["AllTypes/add", "CLIENT"]]
+
+
+def test_demo_trace_prints_the_span_tree_of_one_call():
+    done = run_cli("demo", "--trace")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    tree = lines[lines.index(next(line for line in lines if line.startswith("trace "))) :]
+    assert tree[1].startswith("demo  INTERNAL")
+    assert tree[2].startswith("└── CustomerService/get_customer  CLIENT")
+    assert tree[3].startswith("    └── CustomerService/get_customer  SERVER")
+    assert "rpc.system=apache_thrift" in tree[2]
+    assert "server.address=127.0.0.1" in tree[2]
+    exported = json.loads(done.stdout[done.stdout.index("{") :])
+    assert exported["attributes"]["rpc.method"] == "get_customer"
+    assert exported["context"]["trace_id"] == "0x" + tree[0].split()[1]
