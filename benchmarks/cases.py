@@ -429,7 +429,9 @@ def _telemetry(ctx: Context, kind: str) -> Any:
     try:
         return ctx.once(f"telemetry {kind}", make, close=None)
     except ImportError as exc:
-        raise Unavailable(f"OpenTelemetry is not installed ({exc}); pip install -e '.[otel]'")
+        raise Unavailable(
+            f"OpenTelemetry is not installed ({exc}); pip install -e '.[otel]'"
+        ) from exc
 
 
 def _traced(kind: str) -> Factory:

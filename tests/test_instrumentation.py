@@ -584,9 +584,7 @@ def test_one_trace_across_three_processes(telemetry, scheme, tmp_path):
     assert leaf_server["parent_id"] == middle_client["span_id"]
     assert [span["name"] for span in chain] == ["AllTypes/add"] * 3
     assert leaf_server["kind"] == "SERVER"
-    assert middle_client["attributes"]["server.port"] == int(
-        leaf.url.split(":")[2].split("/")[0].split("?")[0]
-    )
+    assert middle_client["attributes"]["server.port"] == parse_url(leaf.url).port
 
 
 # --- without an SDK, and with opentelemetry-instrument ----------------------------------------

@@ -68,12 +68,13 @@ def run_trace_demo(out: Any = sys.stdout) -> int:
         processor = TracedProcessor(
             CustomerService.Processor(CustomerServiceHandler()), tracer_provider=provider
         )
+        tracer = provider.get_tracer("thrift-bridge demo")
         with (
             serve(processor, transport="header") as server,
             Client(CustomerService, server.url) as client,
+            tracer.start_as_current_span("demo"),
         ):
-            with provider.get_tracer("thrift-bridge demo").start_as_current_span("demo"):
-                customer = client.get_customer(1)
+            customer = client.get_customer(1)
     finally:
         instrumentor.uninstrument()
         provider.shutdown()
