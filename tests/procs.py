@@ -25,12 +25,13 @@ with serve(AllTypes.Processor(AllTypesHandler()), **kwargs) as server:
 """
 
 
-class ServerProcess:
-    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9."""
+class ChildServer:
+    """A Python server in its own process: `argv` (after the interpreter) prints its URL once
+    it listens, and serves until its stdin closes; `kill()` is kill -9."""
 
-    def __init__(self, **serve_kwargs: object):
+    def __init__(self, *argv: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SCRIPT, json.dumps(serve_kwargs)],
+            [sys.executable, *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
@@ -62,8 +63,15 @@ class ServerProcess:
             if stream is not None and not stream.closed:
                 stream.close()
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> ChildServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class ServerProcess(ChildServer):
+    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9."""
+
+    def __init__(self, **serve_kwargs: object):
+        super().__init__("-c", _SCRIPT, json.dumps(serve_kwargs))

@@ -42,6 +42,7 @@ from .commands import run_cli
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
+from .procs import ChildServer
 
 BOUND = 10.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -520,39 +521,16 @@ def test_the_instrumentor_is_registered_for_opentelemetry_instrument():
 # --- end to end: three processes -------------------------------------------------------------
 
 
-class Relay:
+class Relay(ChildServer):
     """`python -m tests.otel_relay` in a child process, stopped (by its PID) on exit."""
 
     def __init__(self, scheme: str, spans: str, forward: str | None = None):
-        args = [sys.executable, "-m", "tests.otel_relay", scheme, spans]
         self.spans = spans
-        self.process = subprocess.Popen(
-            [*args, *([forward] if forward else [])],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            text=True,
-        )
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()  # waits until it listens
-        if not self.url:
-            self.stop()
-            raise RuntimeError("the relay process did not start")
+        super().__init__("-m", "tests.otel_relay", scheme, spans, *([forward] if forward else []))
 
-    def stop(self) -> list[dict]:
-        """Close its stdin (it then flushes its spans and exits), else kill it; its spans."""
-        if self.process.poll() is None:
-            assert self.process.stdin is not None
-            self.process.stdin.close()
-            try:
-                self.process.wait(timeout=BOUND)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=BOUND)
-        for stream in (self.process.stdin, self.process.stdout):
-            if stream is not None and not stream.closed:
-                stream.close()
+    def finish(self) -> list[dict]:
+        """Stop it (it flushes its spans as it exits); the spans it exported."""
+        self.stop()
         with open(self.spans) as lines:
             return [json.loads(line) for line in lines if line.strip()]
 
@@ -567,9 +545,9 @@ def test_one_trace_across_three_processes(telemetry, scheme, tmp_path):
                 with telemetry.tracer().start_as_current_span("app") as app:
                     assert client.add(20, 22) == 42
         finally:
-            middle_spans = middle.stop()
+            middle_spans = middle.finish()
     finally:
-        leaf_spans = leaf.stop()
+        leaf_spans = leaf.finish()
     (client_span,) = telemetry.spans()
     trace_id = f"{app.get_span_context().trace_id:032x}"
     (middle_server,) = [s for s in middle_spans if s["kind"] == "SERVER"]
