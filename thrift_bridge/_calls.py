@@ -2,8 +2,10 @@
 
 `Caller` is the one place a pooled call runs for the sync client, for every path: a plain
 method call, a call through middleware, `invoke`, and (one attempt on its own connection) a
-pinned session. Its first attempt runs inline; after a failure, `_caller.retry_steps` decides
-(the same code as the async client's) and `_drive` carries out its steps, blocking.
+pinned session. On one endpoint with no deadline in force, the first attempt runs inline;
+every other call, and the rest of one whose first attempt failed, is `_caller.call_steps`
+(the same code as the async client's), whose steps `_drive` carries out, blocking. Names
+resolved by DNS are looked up here too, in the calling thread.
 """
 
 from __future__ import annotations
@@ -12,9 +14,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import _hooks
-from ._caller import ACQUIRE, CALL, CallerCore, CallError, reply_headers, retry_steps, send_headers
+from ._caller import ACQUIRE, CALL, CallerCore, CallError
+from ._deadline import IN_FORCE, remaining
 from ._exceptions import ConnectError
+from ._headers import reply_headers, send_headers
 from ._pool import ConnectionPool
+from ._steps import call_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -33,17 +38,18 @@ def call_on(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     info: Call | None,
+    timeout: float | None = None,
     trace: CallTrace | None = None,
 ) -> Any:
     """Call `name` on `conn` (headers in and out when middleware watches, the trace's headers
-    out); errors propagate."""
+    out), within `timeout` (None: the endpoint's); errors propagate."""
     if info is not None:
         info.endpoint = conn.endpoint.redacted_url
         if conn.header_transport is not None:
             send_headers(conn.header_transport, conn.endpoint, info)
     if trace is not None and trace.headers:
         conn.carry_headers(trace.headers)
-    conn.begin_call()
+    conn.begin_call(timeout)
     result = conn.call(name, args, kwargs)
     if info is not None and conn.header_transport is not None:
         info.reply_headers = reply_headers(conn.header_transport)
@@ -81,8 +87,15 @@ class Caller(CallerCore):
             trace = _hooks.hook.start(self, name)
             if trace is not None:
                 return _hooks.traced(trace, self.run, name, args, kwargs, info, trace)
-        index = self.pick()
-        pool = self.pools[index]
+        pool = self.only
+        if pool is None or IN_FORCE() is not None:
+            if self.discoveries:
+                self.refresh()
+            steps = call_steps(self, name, info, None, trace)
+            return self._drive(steps, name, args, kwargs, info, trace)
+        budget = self.budget
+        if budget is not None:
+            budget.deposit(time.monotonic())
         if trace is not None:
             trace.attempt(pool.endpoint)
         try:
@@ -91,14 +104,30 @@ class Caller(CallerCore):
             failure: BaseException = exc
         else:
             try:
-                result = call_on(conn, name, args, kwargs, info, trace)
+                result = call_on(conn, name, args, kwargs, info, None, trace)
             except BaseException as exc:
                 failure = CallError(exc, conn, conn)
             else:
                 pool.release(conn)
                 return result
-        steps = retry_steps(self, name, info, index, failure, trace)
+        steps = call_steps(self, name, info, (pool, failure), trace)
         return self._drive(steps, name, args, kwargs, info, trace)
+
+    def refresh(self) -> None:
+        """Resolve the discovered names that are due, in this thread (bounded by the deadline)."""
+        from ._resolver import DEFAULT_DNS_TIMEOUT, resolve
+
+        now = time.monotonic()
+        for discovery in self.due_resolutions(now):
+            left = remaining(now)
+            timeout = DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(5.0, left))
+            try:
+                targets = resolve(discovery.endpoint, timeout)
+            except ConnectError as exc:
+                self.resolve_failed(discovery, time.monotonic(), exc)
+                continue
+            for pool in self.resolved(discovery, time.monotonic(), targets):
+                pool.close()
 
     @staticmethod
     def _drive(
@@ -109,18 +138,20 @@ class Caller(CallerCore):
         info: Call | None,
         trace: CallTrace | None,
     ) -> Any:
-        """Carry out the steps of `retry_steps`, blocking; the call's result."""
+        """Carry out the steps of `call_steps`, blocking; the call's result."""
         step = next(steps)
         while True:
             kind, target = step
             try:
                 if kind == ACQUIRE:
-                    value = target.acquire()
+                    pool, wait, connect_timeout = target
+                    value = pool.acquire(wait, connect_timeout=connect_timeout)
                 elif kind == CALL:
+                    conn, timeout = target
                     try:
-                        value = call_on(target, name, args, kwargs, info, trace)
+                        value = call_on(conn, name, args, kwargs, info, timeout, trace)
                     except BaseException as exc:
-                        raise CallError(exc, target, target) from None
+                        raise CallError(exc, conn, conn) from None
                 else:
                     time.sleep(target)
                     value = None

@@ -114,7 +114,7 @@ class PinnedClient:
         if name not in self._caller.answers:
             raise AttributeError(no_such_method(name, self._caller.module, self._caller.answers))
         try:
-            return call_on(conn, name, args, kwargs, info, trace)
+            return call_on(conn, name, args, kwargs, info, trace=trace)
         except BaseException as exc:
             outcome = self._caller.settle(conn, name, exc, info)
             if not outcome.keep:

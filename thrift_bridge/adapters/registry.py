@@ -22,11 +22,11 @@ from types import ModuleType
 from typing import Any
 
 from .._client import Client
-from .._endpoint import DEFAULT_URL, parse_urls
 from .._exceptions import ConfigError
 from .._options import OPTION_NAMES
 from .._service import client_class_of, service_methods
 from .._settings import CLIENT_OPTIONS, ClientSettings, check_idempotent
+from .._urls import DEFAULT_URL, parse_urls
 
 __all__ = ["CLIENT_OPTIONS", "DEFAULT_PREFIX", "ClientRegistry", "resolve_service"]
 
@@ -274,9 +274,10 @@ class ClientRegistry:
         url, options = ClientRegistry._endpoints(alias, entry, version)
         kwargs = {key: entry[key] for key in CLIENT_OPTIONS if key in entry}
         try:
-            return Client(entry["service"], url, **kwargs, **options)
+            client: Client = Client(entry["service"], url, **kwargs, **options)
         except ConfigError as exc:
             raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
+        return client
 
     def __contains__(self, alias: object) -> bool:
         return alias in self._entries
