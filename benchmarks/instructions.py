@@ -4,9 +4,11 @@ On a shared 2-core machine the wall clock of a 17 µs call swings by more than t
 measures; callgrind counts the instructions the client process executes (all its threads,
 the BatchSpanProcessor's included), the same whatever else the machine is doing. Each mode
 makes N and then 2N pooled 16 B calls against the C++ bench server in a fresh process; the
-difference over N is the cost of one call, free of start-up and import costs.
+difference over N is the cost of one call, free of start-up and import costs. Both processes
+get the same hash seed: with a random one each, start-up work differs by enough to move the
+per-call figure by 1 to 2 % at N=2000.
 
-    python -m benchmarks.instructions [--calls 2000]
+    python -m benchmarks.instructions [--calls 2000] [--async]
 """
 
 from __future__ import annotations
@@ -32,10 +34,33 @@ for _ in range(int(sys.argv[3])):
 ctx.close()
 """
 
+# The same modes for `AsyncClient` (one event loop, one call awaited after another).
+_ASYNC_SCRIPT = """
+import asyncio
+import sys
+from benchmarks import cases as c
+from benchmarks.servers import Servers
+from thrift_bridge import AsyncClient
+from thrift_bridge._hooks import install
+ctx = c.Context(Servers("C++", "127.0.0.1", {"binary": int(sys.argv[2])}, "", ""))
+kinds = {c.UNINSTRUMENTED: "none", c.OTEL_NO_SDK: "no-sdk", c.OTEL_SDK: "sdk"}
+install(c._telemetry(ctx, kinds[sys.argv[1]]))
+
+async def main():
+    url = ctx.servers.url("binary")
+    async with AsyncClient(ctx.bench_module(), url, pool_size=4) as client:
+        for _ in range(int(sys.argv[3])):
+            await client.echo(c.SMALL)
+
+asyncio.run(main())
+install(None)
+ctx.close()
+"""
+
 MODES = (c.UNINSTRUMENTED, c.OTEL_NO_SDK, c.OTEL_SDK)
 
 
-def instructions(mode: str, port: int, calls: int) -> int:
+def instructions(mode: str, port: int, calls: int, script: str = _SCRIPT) -> int:
     """Instructions the whole client process executed for `calls` calls in `mode`."""
     done = subprocess.run(
         [
@@ -44,7 +69,7 @@ def instructions(mode: str, port: int, calls: int) -> int:
             "--callgrind-out-file=/dev/null",
             sys.executable,
             "-c",
-            _SCRIPT,
+            script,
             mode,
             str(port),
             str(calls),
@@ -52,7 +77,7 @@ def instructions(mode: str, port: int, calls: int) -> int:
         capture_output=True,
         text=True,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"},
         check=True,
     )
     match = re.search(r"Collected : (\d+)", done.stderr)
@@ -65,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     """Print instructions per call of each mode and their ratio to the uninstrumented call."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000, help="N (default 2000)")
+    parser.add_argument("--async", dest="aio", action="store_true", help="AsyncClient calls")
     args = parser.parse_args(argv)
+    script = _ASYNC_SCRIPT if args.aio else _SCRIPT
     if shutil.which("valgrind") is None:
         parser.error("valgrind is not installed (apt-get install valgrind)")
     servers = start_cpp(None)
@@ -73,14 +100,15 @@ def main(argv: list[str] | None = None) -> int:
         port = servers.ports["binary"]
         per_call = {}
         for mode in MODES:
-            once = instructions(mode, port, args.calls)
-            twice = instructions(mode, port, 2 * args.calls)
+            once = instructions(mode, port, args.calls, script)
+            twice = instructions(mode, port, 2 * args.calls, script)
             per_call[mode] = (twice - once) / args.calls
             print(f"  {mode}: {per_call[mode]:,.0f} instructions/call", flush=True)
     finally:
         servers.stop()
     base = per_call[c.UNINSTRUMENTED]
-    print(f"\n| case (callgrind, N={args.calls} vs 2N calls) | instructions/call | ratio |")
+    client = "AsyncClient" if args.aio else "Client"
+    print(f"\n| {client} (callgrind, N={args.calls} vs 2N calls) | instructions/call | ratio |")
     print("| --- | ---: | ---: |")
     for mode in MODES:
         print(f"| {mode} | {per_call[mode]:,.0f} | {per_call[mode] / base:.3f} |")

@@ -29,9 +29,11 @@ from thrift_bridge import (
     AsyncClient,
     Client,
     ConnectError,
+    DeadlineExceeded,
     Invoker,
     PoolClosed,
     ReadTimeout,
+    deadline,
     parse_url,
 )
 from thrift_bridge.adapters import ClientRegistry
@@ -65,6 +67,15 @@ class Telemetry:
     def span(self) -> object:
         (span,) = self.spans()
         return span
+
+    def attempts(self, call: object) -> list:
+        """The attempt spans under the CLIENT span `call`, first first."""
+        found = [
+            span
+            for span in self.spans(SpanKind.INTERNAL)
+            if span.parent is not None and span.parent.span_id == call.context.span_id
+        ]
+        return sorted(found, key=lambda span: span.attributes["thrift_bridge.attempt"])
 
     def points(self, name: str) -> list:
         """The data points of metric `name` (collected now)."""
@@ -146,6 +157,11 @@ def test_one_client_span_per_call_with_the_endpoint_attributes(
     else:
         where = tcp(server.address[1])
     assert dict(span.attributes) == {**rpc("add"), **where}
+    (attempt,) = telemetry.attempts(span)
+    assert attempt.name == "AllTypes/add attempt"
+    assert dict(attempt.attributes) == {"thrift_bridge.attempt": 1, **where}
+    assert attempt.status.status_code == StatusCode.UNSET
+    assert span.start_time <= attempt.start_time <= attempt.end_time <= span.end_time
     (point,) = telemetry.points("rpc.client.call.duration")
     assert dict(point.attributes) == {**rpc("add"), **where}
     assert point.count == 1
@@ -165,6 +181,9 @@ def test_a_declared_exception_passes_through_unchanged_and_marks_the_span(teleme
     assert span.attributes["error.type"] == "BadInput"
     assert span.status.status_code == StatusCode.ERROR
     assert [event.name for event in span.events] == ["exception"]
+    (attempt,) = telemetry.attempts(span)
+    assert attempt.attributes["error.type"] == "BadInput"
+    assert attempt.status.status_code == StatusCode.ERROR
     (point,) = telemetry.points("rpc.client.call.duration")
     assert point.attributes["error.type"] == "BadInput"
 
@@ -195,27 +214,53 @@ def test_a_refused_connection_names_the_endpoint_it_tried(telemetry, closed_port
     assert dict(span.attributes) == {**rpc("add"), **tcp(closed_port), "error.type": "ConnectError"}
 
 
-def test_retries_are_events_and_the_span_ends_on_the_endpoint_that_answered(
-    telemetry, alltypes, closed_port
+@pytest.mark.parametrize("balancer", ["round_robin", "p2c"])
+def test_each_attempt_is_a_span_with_its_endpoint_and_the_call_ends_on_the_one_that_answered(
+    telemetry, alltypes, closed_port, balancer
 ):
     urls = [f"tcp://127.0.0.1:{closed_port}", alltypes.url]
-    with Client(AllTypes, urls, retries=2, retry_backoff=0.001, cooldown=0) as client:
-        for _ in range(4):  # round robin: one of the first two calls starts on the closed port
+    with Client(
+        AllTypes, urls, retries=2, retry_backoff=0.001, cooldown=0, balancer=balancer
+    ) as client:
+        for _ in range(4):  # one of the first calls starts on the closed port
             assert client.add(1, 1) == 2
-    retried = [span for span in telemetry.spans() if span.events]
+    calls = telemetry.spans()
+    assert len(calls) == 4
+    retried = [span for span in calls if len(telemetry.attempts(span)) > 1]
     assert retried, "no call met the closed endpoint"
     span = retried[0]
-    (event,) = span.events
-    assert event.name == "thrift_bridge.retry"
-    assert event.attributes["thrift_bridge.attempt"] == 1
-    assert event.attributes["error.type"] == "ConnectError"
-    assert event.attributes["server.port"] == closed_port
-    assert event.attributes["thrift_bridge.retry.delay"] >= 0
+    failed, answered = telemetry.attempts(span)
+    assert failed.attributes["thrift_bridge.attempt"] == 1
+    assert failed.attributes["error.type"] == "ConnectError"
+    assert failed.attributes["server.port"] == closed_port
+    assert failed.attributes["thrift_bridge.retry.delay"] >= 0
+    assert failed.status.status_code == StatusCode.ERROR
+    assert failed.end_time <= answered.start_time
+    assert dict(answered.attributes) == {"thrift_bridge.attempt": 2, **tcp(alltypes.address[1])}
+    assert answered.status.status_code == StatusCode.UNSET
     assert span.attributes["server.port"] == alltypes.address[1]  # the attempt that answered
     assert span.status.status_code == StatusCode.UNSET
+    assert "error.type" not in span.attributes
+    assert span.events == ()  # the attempts say it all
     (counted,) = telemetry.points("thrift_bridge.client.retries")
     assert counted.attributes["server.port"] == closed_port
     assert counted.value == len(retried)
+    others = [span for span in calls if span not in retried]
+    assert all(len(telemetry.attempts(span)) == 1 for span in others)
+
+
+def test_a_call_under_a_deadline_is_traced_through_the_same_steps(telemetry, alltypes):
+    with Client(AllTypes, alltypes.url, retries=0) as client:
+        with deadline(5.0):
+            assert client.add(1, 1) == 2
+        with deadline(0.3), pytest.raises(DeadlineExceeded):
+            client.slow_echo("x", 2.0)
+    ok, exceeded = telemetry.spans()
+    assert dict(ok.attributes) == {**rpc("add"), **tcp(alltypes.address[1])}
+    assert len(telemetry.attempts(ok)) == 1
+    assert exceeded.attributes["error.type"] == "DeadlineExceeded"
+    (attempt,) = telemetry.attempts(exceeded)
+    assert attempt.status.status_code == StatusCode.ERROR
 
 
 def test_oneway_call_ends_its_span_once_sent(telemetry, alltypes):
@@ -448,6 +493,7 @@ async def test_async_calls_are_spans_with_the_same_attributes(telemetry, alltype
     assert type(raised.value) is BadInput
     ok, declared, pinned_span = telemetry.spans()
     assert dict(ok.attributes) == {**rpc("add"), **tcp(alltypes.address[1])}
+    assert [len(telemetry.attempts(span)) for span in (ok, declared, pinned_span)] == [1, 1, 1]
     assert declared.attributes["error.type"] == "BadInput"
     assert declared.status.status_code == StatusCode.ERROR
     assert dict(pinned_span.attributes) == dict(ok.attributes)
@@ -476,7 +522,7 @@ async def test_async_retries_and_cancellation(telemetry, alltypes, closed_port):
     async with AsyncClient(AllTypes, urls, retry_backoff=0.001, cooldown=0) as client:
         for _ in range(4):
             assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
-        retried = [span for span in telemetry.spans() if span.events]
+        retried = [span for span in telemetry.spans() if len(telemetry.attempts(span)) > 1]
         slow = asyncio.ensure_future(client.slow_echo("x", 0.2))
         await asyncio.sleep(0.05)
         slow.cancel()
@@ -488,11 +534,32 @@ async def test_async_retries_and_cancellation(telemetry, alltypes, closed_port):
                 break
             await asyncio.sleep(0.01)
     assert retried
-    assert retried[0].events[0].attributes["server.port"] == closed_port
+    failed, answered = telemetry.attempts(retried[0])
+    assert failed.attributes["server.port"] == closed_port
+    assert failed.attributes["error.type"] == "ConnectError"
+    assert answered.attributes["server.port"] == alltypes.address[1]
     assert retried[0].attributes["server.port"] == alltypes.address[1]
     cancelled = telemetry.spans()[-1]
     assert cancelled.name == "AllTypes/slow_echo"
     assert cancelled.attributes["error.type"] == "CancelledError"
+    last = telemetry.attempts(cancelled)[-1]  # (the first may have met the closed port)
+    assert last.attributes["error.type"] == "CancelledError"
+    assert last.attributes["server.port"] == alltypes.address[1]
+
+
+@pytest.mark.anyio
+async def test_async_calls_under_a_deadline_are_traced_through_the_same_steps(telemetry, alltypes):
+    async with AsyncClient(AllTypes, alltypes.url, retries=0) as client:
+        with deadline(5.0):
+            assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
+        with deadline(0.3), pytest.raises(DeadlineExceeded):
+            await asyncio.wait_for(client.slow_echo("x", 2.0), BOUND)
+    ok, exceeded = telemetry.spans()
+    assert dict(ok.attributes) == {**rpc("add"), **tcp(alltypes.address[1])}
+    (attempt,) = telemetry.attempts(ok)
+    assert dict(attempt.attributes) == {"thrift_bridge.attempt": 1, **tcp(alltypes.address[1])}
+    assert exceeded.attributes["error.type"] == "DeadlineExceeded"
+    assert len(telemetry.attempts(exceeded)) == 1
 
 
 # --- logs and registration -------------------------------------------------------------------
@@ -612,7 +679,7 @@ def test_without_an_sdk_context_passes_through_and_a_late_sdk_is_picked_up():
     )
     seen = json.loads(done.stdout)
     assert seen["passed_through"] == f"00-{0xABC:032x}-{0xDEF:016x}-01"
-    assert seen["spans"] == ["AllTypes/add"]
+    assert seen["spans"] == ["AllTypes/add attempt", "AllTypes/add"]  # an attempt ends first
     assert seen["second"] == seen["trace_id"]
 
 
@@ -654,7 +721,10 @@ def test_opentelemetry_instrument_picks_the_instrumentor_up_with_no_code_change(
         timeout=60,
         check=True,
     )
-    assert json.loads(done.stdout.splitlines()[-1]) == [["AllTypes/add", "CLIENT"]]
+    assert json.loads(done.stdout.splitlines()[-1]) == [
+        ["AllTypes/add attempt", "INTERNAL"],
+        ["AllTypes/add", "CLIENT"],
+    ]
 
 
 def test_demo_trace_prints_the_span_tree_of_one_call():
@@ -664,9 +734,12 @@ def test_demo_trace_prints_the_span_tree_of_one_call():
     tree = lines[lines.index(next(line for line in lines if line.startswith("trace "))) :]
     assert tree[1].startswith("demo  INTERNAL")
     assert tree[2].startswith("└── CustomerService/get_customer  CLIENT")
-    assert tree[3].startswith("    └── CustomerService/get_customer  SERVER")
+    assert tree[3].startswith("    └── CustomerService/get_customer attempt  INTERNAL")
+    assert tree[4].startswith("    └── CustomerService/get_customer  SERVER")
+    assert len(tree) == 5 or not tree[5].startswith(" ")
     assert "rpc.system=apache_thrift" in tree[2]
     assert "server.address=127.0.0.1" in tree[2]
+    assert "thrift_bridge.attempt=1" in tree[3]
     exported = json.loads(done.stdout[done.stdout.index("{") :])
     assert exported["attributes"]["rpc.method"] == "get_customer"
     assert exported["context"]["trace_id"] == "0x" + tree[0].split()[1]

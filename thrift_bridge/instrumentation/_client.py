@@ -2,9 +2,11 @@
 
 `ClientTelemetry` is the `_hooks.CallHook` the instrumentor installs: for each logical call a
 `_Trace` opens one CLIENT span `{service}/{method}` at the first attempt (with that attempt's
-endpoint, so samplers see it), records each retry as a `thrift_bridge.retry` event, moves the
-span's endpoint attributes to each new attempt's endpoint, and at the end sets `error.type`,
-the status and the `rpc.client.call.duration` measurement.
+endpoint, so samplers see it) and, under it, one INTERNAL span `{service}/{method} attempt`
+per attempt with that attempt's endpoint and outcome; the CLIENT span's endpoint attributes
+follow each new attempt, and at the end it gets `error.type`, the status and the
+`rpc.client.call.duration` measurement. The trace context sent on the wire has the CLIENT span
+as parent, so backends that pair CLIENT and SERVER spans (service graphs) see one edge per call.
 
 Without an SDK (no tracer or meter provider set), a call costs one check of the API's
 global: OpenTelemetry's own no-op span would cost about 0.75 µs a call, 4 % of a pooled
@@ -32,14 +34,23 @@ if TYPE_CHECKING:
     from .._caller import CallerCore
     from .._endpoint import Endpoint
 
-__all__ = ["RPC_SYSTEM", "SCOPE", "ClientTelemetry", "endpoint_attributes", "error_type"]
+__all__ = [
+    "ATTEMPT",
+    "RPC_SYSTEM",
+    "SCOPE",
+    "ClientTelemetry",
+    "endpoint_attributes",
+    "error_type",
+]
 
 #: The `rpc.system` value: the conventions register none for Thrift (yet).
 RPC_SYSTEM = "apache_thrift"
 #: The instrumentation scope's name (tracer and meter).
 SCOPE = "thrift_bridge"
 
-_RETRY_EVENT = "thrift_bridge.retry"
+#: The attempt span's attribute numbering the attempts of a call (1 first).
+ATTEMPT = "thrift_bridge.attempt"
+_RETRY_DELAY = "thrift_bridge.retry.delay"
 _endpoint_attributes: dict[Endpoint, dict[str, Any]] = {}
 
 
@@ -193,9 +204,12 @@ class _Propagation:
 
 
 class _Trace:
-    """One logical call: its CLIENT span (if a tracer records), its duration (if metered)."""
+    """One logical call: its CLIENT span and attempt spans (if a tracer records), its
+    duration (if metered)."""
 
     __slots__ = (
+        "_attempt",
+        "_attempts",
         "_core",
         "_metered",
         "_method",
@@ -225,6 +239,9 @@ class _Trace:
         self._start_ns = time.time_ns()
         self._start = time.perf_counter()
         self._opened = False
+        self._attempts = 0
+        #: The span of the attempt under way (None: none, or nothing records).
+        self._attempt: Span | None = None
         self.span: Span | None = None
         #: The endpoint attributes of the latest attempt (empty before the first).
         self.endpoint: dict[str, Any] = {}
@@ -241,56 +258,76 @@ class _Trace:
         """Start the span (at the call's start time) and work out the call's headers."""
         self._opened = True
         if self._tracer is not None:
-            self.span = self._tracer.start_span(
+            span = self.span = self._tracer.start_span(
                 f"{self._core.service}/{self._method}",
                 kind=SpanKind.CLIENT,
                 attributes={**self._rpc_attributes(), **self.endpoint},
                 start_time=self._start_ns,
             )
+            if not span.is_recording():
+                self._tracer = None  # sampled out: no attempt spans under it either
         if _propagates(self._core):
             self.headers = _inject(self.span)
 
     def attempt(self, endpoint: Endpoint) -> None:
-        """An attempt goes to `endpoint`: the span now names it."""
+        """An attempt goes to `endpoint`: its own span, and the call's span now names it."""
         self.endpoint = endpoint_attributes(endpoint)
+        self._attempts += 1
         if not self._opened:
             self._open()
         elif self.span is not None:
             self.span.set_attributes(self.endpoint)
+        if self._tracer is not None:
+            self._attempt = self._tracer.start_span(
+                f"{self._core.service}/{self._method} attempt",
+                context=trace.set_span_in_context(self.span) if self.span is not None else None,
+                attributes={ATTEMPT: self._attempts, **self.endpoint},
+            )
+
+    def _end_attempt(self, error: BaseException | None, delay: float | None = None) -> None:
+        """End the attempt under way: with `error` (and the `delay` before the next), or not."""
+        span, self._attempt = self._attempt, None
+        if span is not None:
+            if error is not None:
+                _failed(span, error)
+            if delay is not None:
+                span.set_attribute(_RETRY_DELAY, delay)
+            span.end()
 
     def retry(self, error: BaseException, attempt: int, delay: float) -> None:
-        """A failed attempt will be retried: an event on the span, a count per endpoint."""
-        kind = error_type(error)
-        if self.span is not None:
-            self.span.add_event(
-                _RETRY_EVENT,
+        """A failed attempt will be retried: its span ends with the error; a count per endpoint."""
+        self._end_attempt(error, delay)
+        if self._metered:
+            self._telemetry.retries.add(
+                1,
                 {
-                    "thrift_bridge.attempt": attempt,
-                    "error.type": kind,
-                    "exception.message": str(error),
-                    "thrift_bridge.retry.delay": delay,
+                    "rpc.service": self._core.service,
+                    "error.type": error_type(error),
                     **self.endpoint,
                 },
             )
-        if self._metered:
-            self._telemetry.retries.add(
-                1, {"rpc.service": self._core.service, "error.type": kind, **self.endpoint}
-            )
 
     def end(self, error: BaseException | None) -> None:
-        """The call returned or raised: end the span, record the duration."""
+        """The call returned or raised: end the last attempt's span and the call's, record the
+        duration."""
         if not self._opened:
             self._open()  # no attempt was made (a released pinned session, say)
+        self._end_attempt(error)
         span = self.span
-        kind = None if error is None else error_type(error)
         if span is not None:
             if error is not None:
-                span.set_attribute("error.type", error_type(error))
-                span.record_exception(error)
-                span.set_status(Status(StatusCode.ERROR, f"{kind}: {error}"))
+                _failed(span, error)
             span.end()
         if self._metered:
             attributes = {**self._rpc_attributes(), **self.endpoint}
-            if kind is not None:
-                attributes["error.type"] = kind
+            if error is not None:
+                attributes["error.type"] = error_type(error)
             self._telemetry.duration.record(time.perf_counter() - self._start, attributes)
+
+
+def _failed(span: Span, error: BaseException) -> None:
+    """Mark `span` as ended by `error`: `error.type`, the exception event, status ERROR."""
+    kind = error_type(error)
+    span.set_attribute("error.type", kind)
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, f"{kind}: {error}"))
