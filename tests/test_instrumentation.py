@@ -577,11 +577,12 @@ def test_access_log_lines_carry_the_active_trace_id(telemetry, alltypes, caplog)
 
 
 def test_the_instrumentor_is_registered_for_opentelemetry_instrument():
-    (entry,) = [
-        entry
-        for entry in metadata.entry_points(group="opentelemetry_instrumentor")
-        if entry.name == "thrift_bridge"
-    ]
+    found = metadata.entry_points()
+    group = "opentelemetry_instrumentor"
+    # Python 3.9's entry_points() is a dict of groups (one entry per copy of the metadata
+    # found: the editable install's and the checkout's egg-info); 3.10 added select().
+    entries = found.select(group=group) if hasattr(found, "select") else found.get(group, ())
+    (entry,) = {entry for entry in entries if entry.name == "thrift_bridge"}
     assert entry.load() is ThriftBridgeInstrumentor
 
 
