@@ -2,8 +2,9 @@
 
 `thrift_bridge.instrumentation` installs a `CallHook` here (`install`); the clients' call paths
 (`_calls`, `_async._calls`, the pinned sessions) ask it for a `CallTrace` per logical call and
-report to that: each attempt's endpoint, each retry, the end. Nothing is installed by default,
-and then a call pays one global lookup. The trace's `headers` (trace context) go out on wires
+report to that: each attempt's endpoint (`_steps.call_steps`, or the shell's inline first
+attempt), each retry, the end. Nothing is installed by default, and then a call pays one
+global lookup. The trace's `headers` (trace context) go out on wires
 that carry headers (THeader, HTTP).
 """
 
