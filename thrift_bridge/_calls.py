@@ -2,10 +2,11 @@
 
 `Caller` is the one place a pooled call runs for the sync client, for every path: a plain
 method call, a call through middleware, `invoke`, and (one attempt on its own connection) a
-pinned session. On one endpoint with no deadline in force, the first attempt runs inline;
-every other call, and the rest of one whose first attempt failed, is `_caller.call_steps`
-(the same code as the async client's), whose steps `_drive` carries out, blocking. Names
-resolved by DNS are looked up here too, in the calling thread.
+pinned session. On one endpoint with no deadline in force and no instrumentation following
+the call, the first attempt runs inline; every other call, and the rest of one whose first
+attempt failed, is `_steps.call_steps` (the same code as the async client's), whose steps
+`_drive` carries out, blocking. Names resolved by DNS are looked up here too, in the calling
+thread.
 """
 
 from __future__ import annotations
@@ -72,45 +73,49 @@ class Caller(CallerCore):
         )
 
     def run(
-        self,
-        name: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        info: Call | None = None,
-        trace: CallTrace | None = None,
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
     ) -> Any:
         """Run one call through the pools, retrying where the policy allows; its result.
 
-        With instrumentation installed (`_hooks`), the call runs again under its trace.
+        A call that instrumentation follows (`_hooks`) is all `call_steps`, under its trace.
         """
-        if trace is None and _hooks.hook is not None:
+        if _hooks.hook is not None:
             trace = _hooks.hook.start(self, name)
             if trace is not None:
-                return _hooks.traced(trace, self.run, name, args, kwargs, info, trace)
+                return _hooks.traced(trace, self._stepped, name, args, kwargs, info, trace)
         pool = self.only
         if pool is None or IN_FORCE() is not None:
-            if self.discoveries:
-                self.refresh()
-            steps = call_steps(self, name, info, None, trace)
-            return self._drive(steps, name, args, kwargs, info, trace)
+            return self._stepped(name, args, kwargs, info, None)
         budget = self.budget
         if budget is not None:
             budget.deposit(time.monotonic())
-        if trace is not None:
-            trace.attempt(pool.endpoint)
         try:
             conn = pool.acquire()
         except ConnectError as exc:
             failure: BaseException = exc
         else:
             try:
-                result = call_on(conn, name, args, kwargs, info, None, trace)
+                result = call_on(conn, name, args, kwargs, info)
             except BaseException as exc:
                 failure = CallError(exc, conn, conn)
             else:
                 pool.release(conn)
                 return result
-        steps = call_steps(self, name, info, (pool, failure), trace)
+        steps = call_steps(self, name, info, (pool, failure))
+        return self._drive(steps, name, args, kwargs, info, None)
+
+    def _stepped(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None,
+    ) -> Any:
+        """A call made wholly of `call_steps` (names resolved first, if due)."""
+        if self.discoveries:
+            self.refresh()
+        steps = call_steps(self, name, info, None, trace)
         return self._drive(steps, name, args, kwargs, info, trace)
 
     def refresh(self) -> None:

@@ -1,11 +1,12 @@
 """Running an async call: a connection borrowed, the call made, awaited; retries as decided.
 
-The asyncio shell of `_caller`: on one endpoint with no deadline in force the first attempt
-runs inline; every other call, and the rest of one whose first attempt failed, is the same
-`call_steps` as the sync client's, whose steps `_drive` awaits. Names resolved by DNS are
-looked up in a task of their own, awaited only while no endpoint is known yet. Cancellation is a
-normal outcome: a cancelled call is abandoned to its connection, which drains its reply by
-sequence id before the connection carries another call in its place.
+The asyncio shell of `_caller`: on one endpoint with no deadline in force and no
+instrumentation following the call, the first attempt runs inline; every other call, and the
+rest of one whose first attempt failed, is the same `call_steps` as the sync client's, whose
+steps `_drive` awaits. Names resolved by DNS are looked up in a task of their own, awaited
+only while no endpoint is known yet. Cancellation is a normal outcome: a cancelled call is
+abandoned to its connection, which drains its reply by sequence id before the connection
+carries another call in its place.
 """
 
 from __future__ import annotations
@@ -80,34 +81,24 @@ class AsyncCaller(CallerCore):
         )
 
     async def run(
-        self,
-        name: str,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        info: Call | None = None,
-        trace: CallTrace | None = None,
+        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
     ) -> Any:
         """Run one call through the pools, retrying where the policy allows; its result.
 
         The first attempt is written out here rather than through `AsyncConnection.call`:
-        one coroutine fewer on every call. With instrumentation installed (`_hooks`), the
-        call runs again under its trace.
+        one coroutine fewer on every call. A call that instrumentation follows (`_hooks`) is
+        all `call_steps`, under its trace.
         """
-        if trace is None and _hooks.hook is not None:
+        if _hooks.hook is not None:
             trace = _hooks.hook.start(self, name)
             if trace is not None:
-                return await _hooks.atraced(trace, self.run(name, args, kwargs, info, trace))
+                return await _hooks.atraced(trace, self._stepped(name, args, kwargs, info, trace))
         pool = self.only
         if pool is None or IN_FORCE() is not None:
-            if self.discoveries:
-                await self.refresh()
-            steps = call_steps(self, name, info, None, trace)
-            return await self._drive(steps, name, args, kwargs, info, trace)
+            return await self._stepped(name, args, kwargs, info, None)
         budget = self.budget
         if budget is not None:
             budget.deposit(time.monotonic())
-        if trace is not None:
-            trace.attempt(pool.endpoint)
         conn = pool.take()
         failure: BaseException
         try:
@@ -120,7 +111,7 @@ class AsyncCaller(CallerCore):
                 info.endpoint = conn.endpoint.redacted_url
             call = AsyncCall(conn, name, conn.methods[name])
             try:
-                future = conn.send(call, args, kwargs, info, None, trace)
+                future = conn.send(call, args, kwargs, info)
                 if future is None:  # oneway: done once written (and out of our buffer)
                     if conn.paused:
                         await conn.drain()
@@ -137,7 +128,21 @@ class AsyncCaller(CallerCore):
                     info.reply_headers = call.headers
                 pool.release(conn)
                 return result
-        steps = call_steps(self, name, info, (pool, failure), trace)
+        steps = call_steps(self, name, info, (pool, failure))
+        return await self._drive(steps, name, args, kwargs, info, None)
+
+    async def _stepped(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None,
+    ) -> Any:
+        """A call made wholly of `call_steps` (names resolved first, if due)."""
+        if self.discoveries:
+            await self.refresh()
+        steps = call_steps(self, name, info, None, trace)
         return await self._drive(steps, name, args, kwargs, info, trace)
 
     async def refresh(self) -> None:
