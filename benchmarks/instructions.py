@@ -5,8 +5,9 @@ measures; callgrind counts the instructions the client process executes (all its
 the BatchSpanProcessor's included), the same whatever else the machine is doing. Each mode
 makes N and then 2N pooled 16 B calls against the C++ bench server in a fresh process; the
 difference over N is the cost of one call, free of start-up and import costs. Both processes
-get the same hash seed: with a random one each, start-up work differs by enough to move the
-per-call figure by 1 to 2 % at N=2000.
+get the same hash seed, so that hash-dependent start-up work is the same in both. Figures of
+the same code still differ by up to 1.5 % between some runs: repeat before reading a smaller
+difference.
 
     python -m benchmarks.instructions [--calls 2000] [--async]
 """
