@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -21,8 +22,16 @@ from thrift_bridge.testing import serve
 from tests.generated.alltypes import AllTypes
 from tests.handlers import AllTypesHandler
 
+
+class Announcing(AllTypesHandler):
+    def slow_echo(self, value, delay_seconds):
+        print(f"slow_echo {value}", flush=True)  # the request has arrived
+        return super().slow_echo(value, delay_seconds)
+
+
 kwargs = json.loads(sys.argv[1])
-with serve(AllTypes.Processor(AllTypesHandler()), **kwargs) as server:
+handler = Announcing() if sys.argv[2] == "announce" else AllTypesHandler()
+with serve(AllTypes.Processor(handler), **kwargs) as server:
     print(server.url, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin (or kills us)
 """
@@ -87,7 +96,19 @@ class ChildServer:
 
 
 class ServerProcess(ChildServer):
-    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9."""
+    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9.
 
-    def __init__(self, **serve_kwargs: object):
-        super().__init__("-c", _SCRIPT, json.dumps(serve_kwargs))
+    With `announce=True` every slow_echo call prints "slow_echo <value>" as it arrives, for
+    `announced()`; off by default, since nobody reads the pipe of a busy server (it would fill).
+    """
+
+    def __init__(self, *, announce: bool = False, **serve_kwargs: object):
+        mode = "announce" if announce else "quiet"
+        super().__init__("-c", _SCRIPT, json.dumps(serve_kwargs), mode)
+
+    def announced(self, line: str, timeout: float = 10) -> bool:
+        """Whether the server (started with `announce=True`) prints `line` within `timeout`."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        return bool(ready) and stdout.readline().strip() == line

@@ -12,6 +12,7 @@ import subprocess
 import sys
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry import baggage, context, propagate, trace
@@ -68,7 +69,7 @@ class Telemetry:
         (span,) = self.spans()
         return span
 
-    def attempts(self, call: object) -> list:
+    def attempts(self, call: Any) -> list:
         """The attempt spans under the CLIENT span `call`, first first."""
         found = [
             span

@@ -12,9 +12,8 @@ import difflib
 import importlib
 import inspect
 import sys
-import types
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from thrift.Thrift import TType
@@ -25,6 +24,9 @@ from thrift_bridge.typing import ClientAPI
 
 from .idl_twins import LOADED_PREFIX, compile_twin
 from .test_idl import LOCATIONS
+
+if TYPE_CHECKING:
+    import types
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = sorted((ROOT / "idl").glob("*.thrift"))
@@ -196,9 +198,9 @@ def _check_class(cls: ast.ClassDef, runtime: type, module: types.ModuleType) -> 
         assert list(fields) == list(inspect.signature(runtime).parameters)
     if spec:
         assert set(fields) == set(spec), runtime.__qualname__
-        for name, annotation in fields.items():
+        for name, node_type in fields.items():
             ttype, args = spec[name][1], spec[name][3]
-            assert _typed(annotation, ttype, args), f"{runtime.__qualname__}.{name}"
+            assert _typed(node_type, ttype, args), f"{runtime.__qualname__}.{name}"
 
 
 def _check_view(cls: ast.ClassDef, module: types.ModuleType) -> None:

@@ -17,7 +17,6 @@ the answers.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
 import time
@@ -33,6 +32,8 @@ from ._exceptions import ConnectError
 from ._outcome import Outcome, settle
 
 if TYPE_CHECKING:
+    import contextvars
+
     from ._discovery import Target
     from ._ejection import EjectionEvent
     from ._endpoint import Endpoint

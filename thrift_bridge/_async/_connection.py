@@ -31,9 +31,9 @@ from .._exceptions import (
     ConnectError,
     ConnectTimeout,
     ReadTimeout,
-    ThriftBridgeError,
     TransportError,
     WriteTimeout,
+    wrap_error,
 )
 from .._headers import send_headers
 from .._http1 import ReplyParser, header_lines, post_head, scrubbed, thrift_body, with_header_lines
@@ -403,7 +403,9 @@ class AsyncConnection(asyncio.Protocol):
     def abandon(self, call: AsyncCall) -> None:
         """A caller gave up on `call`: its reply, when it comes, is read and dropped, and only
         then is the call's share of the connection free (the caller does not release it)."""
-        if call.future is not None and not call.future.done() and call.seqid in self.pending:
+        # Pending means no reply yet; the task's cancellation has usually cancelled the
+        # future already, so "done" alone does not say the reply came.
+        if call.future is not None and self.pending.get(call.seqid) is call:
             call.abandoned = call.cancelled = True
         elif call.owns_share:
             self.release()
@@ -442,6 +444,8 @@ class AsyncConnection(asyncio.Protocol):
         if call.abandoned:
             if call.cancelled and call.owns_share:
                 self.release()  # the drained call's share of the connection is free again
+            elif self.retiring and not self._live():
+                self.close()  # the last reply a retiring connection waited for
             return
         future = call.future
         assert future is not None
@@ -526,10 +530,11 @@ class AsyncConnection(asyncio.Protocol):
     def _break(self, exc: BaseException) -> None:
         """The connection is out of step or gone: fail every awaited call, close it."""
         if self.error is None:
-            error = exc if isinstance(exc, ThriftBridgeError) else TransportError(f"{exc}")
+            # Mapped as the sync client maps a failed read (a malformed reply: ProtocolError).
+            where = self.endpoint.redacted_url
+            error = wrap_error(exc, where, reading=True) or TransportError(f"{exc}", endpoint=where)
             if error is not exc:
                 error.__cause__ = exc
-            error.endpoint = error.endpoint or self.endpoint.redacted_url
             self.error = error
         if self._watchdog is not None:
             self._watchdog.cancel()

@@ -8,7 +8,6 @@ The callbacks answer only while the instrumentation that made them is installed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import CallbackOptions, Observation, get_meter
@@ -18,6 +17,8 @@ from .._version import __version__
 from ._client import RPC_SYSTEM, SCOPE, ClientTelemetry, endpoint_attributes
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from opentelemetry.metrics import MeterProvider
 
 __all__ = ["observe_pools"]
