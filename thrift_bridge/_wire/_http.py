@@ -46,14 +46,14 @@ class _HttpIO:
         if self._io is not None:
             self._io.begin_call()
 
-    def exchange(self, head: bytes, body: bytes) -> Reply:
+    def exchange(self, head: bytes, body: bytes, *more: bytes) -> Reply:
         """Send one request and read its reply; the socket is closed unless kept alive."""
         if self._io is None:
             self.open()
             assert self._io is not None
             self._io.begin_call()
         self.started = True
-        self._io.send_parts(head, body)
+        self._io.send_parts(head, body, *more)
         self.sent = True
         try:
             reply = read_reply(self._recv, self.limit)
@@ -109,8 +109,14 @@ class HttpTransport(StackTransport):
     def flush(self) -> None:
         body = bytes(self._wbuf)
         self._wbuf = bytearray()
+        self.send_message(b"", body)
+
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        """POST one message made of `head`, `body` and `more` (large parts uncopied) and
+        buffer its reply."""
+        size = len(head) + len(body) + sum(map(len, more))
         try:
-            reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
+            reply = self.io.exchange(self._head + b"%d\r\n\r\n" % size + head, body, *more)
             self._rbuf = BytesIO(thrift_body(reply, self.endpoint))
         except (ProtocolError, HTTPError) as exc:
             self.io.close()  # not a Thrift reply: this connection goes
