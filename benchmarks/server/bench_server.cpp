@@ -46,6 +46,7 @@ class Handler : public bench::BenchIf {
   void batch(std::vector<bench::Item>& out, const std::vector<bench::Item>& items) override {
     out = items;
   }
+  void echo_item(bench::Item& out, const bench::Item& item) override { out = item; }
 };
 
 class FramedPerFrame : public TFramedTransport {

@@ -176,13 +176,21 @@ def large_encoder(
     checks = tuple(
         (position, kinds[name]) for position, name in enumerate(parameters) if name in kinds
     )
+    strings = tuple((position, kind) for position, kind in checks if kind in (str, bytes))
+    structs = tuple((position, kind) for position, kind in checks if kind not in (str, bytes))
 
     def encode_large(args: tuple[Any, ...]) -> list[bytes] | None:
-        for position, kind in checks:
-            if _is_large(kind, args[position]):
+        # Every call passes here: the common checks inline, structs searched only if present.
+        for position, kind in strings:
+            value = args[position]
+            if type(value) is kind and len(value) >= LARGE_FIELD:
                 break
         else:
-            return None
+            for position, kind in structs:
+                if _is_large(kind, args[position]):
+                    break
+            else:
+                return None
         parts: list[bytes] = []
         _encode_struct(shape, dict(zip(parameters, args)), encode, compact, parts)
         return parts
