@@ -144,12 +144,18 @@ class Client(ClientBase):
         from ._pinned import PinnedClient
 
         caller = self._caller
-        pool = caller.pools[caller.pick()]
+        if caller.discoveries:
+            caller.refresh()
+        pool = caller.pinned_pool()
         return PinnedClient(caller, pool, pool.acquire())
 
     def stats(self) -> dict[str, int]:
         """Pool counters summed over endpoints, plus `retries` made by this client."""
         return self._caller.stats()
+
+    def fleet_stats(self) -> dict[str, Any]:
+        """Each endpoint's state (calls out, latency, ejection), the retry budget and DNS."""
+        return self._caller.fleet_stats()
 
     def close(self) -> None:
         """Close every idle connection; later calls raise `PoolClosed`."""

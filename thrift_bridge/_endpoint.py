@@ -17,6 +17,7 @@ from ._options import (
     DEFAULT_MAX_FRAME_SIZE,
     DEFAULT_MAX_MESSAGE_SIZE,
     DEFAULT_PORTS,
+    DEFAULT_RESOLVE_INTERVAL,
     DEFAULT_TIMEOUT,
     DEFAULT_ZLIB_LEVEL,
     HTTP_SCHEMES,
@@ -26,6 +27,7 @@ from ._options import (
     SCHEMES,
     TLS_SCHEMES,
     UNIX_SCHEMES,
+    DiscoveryName,
     HeaderProtocolName,
     ProtocolName,
     Scheme,
@@ -153,6 +155,9 @@ class Endpoint:
     headers: tuple[tuple[str, str], ...] = ()
     bearer_token: str | None = dataclasses.field(default=None, repr=False)
     pipeline: int = 1
+    discovery: DiscoveryName | None = None  #: dns: one endpoint per address; srv: per record
+    resolve_interval: float = DEFAULT_RESOLVE_INTERVAL
+    dns_server: str | None = None  #: 'host:port' of the resolver; None: the system's
 
     def __post_init__(self) -> None:
         """Check every field and bring it to its one spelling (also when built directly)."""

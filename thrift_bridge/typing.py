@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from ._caller import HeaderScope
     from ._endpoint import Endpoint
+    from ._headers import HeaderScope
     from ._settings import ClientSettings
 
 __all__ = [
@@ -77,6 +77,7 @@ class _ClientFacts(Protocol):
     @property
     def closed(self) -> bool: ...
     def stats(self) -> dict[str, int]: ...
+    def fleet_stats(self) -> dict[str, Any]: ...
     def call_headers(self, headers: Mapping[str, str]) -> HeaderScope: ...
 
 

@@ -221,6 +221,25 @@ class AsyncClient(ClientBase):
             total["retries"] = 0
         return total
 
+    def fleet_stats(self) -> dict[str, Any]:
+        """Each endpoint's state (calls out, latency, ejection), the retry budget and DNS, as
+        the running event loop's pools (else the last loop's) see them."""
+        try:
+            state = self._loops.get(asyncio.get_running_loop())
+        except RuntimeError:
+            state = None
+        if state is None and self._last is not None:
+            state = self._loops.get(self._last[0])
+        if state is None:  # no call yet: nothing measured
+            return {
+                "balancer": None,
+                "panic": False,
+                "endpoints": {},
+                "retry_budget": None,
+                "discovery": [],
+            }
+        return state.caller.fleet_stats()
+
     async def aclose(self) -> None:
         """Close every connection (busy ones once their calls end); later calls raise
         `PoolClosed`. Pools of other, still running loops are closed on their loops."""
@@ -277,7 +296,9 @@ class AsyncPinnedClient:
 
     async def __aenter__(self) -> AsyncPinnedClient:
         caller = self._caller = await self._client._caller()
-        pool = self._pool = caller.pools[caller.pick()]
+        if caller.discoveries:
+            await caller.refresh()
+        pool = self._pool = caller.pinned_pool()
         self._conn = await pool.acquire()
         if not caller.plain:
             self._run = achain(caller.settings.middleware, self._final)

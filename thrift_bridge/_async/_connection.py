@@ -22,7 +22,7 @@ import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .._caller import CallError, send_headers
+from .._caller import CallError
 from .._codec._binary import BinaryMethod
 from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
@@ -35,6 +35,7 @@ from .._exceptions import (
     TransportError,
     WriteTimeout,
 )
+from .._headers import send_headers
 from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
 from .._wire._stack import transport_stack
 
@@ -67,6 +68,7 @@ class AsyncCall:
         "owns_share",
         "result_class",
         "seqid",
+        "timeout",
         "unpack",
         "written",
     )
@@ -91,6 +93,7 @@ class AsyncCall:
         self.owns_share = True
         self.future: asyncio.Future[Any] | None = None
         self.deadline = math.inf
+        self.timeout = 0.0  #: the call's own timeout when a deadline cut it (0: the endpoint's)
         self.headers: dict[str, str] | None = None
 
     @property
@@ -180,9 +183,11 @@ class AsyncConnection(asyncio.Protocol):
 
     # -- opening -----------------------------------------------------------------------------
 
-    async def open(self, context: ssl.SSLContext | None) -> None:
-        """Connect (and for TLS, handshake) within `connect_timeout`, or raise `ConnectError`."""
+    async def open(self, context: ssl.SSLContext | None, timeout: float | None = None) -> None:
+        """Connect (and for TLS, handshake) within `timeout` (None: the endpoint's
+        `connect_timeout`), or raise `ConnectError`."""
         endpoint = self.endpoint
+        seconds = endpoint.connect_timeout if timeout is None else timeout
         hostname = None if context is None else endpoint.server_hostname or endpoint.host
         if endpoint.is_unix:
             connecting = self.loop.create_unix_connection(
@@ -193,10 +198,10 @@ class AsyncConnection(asyncio.Protocol):
                 lambda: self, endpoint.host, endpoint.port, ssl=context, server_hostname=hostname
             )
         try:
-            await asyncio.wait_for(connecting, endpoint.connect_timeout)
+            await asyncio.wait_for(connecting, seconds)
         except asyncio.TimeoutError as exc:
             raise ConnectTimeout(
-                f"timed out connecting (connect_timeout={endpoint.connect_timeout:g}s)",
+                f"timed out connecting (connect_timeout={seconds:g}s)",
                 endpoint=endpoint.redacted_url,
             ) from exc
         except OSError as exc:
@@ -277,9 +282,15 @@ class AsyncConnection(asyncio.Protocol):
         return self.error is None and not self.retiring and self.load < self.endpoint.pipeline
 
     def send(
-        self, call: AsyncCall, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        call: AsyncCall,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        timeout: float | None = None,
     ) -> asyncio.Future[Any] | None:
-        """Code and write one call's request; the future of its reply (None: oneway)."""
+        """Code and write one call's request; the future of its reply (None: oneway), due
+        within `timeout` (None: the endpoint's)."""
         name = call.name
         table = self.methods[name]
         if self.error is not None:
@@ -322,8 +333,16 @@ class AsyncConnection(asyncio.Protocol):
         if not table.oneway or self._http_head is not None:
             call.future = self.loop.create_future()
             self.pending[seqid] = call
-            call.deadline = self.loop.time() + self.endpoint.timeout
-            if self._watchdog is None:
+            if timeout is None:
+                call.deadline = self.loop.time() + self.endpoint.timeout
+            else:
+                call.deadline = self.loop.time() + timeout
+                call.timeout = timeout
+            watchdog = self._watchdog
+            if watchdog is None:
+                self._watchdog = self.loop.call_at(call.deadline, self._watch)
+            elif call.deadline < watchdog.when():  # cut short by a deadline: watch it first
+                watchdog.cancel()
                 self._watchdog = self.loop.call_at(call.deadline, self._watch)
         return call.future
 
@@ -335,6 +354,7 @@ class AsyncConnection(asyncio.Protocol):
         info: Call | None,
         *,
         pinned: bool = False,
+        timeout: float | None = None,
     ) -> Any:
         """Run one call on this connection: its result, or what it raised.
 
@@ -347,7 +367,7 @@ class AsyncConnection(asyncio.Protocol):
         call = AsyncCall(self, name, self.methods[name])
         call.owns_share = not pinned  # a pinned session holds one share for all its calls
         try:
-            future = self.send(call, args, kwargs, info)
+            future = self.send(call, args, kwargs, info, timeout)
             if future is None:  # oneway: done once written (and out of our buffer)
                 if self._paused:
                     await self.drain()
@@ -465,7 +485,7 @@ class AsyncConnection(asyncio.Protocol):
         future = call.future
         if future is not None and not future.done() and not call.abandoned:
             unsent = self.transport is not None and self.transport.get_write_buffer_size() > 0
-            timeout = self.endpoint.timeout
+            timeout = call.timeout or self.endpoint.timeout
             error: TransportError = (
                 WriteTimeout(f"the request could not be sent within {timeout:g}s")
                 if unsent

@@ -1,9 +1,8 @@
-"""A connected socket for one call at a time: connecting, sending and receiving, every wait
-bounded by the call's deadline and every reply by its byte budget.
+"""A connected socket for one call at a time: sending and receiving, every wait bounded by the
+call's deadline and every reply by its byte budget (`_connect` opens it).
 
 The blocking I/O of the sync client happens here, so its errors are mapped here too: what
-leaves this module is ours (`ConnectError`, `ConnectTimeout`, `WriteTimeout`,
-`ReadTimeout`, `TransportError`, `ProtocolError`).
+leaves this module is ours (`WriteTimeout`, `ReadTimeout`, `TransportError`, `ProtocolError`).
 """
 
 from __future__ import annotations
@@ -16,23 +15,16 @@ import sys
 import time
 from functools import partial
 from io import BytesIO
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from .._exceptions import (
-    ConnectError,
-    ConnectTimeout,
     ProtocolError,
     ReadTimeout,
     TransportError,
     WriteTimeout,
 )
 
-if TYPE_CHECKING:
-    import ssl
-
-    from .._endpoint import Endpoint
-
-__all__ = ["READ_SIZE", "PeerClosed", "SocketIO", "connect"]
+__all__ = ["READ_SIZE", "PeerClosed", "SocketIO"]
 
 READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
@@ -98,6 +90,7 @@ class SocketIO:
         "_want_read",
         "_want_write",
         "_write_poller",
+        "call_timeout",
         "deadline",
         "max_message_size",
         "received",
@@ -111,6 +104,7 @@ class SocketIO:
         self.sock = sock
         self.timeout = timeout
         self.deadline = math.inf
+        self.call_timeout = timeout
         self.sent = self.started = False
         self.received = 0
         self.max_message_size = max_message_size
@@ -147,13 +141,17 @@ class SocketIO:
             self.sock.settimeout(seconds)
         self._op_timeout = seconds
 
-    def begin_call(self) -> None:
-        """Start the clock and the byte budget for one call."""
-        self.deadline = time.monotonic() + self.timeout
+    def begin_call(self, timeout: float | None = None) -> None:
+        """Start the clock (`timeout` for the whole call; None: the endpoint's) and the byte
+        budget for one call."""
+        if timeout is None:
+            timeout = self.timeout
+        self.call_timeout = timeout
+        self.deadline = time.monotonic() + timeout
         self.sent = self.started = False
         self.received = 0
-        if self._op_timeout != self.timeout:
-            self._set_timeout(self.timeout)
+        if self._op_timeout != timeout:
+            self._set_timeout(timeout)
 
     def _within_deadline(self) -> bool:
         """Bound the next send or recv by what is left of the call; False once nothing is."""
@@ -166,7 +164,7 @@ class SocketIO:
 
     def _reply_timed_out(self) -> ReadTimeout:
         """The error for a reply that did not arrive within the call's timeout."""
-        return ReadTimeout(f"no complete reply within {self.timeout:g}s")
+        return ReadTimeout(f"no complete reply within {self.call_timeout:g}s")
 
     def recv_or_eof(self, n: int) -> bytes:
         """Like `recv`, but b"" once the peer has closed the connection (HTTP's end of body)."""
@@ -279,7 +277,7 @@ class SocketIO:
     def _send_timed_out(self, sent: int, total: int) -> WriteTimeout:
         """The error for a request the peer did not take in full before the deadline."""
         return WriteTimeout(
-            f"the request could not be sent within {self.timeout:g}s "
+            f"the request could not be sent within {self.call_timeout:g}s "
             f"(the peer took {sent} of {total} bytes)"
         )
 
@@ -391,63 +389,3 @@ class SocketIO:
     def fileno(self) -> int:
         """The socket's file descriptor, or -1 once closed."""
         return self.sock.fileno()
-
-
-def connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
-    """A connected (and, for TLS, handshaken) socket to `endpoint`, or `ConnectError`."""
-    try:
-        return _connect(endpoint, context)
-    except (socket.timeout, TimeoutError) as exc:
-        raise ConnectTimeout(
-            f"timed out connecting (connect_timeout={endpoint.connect_timeout:g}s): {exc}"
-        ) from exc
-    except OSError as exc:
-        tls = sys.modules.get("ssl")
-        if tls is not None and isinstance(exc, tls.SSLError):
-            raise ConnectError(f"TLS failed: {exc}") from exc
-        raise ConnectError(f"{exc.strerror or exc}") from exc
-
-
-def _connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
-    """A connected (and, for TLS, handshaken) socket; tries every resolved address in turn."""
-    if endpoint.is_unix:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(endpoint.connect_timeout)
-            sock.connect(endpoint.path)
-        except BaseException:
-            sock.close()
-            raise
-    else:
-        sock = _connect_tcp(endpoint.host, endpoint.port, endpoint.connect_timeout)
-    if context is not None:
-        try:
-            hostname = endpoint.server_hostname or endpoint.host
-            sock = context.wrap_socket(sock, server_hostname=hostname)
-        except BaseException:
-            sock.close()
-            raise
-    sock.settimeout(endpoint.timeout)
-    return sock
-
-
-def _connect_tcp(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP socket connected to the first address of `host` that accepts, with TCP_NODELAY."""
-    last_error: OSError | None = None
-    for family, kind, proto, _, address in socket.getaddrinfo(
-        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM
-    ):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(timeout)
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            last_error = exc
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-    raise last_error or OSError(f"no address found for {host!r}")
