@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import queue
-import socket
 import zlib
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -13,6 +13,9 @@ from thrift_bridge.testing import serve, serve_raw
 
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
+
+if TYPE_CHECKING:
+    import socket
 
 PAYLOAD = "".join(f"line {i:06d} of a compressible request\n" for i in range(4000))  # 148 KB
 

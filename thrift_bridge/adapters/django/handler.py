@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -13,6 +12,8 @@ from ..._exceptions import ConfigError
 from ..registry import ClientRegistry
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..._client import Client
 
 __all__ = ["SETTING", "ClientHandler", "clients"]

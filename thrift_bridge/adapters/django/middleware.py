@@ -72,6 +72,7 @@ class ThriftClientMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: Any) -> Any:
+        """Serve one request with `request.thrift`; release what it pinned afterwards."""
         request.thrift = thrift = RequestClients()
         try:
             return self.get_response(request)
