@@ -70,94 +70,46 @@ def _ours_binary(method: str, value: Any) -> Callable[[BeforeAfter], c.Case]:
     return _call("after", "binary", method, value)
 
 
-def rows() -> dict[str, tuple[str, Callable[..., c.Case], str, str, Any]]:
+Row = tuple[str, Callable[..., c.Case], str, str, Any]
+
+
+def rows() -> dict[str, Row]:
     """Each row: (reference label, reference factory, scheme, method, argument)."""
-    big_item, items = c._big_item(), c._items()
-    out: dict[str, tuple[str, Callable[..., c.Case], str, str, Any]] = {}
-    for label in ("16 B", "4 KiB", "64 KiB", "1 MiB"):
-        value = c.PAYLOADS[label]
-        out[f"binary {label}"] = ("Apache binary", _apache("echo", value), "binary", "echo", value)
-    out["binary 1 MiB binary"] = (
-        "Apache binary",
-        _apache("echo_bin", b"x" * (1 << 20)),
-        "binary",
-        "echo_bin",
-        b"x" * (1 << 20),
-    )
-    out["binary 100-struct batch"] = (
-        "Apache binary",
-        _apache("batch", items),
-        "binary",
-        "batch",
-        items,
-    )
-    out[f"binary {c.BIG_ITEM}"] = (
-        "Apache binary",
-        _apache("echo_item", big_item),
-        "binary",
-        "echo_item",
-        big_item,
-    )
-    for label in ("16 B", "4 KiB", "64 KiB", "1 MiB"):
-        value = c.PAYLOADS[label]
-        out[f"JSON {label}"] = (
-            "Apache TJSONProtocol",
-            _apache("echo", value, json=True),
-            "json",
-            "echo",
-            value,
-        )
-    out["JSON 100-struct batch"] = (
-        "Apache TJSONProtocol",
-        _apache("batch", items, json=True),
-        "json",
-        "batch",
-        items,
-    )
-    for label in ("16 B", "1 MiB"):
-        value = c.PAYLOADS[label]
-        out[f"TLS {label}"] = (
-            "Apache TSSLSocket kept open",
-            _apache("echo", value, tls=True),
-            "tls",
-            "echo",
-            value,
-        )
-    for label in ("16 B", "64 KiB", "1 MiB"):
-        value = c.PAYLOADS[label]
-        out[f"compact framed {label}"] = (
-            "Apache binary buffered",
-            _apache("echo", value),
+    sizes = {label: ("echo", c.PAYLOADS[label]) for label in c.PAYLOADS}
+    calls = {
+        **sizes,
+        "1 MiB binary": ("echo_bin", b"x" * (1 << 20)),
+        "100-struct batch": ("batch", c._items()),
+        c.BIG_ITEM: ("echo_item", c._big_item()),
+    }
+    apache_binary = ("Apache binary buffered", {})
+    plan: list[tuple[str, str, tuple[str, dict[str, bool]] | None, list[str]]] = [
+        ("binary", "binary", apache_binary, list(calls)),
+        ("JSON", "json", ("Apache TJSONProtocol", {"json": True}), [*sizes, "100-struct batch"]),
+        ("TLS", "tls", ("Apache TSSLSocket kept open", {"tls": True}), ["16 B", "1 MiB"]),
+        (
+            "compact framed",
             "compact",
-            "echo",
-            value,
-        )
-    out["compact framed 100-struct batch"] = (
-        "Apache binary buffered",
-        _apache("batch", items),
-        "compact",
-        "batch",
-        items,
-    )
-    out[f"compact framed {c.BIG_ITEM}"] = (
-        "Apache binary buffered",
-        _apache("echo_item", big_item),
-        "compact",
-        "echo_item",
-        big_item,
-    )
-    for label in ("16 B", "64 KiB", "1 MiB"):
-        value = c.PAYLOADS[label]
-        for scheme, name in (("zlib", "zlib"), ("http", "HTTP keep-alive")):
-            out[f"{name} {label}"] = (
-                "our binary buffered (after)",
-                _ours_binary("echo", value),
-                scheme,
-                "echo",
-                value,
-            )
-    out["framed 16 B"] = ("Apache binary", _apache("echo", c.SMALL), "framed", "echo", c.SMALL)
-    out["unix 16 B"] = ("Apache binary", _apache("echo", c.SMALL), "unix", "echo", c.SMALL)
+            apache_binary,
+            ["16 B", "64 KiB", "1 MiB", "100-struct batch", c.BIG_ITEM],
+        ),
+        ("zlib", "zlib", None, ["16 B", "64 KiB", "1 MiB"]),
+        ("HTTP keep-alive", "http", None, ["16 B", "64 KiB", "1 MiB"]),
+        ("framed", "framed", apache_binary, ["16 B"]),
+        ("unix", "unix", apache_binary, ["16 B"]),
+    ]
+    out: dict[str, Row] = {}
+    for name, scheme, apache, labels in plan:
+        for label in labels:
+            method, value = calls[label]
+            if apache is None:  # against our own binary buffered call of the same size
+                reference: tuple[str, Callable[..., c.Case]] = (
+                    "our binary buffered (after)",
+                    _ours_binary(method, value),
+                )
+            else:
+                reference = (apache[0], _apache(method, value, **apache[1]))
+            out[f"{name} {label}"] = (*reference, scheme, method, value)
     return out
 
 
@@ -255,20 +207,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 print(line, flush=True)
                 lines.append(line)
-            if not args.only or "connect" in args.only:
-                lines += [
-                    "",
-                    "| connect per call | ratio | share | pooled |",
-                    "| --- | ---: | ---: | ---: |",
-                ]
-                lines += connect_per_call(ctx, names, args.rounds)
-            if not args.only or "zlib" in args.only:
-                lines += [
-                    "",
-                    "| zlib share | time | over zlib alone | |",
-                    "| --- | ---: | ---: | ---: |",
-                ]
-                lines += zlib_share(ctx, names, args.rounds)
+            extras = (
+                ("connect", "| connect per call | ratio | share | pooled |", connect_per_call),
+                ("zlib", "| zlib share | time | over zlib alone | |", zlib_share),
+            )
+            for key, head, extra in extras:
+                if not args.only or key in args.only:
+                    lines += ["", head, "| --- | ---: | ---: | ---: |"]
+                    lines += extra(ctx, names, args.rounds)
         finally:
             ctx.close()
             servers.stop()

@@ -12,8 +12,6 @@ import asyncio
 import math
 import os
 
-import pytest
-
 from thrift_bridge import AsyncClient, Client
 
 TEXTS = [
@@ -38,21 +36,6 @@ DOUBLES = [
     -math.inf,
     math.nan,
 ]
-
-
-@pytest.fixture(scope="module")
-def cpp_servers():
-    from benchmarks.servers import built, start_cpp
-
-    if not built():
-        if os.environ.get("CI"):
-            pytest.fail("build/bench/ has no C++ bench server: make bench-server builds it")
-        pytest.skip("the C++ bench server is not built (make bench-server)")
-    servers = start_cpp()
-    try:
-        yield servers
-    finally:
-        servers.stop()
 
 
 def _items(bench):
@@ -80,10 +63,10 @@ def _same_item(got, sent) -> bool:
     return (got.id, got.name, got.tags) == (sent.id, sent.name, sent.tags)
 
 
-def test_the_cpp_json_server_reads_what_we_write_and_we_read_what_it_writes(cpp_servers):
+def test_the_cpp_json_server_reads_what_we_write_and_we_read_what_it_writes(cpp_bench_servers):
     from benchmarks.generated.bench import Bench
 
-    with Client(Bench, cpp_servers.url("json"), pool_size=1, timeout=30) as client:
+    with Client(Bench, cpp_bench_servers.url("json"), pool_size=1, timeout=30) as client:
         for text in TEXTS:
             assert client.echo(text) == text
         for data in BINARIES:  # C++ writes base64 without padding
@@ -98,11 +81,13 @@ def test_the_cpp_json_server_reads_what_we_write_and_we_read_what_it_writes(cpp_
         assert client.stats()["created"] == 1  # every reply read whole, the connection kept
 
 
-def test_the_async_client_speaks_json_with_the_cpp_server(cpp_servers):
+def test_the_async_client_speaks_json_with_the_cpp_server(cpp_bench_servers):
     from benchmarks.generated.bench import Bench
 
     async def main():
-        async with AsyncClient(Bench, cpp_servers.url("json"), pool_size=2, timeout=30) as client:
+        async with AsyncClient(
+            Bench, cpp_bench_servers.url("json"), pool_size=2, timeout=30
+        ) as client:
             texts = await asyncio.gather(*(client.echo(t) for t in TEXTS))
             binaries = await asyncio.gather(*(client.echo_bin(b) for b in BINARIES))
             items = _items(Bench)
