@@ -1,14 +1,18 @@
-"""The `zlib_level` endpoint option: the level requests are compressed at, on a zlib stream."""
+"""The `zlib_level` endpoint option: the level requests are compressed at, on a zlib stream;
+and compressing a request counts against the call's timeout."""
 
 from __future__ import annotations
 
 import queue
+import random
+import threading
+import time
 import zlib
 from typing import TYPE_CHECKING
 
 import pytest
 
-from thrift_bridge import Client, ConfigError, TransportError, parse_url
+from thrift_bridge import Client, ConfigError, TransportError, WriteTimeout, parse_url
 from thrift_bridge.testing import serve, serve_raw
 
 from .generated.alltypes import AllTypes
@@ -93,3 +97,32 @@ def test_the_level_is_taken_as_a_number_or_a_digit():
     assert parse_url("tcp://h:1?transport=zlib").zlib_level == 6
     with pytest.raises(ConfigError, match="invalid zlib_level True"):
         parse_url("tcp://h:1?transport=zlib", zlib_level=True)
+
+
+def test_compressing_a_large_request_stops_at_the_calls_deadline():
+    payload = random.Random(23).randbytes(24 * 1024 * 1024)  # incompressible: slow at level 9
+    start = time.monotonic()
+    deflate = zlib.compressobj(9)
+    deflate.compress(payload)
+    alone = time.monotonic() - start  # what compressing it all takes here, now
+    stop = threading.Event()
+
+    def idle(conn: socket.socket) -> None:
+        stop.wait(30)
+
+    with (
+        serve_raw(idle) as raw,
+        Client(
+            AllTypes, raw.url + "?transport=zlib&zlib_level=9", timeout=alone / 20, retries=0
+        ) as client,
+    ):
+        try:
+            start = time.monotonic()
+            with pytest.raises(WriteTimeout, match=r"could not be sent .* took 0 of"):
+                client.echo_blob(payload)
+            elapsed = time.monotonic() - start
+            assert client.stats()["discarded"] == 1  # its zlib stream is broken: it goes
+        finally:
+            stop.set()
+    # Stopped a slice (1 MiB, 1/24 of it) past the deadline, not after compressing it all.
+    assert elapsed < alone / 2, (elapsed, alone)

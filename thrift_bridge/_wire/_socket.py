@@ -281,6 +281,12 @@ class SocketIO:
             f"(the peer took {sent} of {total} bytes)"
         )
 
+    def check_send_deadline(self, total: int) -> None:
+        """Raise `WriteTimeout` if the call's deadline passed before its `total` bytes went out
+        (work before sending, such as compression, counts against the call's timeout)."""
+        if time.monotonic() >= self.deadline:
+            raise self._send_timed_out(0, total)
+
     def sendall(self, data: Any) -> None:
         """Send every byte of `data` before the call's deadline; marks the request written."""
         self._send_views([memoryview(data)])

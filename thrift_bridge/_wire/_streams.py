@@ -21,6 +21,8 @@ from thrift.transport.TTransport import CReadableTransport, TTransportBase
 from .._exceptions import ProtocolError
 from ._socket import READ_SIZE
 
+_DEFLATE_SLICE = 1 << 20  # bytes compressed between two looks at the call's deadline
+
 __all__ = [
     "BufferedTransport",
     "FramedTransport",
@@ -239,6 +241,8 @@ class ZlibTransport(StackTransport):
         self._produced = 0
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
+        #: Raises once the call's deadline has passed (None over memory: the async client).
+        self._check_deadline = getattr(self.io, "check_send_deadline", None)
 
     def begin_call(self, timeout: float | None = None) -> None:
         self.io.begin_call(timeout)
@@ -283,17 +287,35 @@ class ZlibTransport(StackTransport):
         self._wbuf += buf
 
     def flush(self) -> None:
-        data = self._compressor.compress(self._wbuf) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        data = self._deflate((self._wbuf,))
         self._wbuf = bytearray()
         self._inner.write(data)
         self._inner.flush()
 
     def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
         # Each part compressed where it lies: a large argument is never copied into one buffer.
+        self._inner.send_message(b"", self._deflate((head, body, *more)))
+
+    def _deflate(self, parts: tuple[bytes | bytearray, ...]) -> bytes:
+        """`parts` compressed and sync-flushed: one message of the stream.
+
+        Compressing is part of the call: a large request is compressed a slice at a time, and
+        past the call's deadline it is not sent (`WriteTimeout`; the stream is then broken
+        and the connection goes, as after any timeout).
+        """
         compress = self._compressor.compress
-        out = [compress(part) for part in (head, body, *more)]
+        out: list[bytes] = []
+        for part in parts:
+            if len(part) <= _DEFLATE_SLICE:
+                out.append(compress(part))
+                continue
+            with memoryview(part) as view:
+                for start in range(0, len(view), _DEFLATE_SLICE):
+                    if self._check_deadline is not None:
+                        self._check_deadline(sum(map(len, parts)))
+                    out.append(compress(view[start : start + _DEFLATE_SLICE]))
         out.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
-        self._inner.send_message(b"", b"".join(out))
+        return b"".join(out)
 
     @property
     def cstringio_buf(self) -> BytesIO:
