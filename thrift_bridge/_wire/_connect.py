@@ -5,6 +5,7 @@ within the connect timeout; what leaves this module is ours (`ConnectError`, `Co
 from __future__ import annotations
 
 import socket
+import struct
 import sys
 from typing import TYPE_CHECKING
 
@@ -16,6 +17,8 @@ if TYPE_CHECKING:
     from .._endpoint import Endpoint
 
 __all__ = ["connect"]
+
+_TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 
 
 def connect(
@@ -38,13 +41,7 @@ def connect(
 def _connect(endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
     """A connected (and, for TLS, handshaken) socket; tries every resolved address in turn."""
     if endpoint.is_unix:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(timeout)
-            sock.connect(endpoint.path)
-        except BaseException:
-            sock.close()
-            raise
+        sock = _connect_unix(endpoint.path, timeout)
     else:
         sock = _connect_tcp(endpoint.host, endpoint.port, timeout)
     if context is not None:
@@ -55,6 +52,33 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float)
             sock.close()
             raise
     sock.settimeout(endpoint.timeout)
+    return sock
+
+
+def _connect_unix(path: str, timeout: float) -> socket.socket:
+    """A unix socket connected to `path`, waiting up to `timeout` for room in a full backlog.
+
+    A connect with a Python timeout is non-blocking, and a unix socket's fails at once
+    (EAGAIN) when the server's listen backlog is full, as under connection churn. A blocking
+    one waits in the kernel for room, for at most SO_SNDTIMEO: that is used where it can be.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # By module: gevent's and eventlet's sockets keep Python's timeouts (see _socket).
+        if type(sock).__module__ == "socket" and hasattr(socket, "SO_SNDTIMEO"):
+            whole = int(timeout)
+            micros = max(int((timeout - whole) * 1e6), 0 if whole else 1)  # 0 would mean never
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _TIMEVAL.pack(whole, micros))
+            try:
+                sock.connect(path)
+            except BlockingIOError as exc:  # SO_SNDTIMEO ran out with the backlog still full
+                raise TimeoutError(f"the server at {path} accepted no connection") from exc
+        else:
+            sock.settimeout(timeout)
+            sock.connect(path)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
