@@ -166,3 +166,23 @@ def test_apaches_reader_reads_the_parts_back():
         decoded = AllTypes.echo_struct_args()
         decoded.read(proto)
         assert decoded.value == value
+
+
+@pytest.mark.parametrize("options", ["transport=zlib", "protocol=compact&transport=framed"])
+def test_the_async_client_sends_large_values_in_structs_as_apache_reads_them(options):
+    import asyncio
+
+    from thrift_bridge import AsyncClient
+
+    value = Everything(a_string=BIG + "a", inner=Inner(label=BIG), must="m")
+    transport, protocol = ("zlib", "binary") if "zlib" in options else ("framed", "compact")
+    processor = AllTypes.Processor(AllTypesHandler())
+
+    async def main(url):
+        async with AsyncClient(AllTypes, url, pool_size=1) as client:
+            return [await client.echo_struct(value) for _ in range(2)], client.stats()["created"]
+
+    with serve(processor, transport=transport, protocol=protocol) as server:
+        echoed, created = asyncio.run(asyncio.wait_for(main(server.url), 60))
+    assert echoed == [value, value]
+    assert created == 1
