@@ -197,7 +197,13 @@ def main(argv: list[str] | None = None) -> int:
                 blocks: dict[str, Block] = {"ref": as_block(ref(ctx))}
                 for tree in names:
                     blocks[tree] = as_block(_call(tree, scheme, method, value)(ctx))
-                m = measure(blocks, args.rounds)
+                try:
+                    m = measure(blocks, args.rounds)
+                except Exception as exc:  # one failed row must not end the run
+                    line = f"| {name} | {ref_label} | failed: {type(exc).__name__}: {exc} |"
+                    print(line, flush=True)
+                    lines.append(line)
+                    continue
                 times = " | ".join(f"{m.median(n) * 1e6:,.1f}" for n in names)
                 over = " | ".join(f"{m.ratio(n, 'ref'):.3f}" for n in names)
                 line = (
