@@ -82,7 +82,7 @@ def rows() -> dict[str, Row]:
         "100-struct batch": ("batch", c._items()),
         c.BIG_ITEM: ("echo_item", c._big_item()),
     }
-    apache_binary = ("Apache binary buffered", {})
+    apache_binary: tuple[str, dict[str, bool]] = ("Apache binary buffered", {})
     plan: list[tuple[str, str, tuple[str, dict[str, bool]] | None, list[str]]] = [
         ("binary", "binary", apache_binary, list(calls)),
         ("JSON", "json", ("Apache TJSONProtocol", {"json": True}), [*sizes, "100-struct batch"]),

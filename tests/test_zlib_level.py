@@ -48,7 +48,7 @@ def _wire_request(url_options: str) -> tuple[int, bytes]:
 
 
 def test_the_level_decides_how_requests_are_compressed():
-    sizes = {}
+    sizes: dict[object, int] = {}
     inflated = set()
     for level in (0, 1, 6, 9):
         sizes[level], request = _wire_request(f"transport=zlib&zlib_level={level}")

@@ -26,7 +26,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._exceptions import ConfigError, DeadlineExceeded
+from ._exceptions import ConfigError, DeadlineExceeded, shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -45,6 +45,7 @@ __all__ = [
     "encode_budget",
     "exceeded",
     "expired",
+    "pinned_timeout",
     "remaining",
 ]
 
@@ -76,9 +77,15 @@ def _check_seconds(seconds: object) -> float | None:
         or not (0 <= seconds < math.inf)
     ):
         raise ConfigError(
-            f"invalid deadline {seconds!r} (expected a number of seconds >= 0, or None for none)"
+            f"invalid deadline {shown(seconds)} "
+            "(expected a number of seconds >= 0, or None for none)"
         )
-    return float(seconds)
+    try:
+        return float(seconds)
+    except OverflowError:  # an int past the largest float
+        raise ConfigError(
+            f"invalid deadline {shown(seconds)} (expected a number of seconds a float can hold)"
+        ) from None
 
 
 class DeadlineScope:
@@ -180,6 +187,25 @@ def attempt_timeout(
     if left <= 0:
         raise exceeded(now, method=method, endpoint=endpoint)
     return min(timeout, left)
+
+
+def pinned_timeout(
+    timeout: float,
+    now: float,
+    headers: dict[str, str] | None,
+    *,
+    method: str | None = None,
+    endpoint: str | None = None,
+) -> float | None:
+    """For a call on a pinned connection: `timeout` cut to the deadline in force (None without
+    one), the budget written into `headers` when given; `DeadlineExceeded` when none is left."""
+    left = remaining(now)
+    if left is None:
+        return None
+    cut = attempt_timeout(timeout, now, method=method, endpoint=endpoint)
+    if headers is not None:
+        headers[BUDGET_HEADER] = encode_budget(left)
+    return cut
 
 
 def encode_budget(seconds: float) -> str:
