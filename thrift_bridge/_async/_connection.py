@@ -157,6 +157,7 @@ class AsyncConnection(asyncio.Protocol):
         self._stack = transport_stack(endpoint, self._sink)
         self._build_protocol()
         self._framed = endpoint.transport == "framed" and not endpoint.zlib
+        self._zlib = endpoint.zlib or endpoint.transport == "zlib"
         self._replies = ReplyStream(endpoint)
         self._http_head = post_head(endpoint) if endpoint.is_http else None
         self._http_reply: ReplyParser | None = None
@@ -302,9 +303,13 @@ class AsyncConnection(asyncio.Protocol):
             proto = self._call_protocol
             seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
             request = fast.request(seqid, args)
-            parts = [request] if isinstance(request, bytes) else list(request)
-            if self._framed:
-                parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
+            if self._zlib:  # one compressed stream: the stack compresses, in order
+                self._stack.send_message(*request)
+                parts = self._sink.take()
+            else:
+                parts = [request] if isinstance(request, bytes) else list(request)
+                if self._framed:
+                    parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
         else:
             if self._header is not None:
                 if info is not None:
