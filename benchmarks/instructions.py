@@ -1,116 +1,118 @@
-"""Instructions per call of the client, counted by valgrind's callgrind (repeatable to the unit).
+"""Instruction counts of the instrumentation's overhead: valgrind's callgrind, not the clock.
 
-    python -m benchmarks.instructions [--case small json http compact async] [--calls 2000]
+On a shared 2-core machine the wall clock of a 17 µs call swings by more than the 3 % this
+measures; callgrind counts the instructions the client process executes (all its threads,
+the BatchSpanProcessor's included), the same whatever else the machine is doing. Each mode
+makes N and then 2N pooled 16 B calls against the C++ bench server in a fresh process; the
+difference over N is the cost of one call, free of start-up and import costs. Both processes
+get the same hash seed, so that hash-dependent start-up work is the same in both. Figures of
+the same code still differ by up to 1.5 % between some runs: repeat before reading a smaller
+difference.
 
-Wall-clock figures on this shared 2-core VM move by several per cent between runs; callgrind
-counts the instructions the client process executes, the same on every run of the same code.
-Each case runs twice in a child process under callgrind, with `--calls` and twice as many
-calls after the same warm-up; the difference divided by `--calls` is the cost of one call,
-free of start-up and import costs. The servers (`make bench-server`, else the Python fallback)
-run outside valgrind.
+    python -m benchmarks.instructions [--calls 2000] [--async]
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 
 from benchmarks import cases as c
-from benchmarks.servers import built, start_cpp, start_python
+from benchmarks.servers import ROOT, start_cpp
 
-#: case -> the bench endpoint (`Servers.url` name) it calls, and whether through AsyncClient.
-CASES = {
-    "small": ("binary", False),
-    "framed": ("framed", False),
-    "compact": ("compact", False),
-    "json": ("json", False),
-    "http": ("http", False),
-    "async": ("binary", True),
-    "async-json": ("json", True),
-}
-WARMUP = 200
+_SCRIPT = """
+import sys
+from benchmarks import cases as c
+from benchmarks.servers import Servers
+ctx = c.Context(Servers("C++", "127.0.0.1", {"binary": int(sys.argv[2])}, "", ""))
+call = c.GROUPS_BY_KEY["otel"].cases[sys.argv[1]](ctx)
+for _ in range(int(sys.argv[3])):
+    call()
+ctx.close()
+"""
+
+# The same modes for `AsyncClient` (one event loop, one call awaited after another).
+_ASYNC_SCRIPT = """
+import asyncio
+import sys
+from benchmarks import cases as c
+from benchmarks.servers import Servers
+from thrift_bridge import AsyncClient
+from thrift_bridge._hooks import install
+ctx = c.Context(Servers("C++", "127.0.0.1", {"binary": int(sys.argv[2])}, "", ""))
+kinds = {c.UNINSTRUMENTED: "none", c.OTEL_NO_SDK: "no-sdk", c.OTEL_SDK: "sdk"}
+install(c._telemetry(ctx, kinds[sys.argv[1]]))
+
+async def main():
+    url = ctx.servers.url("binary")
+    async with AsyncClient(ctx.bench_module(), url, pool_size=4) as client:
+        for _ in range(int(sys.argv[3])):
+            await client.echo(c.SMALL)
+
+asyncio.run(main())
+install(None)
+ctx.close()
+"""
+
+MODES = (c.UNINSTRUMENTED, c.OTEL_NO_SDK, c.OTEL_SDK)
 
 
-def _child(case: str, calls: int, urls: dict[str, str]) -> None:
-    """Run `calls` echo calls of `case` after a warm-up (inside callgrind)."""
-    from benchmarks.generated.bench import Bench
-    from thrift_bridge import AsyncClient, Client
-
-    scheme, is_async = CASES[case]
-    url = urls[scheme]
-    if not is_async:
-        with Client(Bench, url, pool_size=1) as client:
-            echo = client.echo
-            for _ in range(WARMUP + calls):
-                echo(c.SMALL)
-        return
-
-    async def run() -> None:
-        async with AsyncClient(Bench, url, pool_size=1) as client:
-            echo = client.echo
-            for _ in range(WARMUP + calls):
-                await echo(c.SMALL)
-
-    asyncio.run(run())
-
-
-def _instructions(case: str, calls: int, urls: dict[str, str]) -> int:
-    """Instructions the child executed for `calls` calls of `case` (plus warm-up and start)."""
-    with tempfile.TemporaryDirectory(prefix="tb-callgrind-") as tmp:
-        out = os.path.join(tmp, "callgrind.out")
-        command = [
+def instructions(mode: str, port: int, calls: int, script: str = _SCRIPT) -> int:
+    """Instructions the whole client process executed for `calls` calls in `mode`."""
+    done = subprocess.run(
+        [
             "valgrind",
             "--tool=callgrind",
-            f"--callgrind-out-file={out}",
+            "--callgrind-out-file=/dev/null",
             sys.executable,
-            "-m",
-            "benchmarks.instructions",
-            "--child",
-            case,
-            "--calls",
+            "-c",
+            script,
+            mode,
+            str(port),
             str(calls),
-            *(f"--url={name}={url}" for name, url in urls.items()),
-        ]
-        env = {**os.environ, "PYTHONHASHSEED": "0"}  # same dict layouts, same counts
-        subprocess.run(command, check=True, capture_output=True, env=env)
-        with open(out) as f:
-            text = f.read()
-    match = re.search(r"^(?:summary|totals): (\d+)", text, re.MULTILINE)
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "0"},
+        check=True,
+    )
+    match = re.search(r"Collected : (\d+)", done.stderr)
     if match is None:
-        raise RuntimeError("callgrind wrote no instruction total")
-    return int(match.group(1))
+        raise RuntimeError(f"callgrind printed no total:\n{done.stderr[-2000:]}")
+    return int(match[1])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--case", nargs="+", choices=sorted(CASES), default=["small", "async"])
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--url", action="append", default=[], help=argparse.SUPPRESS)
+    """Print instructions per call of each mode and their ratio to the uninstrumented call."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000, help="N (default 2000)")
+    parser.add_argument("--async", dest="aio", action="store_true", help="AsyncClient calls")
     args = parser.parse_args(argv)
-    if args.child:
-        _child(args.child, args.calls, dict(u.split("=", 1) for u in args.url))
-        return 0
+    script = _ASYNC_SCRIPT if args.aio else _SCRIPT
     if shutil.which("valgrind") is None:
-        print("valgrind is not installed (apt-get install valgrind)", file=sys.stderr)
-        return 1
-    with start_cpp() if built() else start_python() as servers:
-        urls = {name: servers.url(name) for name in ("binary", "framed", "compact", "json", "http")}
-        print(
-            f"server: {servers.kind}; {args.calls} calls per count; Python {sys.version.split()[0]}"
-        )
-        for case in args.case:
-            once = _instructions(case, args.calls, urls)
-            twice = _instructions(case, 2 * args.calls, urls)
-            print(f"{case:12} {(twice - once) / args.calls:10.0f} instructions per call")
+        parser.error("valgrind is not installed (apt-get install valgrind)")
+    servers = start_cpp(None)
+    try:
+        port = servers.ports["binary"]
+        per_call = {}
+        for mode in MODES:
+            once = instructions(mode, port, args.calls, script)
+            twice = instructions(mode, port, 2 * args.calls, script)
+            per_call[mode] = (twice - once) / args.calls
+            print(f"  {mode}: {per_call[mode]:,.0f} instructions/call", flush=True)
+    finally:
+        servers.stop()
+    base = per_call[c.UNINSTRUMENTED]
+    client = "AsyncClient" if args.aio else "Client"
+    print(f"\n| {client} (callgrind, N={args.calls} vs 2N calls) | instructions/call | ratio |")
+    print("| --- | ---: | ---: |")
+    for mode in MODES:
+        print(f"| {mode} | {per_call[mode]:,.0f} | {per_call[mode] / base:.3f} |")
     return 0
 
 

@@ -20,6 +20,7 @@ from ._wire._stack import open_transport
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Mapping
 
     from ._endpoint import Endpoint
 
@@ -136,6 +137,17 @@ class Connection:
         if not isinstance(error, ProtocolError) and self.transport.request_sent:
             return add_hint(error, no_reply_hint(self.endpoint))  # closed, or reset
         return error
+
+    def carry_headers(self, headers: Mapping[str, str]) -> None:
+        """Send `headers` with the next request: as THeader headers, or HTTP request headers
+        (other wires carry none)."""
+        if self.header_transport is not None:
+            for key, value in headers.items():
+                self.header_transport.set_header(key.encode(), value.encode())
+        elif self.endpoint.is_http:
+            from ._http1 import header_lines
+
+            self.transport.call_headers = header_lines(headers)
 
     @property
     def request_sent(self) -> bool:

@@ -139,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
         "http, https), call it through every scheme x protocol x transport, print a table. "
         "With --serve, serve it on every scheme until Ctrl-C, printing the URLs.",
         epilog="examples:\n  thrift-bridge demo\n  thrift-bridge demo --serve   "
-        "# tcp :9090, tcps :9091, http :9092, https :9093, unix, unixs",
+        "# tcp :9090, tcps :9091, http :9092, https :9093, unix, unixs\n"
+        "  thrift-bridge demo --trace",
         formatter_class=raw,
     )
     demo.add_argument(
@@ -150,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=9090,
         help="with --serve: tcp's port; tcps, http, https take the next three (0: free ports)",
+    )
+    demo.add_argument(
+        "--trace",
+        action="store_true",
+        help="instead, make one call with OpenTelemetry tracing on (client and server) and "
+        "print its span tree (needs the otel extra and opentelemetry-sdk)",
     )
     return parser
 

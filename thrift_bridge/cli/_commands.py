@@ -274,14 +274,18 @@ def run_compile(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """`demo`: the demo service called through every scheme, protocol and transport, or
-    served on every scheme until Ctrl-C (`--serve`)."""
+    """`demo`: the demo service called through every scheme, protocol and transport, served
+    on every scheme until Ctrl-C (`--serve`), or one traced call (`--trace`)."""
     if args.serve:
         from ..demo._serve import serve_demo
 
         return serve_demo(args.port)
     if args.port != 9090:
         raise ConfigError("--port applies only with --serve")
+    if args.trace:
+        from ..demo._trace import run_trace_demo
+
+        return run_trace_demo()
     from ..demo import run_demo as demo
 
     return 1 if demo() else 0
