@@ -200,7 +200,7 @@ def _zlib_level(name: str, value: object) -> int:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
         raise ConfigError(
-            f"invalid {name} {value!r} (expected a whole number from 0 to 9: 0 stores, "
+            f"invalid {name} {shown(value)} (expected a whole number from 0 to 9: 0 stores, "
             "1 is fastest, 9 smallest)"
         )
     return value

@@ -235,7 +235,7 @@ class ClientSettings:
         )
         set_field(self, "ejection", _policy("ejection", EjectionPolicy, self.ejection))
         if not isinstance(self.telemetry, bool):
-            raise ConfigError(f"invalid telemetry {self.telemetry!r} (expected True or False)")
+            raise ConfigError(f"invalid telemetry {shown(self.telemetry)} (expected True or False)")
 
     @property
     def calls_per_second(self) -> float | None:
