@@ -1,0 +1,88 @@
+"""ASGI helpers for the async adapter tests: the lifespan protocol as a server runs it, apps."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI
+
+from thrift_bridge import AsyncClient
+from thrift_bridge.adapters.starlette import CancelOnDisconnect, thrift_client, thrift_lifespan
+
+#: Bound on anything a test awaits that could hang if the code under test were wrong.
+BOUND = 10.0
+#: The pooled client of the "alltypes" alias, as a view declares it.
+AllTypesClient = Annotated[AsyncClient, Depends(thrift_client("alltypes"))]
+
+
+class StartupFailed(Exception):
+    """The app answered ``lifespan.startup.failed``; the message is the app's."""
+
+
+class Lifespan:
+    """``async with Lifespan(app):`` runs the ASGI lifespan protocol as uvicorn does."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.outbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+    async def _expect(self, phase: str) -> None:
+        await self.inbox.put({"type": f"lifespan.{phase}"})
+        message = await asyncio.wait_for(self.outbox.get(), BOUND)
+        if message["type"] == f"lifespan.{phase}.failed":
+            raise StartupFailed(message.get("message", ""))
+        assert message["type"] == f"lifespan.{phase}.complete", message
+
+    async def __aenter__(self) -> Lifespan:
+        scope = {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}}
+        scope["state"] = {}
+        self.task = asyncio.ensure_future(self.app(scope, self.inbox.get, self.outbox.put))
+        try:
+            await self._expect("startup")
+        except BaseException:
+            await self._finish()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self._expect("shutdown")
+        await self._finish()
+
+    async def _finish(self) -> None:
+        assert self.task is not None
+        with contextlib.suppress(Exception):  # Starlette re-raises a failed startup
+            await asyncio.wait_for(self.task, BOUND)
+
+
+def slow_app() -> FastAPI:
+    """An app over ``ALLTYPES_URL`` (pool of one) counting the calls a disconnect cancelled."""
+    config = {
+        "alltypes": {
+            "service": "tests.generated.alltypes.AllTypes",
+            "url": os.environ["ALLTYPES_URL"],
+            "pool_size": 1,
+            "retries": 0,
+        }
+    }
+    app = FastAPI(lifespan=thrift_lifespan(config))
+    app.add_middleware(CancelOnDisconnect)
+    app.state.cancelled = 0
+
+    @app.get("/slow/{value}")
+    async def slow(value: str, client: AllTypesClient) -> dict[str, str]:
+        try:
+            return {"value": await client.slow_echo(value, 0.0)}
+        except asyncio.CancelledError:
+            app.state.cancelled += 1
+            raise
+
+    @app.get("/stats")
+    async def stats(client: AllTypesClient) -> dict[str, int]:
+        return {"cancelled": app.state.cancelled, **client.stats()}
+
+    return app
