@@ -18,7 +18,7 @@ from thrift_bridge.testing import LoopbackServer, serve
 
 from .generated.alltypes import AllTypes
 from .generated.calculator import Calculator
-from .handlers import AllTypesHandler, CalculatorHandler, CustomerServiceHandler
+from .handlers import AllTypesHandler, CalculatorHandler, CustomerServiceHandler, HeldHandler
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -143,6 +143,22 @@ def thrift_server() -> Iterator[Callable[..., LoopbackServer]]:
     yield start
     for server in reversed(servers):
         server.close()
+
+
+@pytest.fixture
+def demo_server() -> Iterator[LoopbackServer]:
+    """The demo CustomerService on 127.0.0.1."""
+    with serve(CustomerService.Processor(CustomerServiceHandler())) as server:
+        yield server
+
+
+@pytest.fixture
+def held_server() -> Iterator[tuple[LoopbackServer, HeldHandler]]:
+    """An AllTypes server whose slow_echo holds until released: (server, handler)."""
+    handler = HeldHandler()
+    with serve(AllTypes.Processor(handler)) as server:
+        yield server, handler
+        handler.release.set()  # before the server closes: no worker left waiting
 
 
 @pytest.fixture

@@ -30,43 +30,12 @@ from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 
 from .asgi import BOUND, Lifespan, StartupFailed
-from .generated.alltypes import AllTypes
 from .gunicorn import Uvicorn, pid_alive, pids_answering
-from .handlers import AllTypesHandler, CustomerServiceHandler
+from .handlers import CustomerServiceHandler
 
 pytestmark = pytest.mark.anyio
 CUSTOMERS = "thrift_bridge.generated.demo.CustomerService"
 ALLTYPES = "tests.generated.alltypes.AllTypes"
-
-
-class HeldHandler(AllTypesHandler):
-    """`slow_echo` signals it started, then holds until the test lets it go (bounded)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.started = threading.Event()
-        self.release = threading.Event()
-
-    def slow_echo(self, value: str, delay_seconds: float) -> str:
-        self.started.set()
-        self.release.wait(BOUND)
-        return value
-
-
-@pytest.fixture
-def demo():
-    """The demo CustomerService on 127.0.0.1."""
-    with serve(CustomerService.Processor(CustomerServiceHandler())) as server:
-        yield server
-
-
-@pytest.fixture
-def held():
-    """An AllTypes server whose slow_echo holds until released; (server, handler)."""
-    handler = HeldHandler()
-    with serve(AllTypes.Processor(handler)) as server:
-        yield server, handler
-        handler.release.set()
 
 
 def example_config(url: str) -> dict:
@@ -86,8 +55,8 @@ async def wait_for(event: threading.Event) -> None:
     assert await asyncio.to_thread(event.wait, BOUND), "the server never got the call"
 
 
-async def test_example_answers_json_and_html(demo):
-    app = create_app(example_config(demo.url))
+async def test_example_answers_json_and_html(demo_server):
+    app = create_app(example_config(demo_server.url))
     async with Lifespan(app), http(app) as web:
         response = await web.get("/api/customers/1")
         assert response.status_code == 200
@@ -122,8 +91,8 @@ async def test_example_answers_json_and_html(demo):
         "/api/customers?prefix=a&limit=" + "9" * 30,
     ],
 )
-async def test_bad_path_and_query_parameters_are_422_never_500(demo, path):
-    app = create_app(example_config(demo.url))
+async def test_bad_path_and_query_parameters_are_422_never_500(demo_server, path):
+    app = create_app(example_config(demo_server.url))
     async with Lifespan(app), http(app) as web:
         response = await web.get(path)
         assert response.status_code == 422, response.text
@@ -131,8 +100,8 @@ async def test_bad_path_and_query_parameters_are_422_never_500(demo, path):
         assert get_clients(app)["customers"].stats()["created"] == 0
 
 
-async def test_largest_i64_id_is_a_404_not_a_422(demo):
-    app = create_app(example_config(demo.url))
+async def test_largest_i64_id_is_a_404_not_a_422(demo_server):
+    app = create_app(example_config(demo_server.url))
     async with Lifespan(app), http(app) as web:
         assert (await web.get(f"/api/customers/{2**63 - 1}")).status_code == 404
 
@@ -156,10 +125,10 @@ async def test_configuration_errors_fail_the_startup(config, text):
             pytest.fail("the app started")
 
 
-async def test_an_unknown_version_fails_the_startup_listing_the_versions(demo):
+async def test_an_unknown_version_fails_the_startup_listing_the_versions(demo_server):
     app = FastAPI(
         lifespan=thrift_lifespan(
-            {"customers": {"service": CUSTOMERS, "versions": {"1.0": demo.url}}}
+            {"customers": {"service": CUSTOMERS, "versions": {"1.0": demo_server.url}}}
         )
     )
 
@@ -177,24 +146,26 @@ def test_an_empty_alias_is_refused_where_the_dependency_is_made():
         thrift_client("")
 
 
-async def test_every_configuration_form_starts_the_same_app(demo, tmp_path):
+async def test_every_configuration_form_starts_the_same_app(demo_server, tmp_path):
     toml = tmp_path / "clients.toml"
-    toml.write_text(f'[customers]\nservice = "{CUSTOMERS}"\nurl = "{demo.url}"\n')
+    toml.write_text(f'[customers]\nservice = "{CUSTOMERS}"\nurl = "{demo_server.url}"\n')
     json_file = tmp_path / "clients.json"
     json_file.write_text(
-        json.dumps({"THRIFT_CLIENTS": {"customers": {"service": CUSTOMERS, "url": demo.url}}})
+        json.dumps(
+            {"THRIFT_CLIENTS": {"customers": {"service": CUSTOMERS, "url": demo_server.url}}}
+        )
     )
     environ = {
         "PATH": "/usr/bin",
         "THRIFT_CLIENTS_CUSTOMERS_SERVICE": CUSTOMERS,
-        "THRIFT_CLIENTS_CUSTOMERS_URL": demo.url,
+        "THRIFT_CLIENTS_CUSTOMERS_URL": demo_server.url,
         "THRIFT_CLIENTS_CUSTOMERS_POOL_SIZE": "2",
     }
     settings = {
         "DEBUG": True,
-        "THRIFT_CLIENTS": {"customers": {"service": CUSTOMERS, "url": demo.url}},
+        "THRIFT_CLIENTS": {"customers": {"service": CUSTOMERS, "url": demo_server.url}},
     }
-    registry = AsyncClientRegistry({"customers": {"service": CUSTOMERS, "url": demo.url}})
+    registry = AsyncClientRegistry({"customers": {"service": CUSTOMERS, "url": demo_server.url}})
     for config in (toml, str(json_file), environ, settings, registry):
         app = create_app(config)
         async with Lifespan(app), http(app) as web:
@@ -205,12 +176,12 @@ async def test_every_configuration_form_starts_the_same_app(demo, tmp_path):
     assert registry.built() == {}  # the registry given is closed with the app (and reusable)
 
 
-async def test_versions_go_to_their_own_servers(demo):
+async def test_versions_go_to_their_own_servers(demo_server):
     with serve(CustomerService.Processor(CustomerServiceHandler())) as old:
         config = {
             "customers": {
                 "service": CUSTOMERS,
-                "versions": {"1.0": old.url, "2.0": demo.url},
+                "versions": {"1.0": old.url, "2.0": demo_server.url},
                 "default": "2.0",
             }
         }
@@ -230,14 +201,14 @@ async def test_versions_go_to_their_own_servers(demo):
 
         async with Lifespan(app), http(app) as web:
             assert (await web.get("/v1")).json() == "Ada Lovelace"
-            assert (old.connections_accepted, demo.connections_accepted) == (1, 0)
+            assert (old.connections_accepted, demo_server.connections_accepted) == (1, 0)
             assert (await web.get("/default")).json() == "Ada Lovelace"
-            assert (old.connections_accepted, demo.connections_accepted) == (1, 1)
+            assert (old.connections_accepted, demo_server.connections_accepted) == (1, 1)
             assert sorted(get_clients(app).built()) == ["customers", "customers@1.0"]
 
 
-async def test_a_down_server_fails_only_its_requests_as_502(demo, closed_port):
-    config = example_config(demo.url)
+async def test_a_down_server_fails_only_its_requests_as_502(demo_server, closed_port):
+    config = example_config(demo_server.url)
     config["billing"] = {"service": CUSTOMERS, "url": f"tcp://127.0.0.1:{closed_port}"}
     app = create_app(config)
 
@@ -252,8 +223,8 @@ async def test_a_down_server_fails_only_its_requests_as_502(demo, closed_port):
         assert (await web.get("/api/customers/1")).status_code == 200
 
 
-async def test_a_busy_pool_is_503_with_retry_after_and_a_slow_server_504(held):
-    server, handler = held
+async def test_a_busy_pool_is_503_with_retry_after_and_a_slow_server_504(held_server):
+    server, handler = held_server
     config = {"customers": {"service": CUSTOMERS, "url": server.url}}  # the example's, unused
     config["alltypes"] = {"service": ALLTYPES, "url": server.url, "pool_size": 1}
     config["alltypes"].update(pool_timeout=0.2, retries=0, options={"timeout": 5})
@@ -276,12 +247,14 @@ async def test_a_busy_pool_is_503_with_retry_after_and_a_slow_server_504(held):
         assert (await asyncio.wait_for(first, BOUND)).json() == "held"
 
 
-async def test_a_plain_starlette_app_uses_get_clients(demo):
+async def test_a_plain_starlette_app_uses_get_clients(demo_server):
     async def name(request):
         client = get_clients(request.app)["customers"]
         return PlainTextResponse((await client.get_customer(3)).name)
 
-    app = Starlette(routes=[Route("/", name)], lifespan=thrift_lifespan(example_config(demo.url)))
+    app = Starlette(
+        routes=[Route("/", name)], lifespan=thrift_lifespan(example_config(demo_server.url))
+    )
     async with Lifespan(app), http(app) as web:
         assert (await web.get("/")).text == "Grace Hopper"
         with pytest.raises(ConfigError, match=r"under 'nope' \(configured: customers\)"):
@@ -290,12 +263,12 @@ async def test_a_plain_starlette_app_uses_get_clients(demo):
         get_clients(app)  # shut down: nothing left to use
 
 
-async def test_inside_an_apps_own_lifespan(demo):
+async def test_inside_an_apps_own_lifespan(demo_server):
     import contextlib
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
-        async with thrift_lifespan(example_config(demo.url))(app):
+        async with thrift_lifespan(example_config(demo_server.url))(app):
             app.state.greeting = await get_clients(app)["customers"].ping()
             yield
 
@@ -306,9 +279,9 @@ async def test_inside_an_apps_own_lifespan(demo):
     assert client.closed
 
 
-async def test_a_disconnect_cancels_the_call_and_the_connection_stays_in_step(held):
+async def test_a_disconnect_cancels_the_call_and_the_connection_stays_in_step(held_server):
     """Straight ASGI: the request, then http.disconnect once the Thrift server has the call."""
-    server, handler = held
+    server, handler = held_server
     from .asgi import slow_app
 
     os.environ["ALLTYPES_URL"] = server.url
@@ -409,10 +382,10 @@ async def test_errors_and_cancellations_of_the_app_pass_through():
         await asyncio.wait_for(task, BOUND)
 
 
-def test_uvicorn_disconnect_cancels_the_call(held):
+def test_uvicorn_disconnect_cancels_the_call(held_server):
     """A real client hangs up mid-call under uvicorn; the next call on the one connection
     gets its own answer, not the abandoned call's."""
-    server, handler = held
+    server, handler = held_server
     env = {"ALLTYPES_URL": server.url}
     web = Uvicorn("tests.asgi:slow_app", env, "/stats", workers=1, factory=True)
     try:
@@ -435,14 +408,14 @@ def test_uvicorn_disconnect_cancels_the_call(held):
         web.stop()
 
 
-def test_example_under_uvicorn_with_3_workers(demo):
-    env = {"CUSTOMERS_THRIFT_URL": demo.url}
+def test_example_under_uvicorn_with_3_workers(demo_server):
+    env = {"CUSTOMERS_THRIFT_URL": demo_server.url}
     web = Uvicorn("examples.fastapi_app.app:app", env, "/api/customers/1", workers=3)
     try:
         pids = pids_answering(web.url("/api/customers/1"))
         assert len(pids) >= 2, f"only {pids} answered; {web.log_tail()}"
         assert web.process.pid not in pids  # the workers answer, not the supervisor
-        assert demo.connections_accepted >= len(pids)  # each worker its own connections
+        assert demo_server.connections_accepted >= len(pids)  # each worker its own connections
         with urllib.request.urlopen(web.url("/?customer_id=4"), timeout=BOUND) as r:
             assert b"Alonzo Church" in r.read()
         with pytest.raises(urllib.error.HTTPError) as refused:
