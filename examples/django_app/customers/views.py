@@ -1,14 +1,19 @@
-"""Views: look a customer up through request.thrift.customers."""
+"""Views: look a customer up through request.thrift.customers (sync) or aclients (async)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from thrift_bridge import to_dict
+from thrift_bridge.adapters.django import aclients
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
+
+#: The largest customer id: the IDL's ids are i64.
+MAX_ID = 2**63 - 1
 
 
 def lookup(request: HttpRequest) -> HttpResponse:
@@ -17,21 +22,55 @@ def lookup(request: HttpRequest) -> HttpResponse:
     customer_id = request.GET.get("customer_id")
     if customer_id is not None:
         try:
-            with request.thrift.customers.connection() as service:  # type: ignore[attr-defined]
-                customer = service.get_customer(int(customer_id))
-                accounts = service.accounts(customer.id)
+            number = int(customer_id)
         except ValueError:
+            number = 0
+        if not 1 <= number <= MAX_ID:
             error = "Please enter a customer number."
-        except CustomerNotFound as exc:
-            error = exc.message
+        else:
+            try:
+                with request.thrift.customers.connection() as service:  # type: ignore[attr-defined]
+                    customer = service.get_customer(number)
+                    accounts = service.accounts(customer.id)
+            except CustomerNotFound as exc:
+                error = exc.message
     context = {"customer": customer, "accounts": accounts, "error": error}
     return render(request, "customers/lookup.html", context)
 
 
+def _out_of_range(customer_id: int) -> JsonResponse | None:
+    """A 400 for an id the IDL's i64 cannot carry (the URL converter takes any size)."""
+    if 1 <= customer_id <= MAX_ID:
+        return None
+    return JsonResponse({"error": f"customer ids are 1 to {MAX_ID}"}, status=400)
+
+
 def customer_json(request: HttpRequest, customer_id: int) -> JsonResponse:
     """The customer as JSON, with the worker's pid (to see pre-forked workers answer)."""
+    refused = _out_of_range(customer_id)
+    if refused is not None:
+        return refused
     try:
         customer = request.thrift.customers.get_customer(customer_id)  # type: ignore[attr-defined]
     except CustomerNotFound as exc:
         return JsonResponse({"error": exc.message, "pid": os.getpid()}, status=404)
     return JsonResponse({"customer": to_dict(customer), "pid": os.getpid()})
+
+
+async def customer_json_async(request: HttpRequest, customer_id: int) -> JsonResponse:
+    """`customer_json` as an async view: the customer and their accounts, fetched at once."""
+    refused = _out_of_range(customer_id)
+    if refused is not None:
+        return refused
+    customers = aclients["customers"]
+    customer, accounts = await asyncio.gather(
+        customers.get_customer(customer_id), customers.accounts(customer_id), return_exceptions=True
+    )
+    if isinstance(customer, CustomerNotFound):
+        return JsonResponse({"error": customer.message, "pid": os.getpid()}, status=404)
+    for outcome in (customer, accounts):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    accounts_data = [to_dict(account) for account in accounts]
+    body = {"customer": to_dict(customer), "accounts": accounts_data, "pid": os.getpid()}
+    return JsonResponse(body)
