@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI
@@ -16,6 +17,14 @@ from thrift_bridge.adapters.starlette import CancelOnDisconnect, thrift_client, 
 BOUND = 10.0
 #: The pooled client of the "alltypes" alias, as a view declares it.
 AllTypesClient = Annotated[AsyncClient, Depends(thrift_client("alltypes"))]
+
+
+def readme_example(heading: str, url: str) -> str:
+    """The first Python block under `heading` in README.md, calling `url` instead of :9090."""
+    text = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = text[text.index(f"\n{heading}\n") :]
+    block = section[section.index("```python\n") + 10 :]
+    return block[: block.index("```")].replace("tcp://127.0.0.1:9090", url)
 
 
 class StartupFailed(Exception):

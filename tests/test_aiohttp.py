@@ -12,7 +12,7 @@ from thrift_bridge.adapters.aiohttp import THRIFT_CLIENTS, setup
 from thrift_bridge.adapters.errors import status_for
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
-from .asgi import BOUND
+from .asgi import BOUND, readme_example
 from .test_starlette import ALLTYPES, CUSTOMERS
 
 MAX_ID = 2**63 - 1
@@ -190,3 +190,13 @@ async def test_a_client_that_hangs_up_cancels_the_call_cleanly(aiohttp_client, h
     assert (stats["open"], stats["in_use"]) == (1, 0)
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+@pytest.mark.asyncio
+async def test_the_readme_example_runs_as_written(aiohttp_client, demo_server):
+    code = readme_example("## aiohttp", demo_server.url)
+    assert "web.run_app(app, handler_cancellation=True)" in code
+    namespace: dict = {}
+    exec(code.replace("web.run_app(app, handler_cancellation=True)", ""), namespace)
+    client = await aiohttp_client(namespace["app"])
+    assert (await (await client.get("/customer")).json())["name"] == "Ada Lovelace"

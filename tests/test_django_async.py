@@ -8,8 +8,10 @@ import threading
 import urllib.error
 import urllib.request
 
+import django
 import pytest
 from asgiref.sync import iscoroutinefunction
+from django.core.handlers.asgi import ASGIHandler
 from django.test import AsyncClient as DjangoAsyncClient
 from django.test import Client as DjangoClient
 from django.test import override_settings
@@ -18,10 +20,12 @@ from thrift_bridge import AsyncClient, ConfigError
 from thrift_bridge.adapters.django import ThriftClientMiddleware, aclients, clients
 from thrift_bridge.testing import serve
 
+from .django_project import views
 from .generated.calculator import Calculator
 from .gunicorn import Uvicorn, pid_alive, pids_answering
 from .handlers import CalculatorHandler
 from .test_django import CALC, _django_project  # noqa: F401 - the module's Django setup
+from .test_starlette import ALLTYPES
 
 pytestmark = pytest.mark.anyio
 BOUND = 10.0
@@ -125,6 +129,51 @@ async def test_many_concurrent_async_requests_share_the_pool(calc_settings):
     stats = aclients["calc"].stats()
     assert stats["open"] <= 2
     assert stats["in_use"] == 0
+
+
+@pytest.mark.skipif(django.VERSION < (5, 0), reason="Django cancels on disconnect from 5.0 on")
+async def test_a_disconnect_cancels_the_async_views_call_cleanly(held_server):
+    """Django's ASGI handler, called as a server would: the client leaves mid-call."""
+    server, handler = held_server
+    config = {"alltypes": {"SERVICE": ALLTYPES, "URL": server.url, "POOL_SIZE": 1}}
+    with override_settings(THRIFT_BRIDGE=config):
+        app = ASGIHandler()
+        loop = asyncio.get_running_loop()
+        in_call = asyncio.Event()
+        threading.Thread(
+            target=lambda: handler.started.wait(BOUND) and loop.call_soon_threadsafe(in_call.set),
+            daemon=True,
+        ).start()
+        messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+        async def receive():
+            if messages:
+                return messages.pop()
+            await asyncio.wait_for(in_call.wait(), BOUND)
+            return {"type": "http.disconnect"}
+
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "method": "GET",
+            "path": "/async/slow/first",
+            "query_string": b"",
+            "headers": [(b"host", b"testserver")],
+        }
+        views.CANCELLED.clear()
+        await asyncio.wait_for(app(scope, receive, send), BOUND)
+        assert views.CANCELLED == ["first"]
+        assert sent == []
+        handler.release.set()  # the abandoned reply comes now and is drained
+        assert (await get("/async/slow/second")).content == b"second"
+        stats = aclients["alltypes"].stats()
+        assert (stats["open"], stats["in_use"]) == (1, 0)
+    aclients.reset()
 
 
 def test_example_under_uvicorn_with_3_workers(demo_server):

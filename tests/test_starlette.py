@@ -29,7 +29,7 @@ from thrift_bridge.adapters.starlette import (
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 
-from .asgi import BOUND, Lifespan, StartupFailed
+from .asgi import BOUND, Lifespan, StartupFailed, readme_example
 from .gunicorn import Uvicorn, pid_alive, pids_answering
 from .handlers import CustomerServiceHandler
 
@@ -425,3 +425,12 @@ def test_example_under_uvicorn_with_3_workers(demo_server):
     finally:
         web.stop()
     assert not any(pid_alive(pid) for pid in pids)
+
+
+async def test_the_readme_example_runs_as_written(demo_server):
+    namespace: dict = {}
+    exec(readme_example("## FastAPI and Starlette", demo_server.url), namespace)
+    app = namespace["app"]
+    async with Lifespan(app), http(app) as web:
+        assert (await web.get("/customers/1")).json()["name"] == "Ada Lovelace"
+        assert (await web.get("/customers/x")).status_code == 422

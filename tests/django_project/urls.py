@@ -15,4 +15,5 @@ urlpatterns = [
     path("async/pinned/<int:a>", views.apinned),
     path("async/pinned-then-fail", views.apinned_then_fail),
     path("async/missing-alias", views.amissing_alias),
+    path("async/slow/<str:value>", views.aslow),
 ]

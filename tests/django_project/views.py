@@ -1,5 +1,7 @@
 """Views of the test project: they call Thrift through request.thrift."""
 
+import asyncio
+
 from django.http import HttpResponse
 
 from thrift_bridge.adapters.django import aclients, clients
@@ -65,3 +67,15 @@ async def amissing_alias(request):
     except AttributeError as exc:
         return HttpResponse(str(exc))
     return HttpResponse("unexpected")
+
+
+#: Calls of `aslow` cancelled (by Django's ASGI handler, when the client disconnected).
+CANCELLED: list[str] = []
+
+
+async def aslow(request, value):
+    try:
+        return HttpResponse(await request.thrift.alltypes.slow_echo(value, 0.0))
+    except asyncio.CancelledError:
+        CANCELLED.append(value)
+        raise
