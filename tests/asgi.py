@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,6 +26,48 @@ def readme_example(heading: str, url: str) -> str:
     section = text[text.index(f"\n{heading}\n") :]
     block = section[section.index("```python\n") + 10 :]
     return block[: block.index("```")].replace("tcp://127.0.0.1:9090", url)
+
+
+async def get_then_hang_up(app: Any, path: str, in_call: threading.Event) -> list[dict[str, Any]]:
+    """GET `path` from `app` straight through ASGI, as a server would, the client hanging up
+    once `in_call` is set (by the Thrift server's handler); the messages the app sent."""
+    loop = asyncio.get_running_loop()
+    called = asyncio.Event()
+    waiter = threading.Thread(
+        target=lambda: in_call.wait(BOUND) and loop.call_soon_threadsafe(called.set), daemon=True
+    )
+    waiter.start()
+    messages = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        if messages:
+            return messages.pop()
+        await asyncio.wait_for(called.wait(), BOUND)
+        return {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 80),
+        "state": {},
+    }
+    await asyncio.wait_for(app(scope, receive, send), BOUND)
+    waiter.join(BOUND)
+    return sent
 
 
 class StartupFailed(Exception):

@@ -17,29 +17,18 @@ from django.test import Client as DjangoClient
 from django.test import override_settings
 
 from thrift_bridge import AsyncClient, ConfigError
-from thrift_bridge.adapters.django import ThriftClientMiddleware, aclients, clients
+from thrift_bridge.adapters.django import ThriftClientMiddleware, aclients
 from thrift_bridge.testing import serve
 
+from .asgi import BOUND, get_then_hang_up
+from .conftest import CALC
 from .django_project import views
 from .generated.calculator import Calculator
 from .gunicorn import Uvicorn, pid_alive, pids_answering
 from .handlers import CalculatorHandler
-from .test_django import CALC, _django_project  # noqa: F401 - the module's Django setup
 from .test_starlette import ALLTYPES
 
-pytestmark = pytest.mark.anyio
-BOUND = 10.0
-
-
-@pytest.fixture
-def calc_settings():
-    """THRIFT_BRIDGE with one 'calc' alias pointing at a real Calculator server."""
-    with serve(Calculator.Processor(CalculatorHandler())) as server:
-        config = {"calc": {"SERVICE": CALC, "URL": server.url, "POOL_SIZE": 2}}
-        with override_settings(THRIFT_BRIDGE=config):
-            yield server
-    clients.reset()
-    aclients.reset()
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("django_setup")]
 
 
 async def get(path: str, **kwargs):
@@ -127,7 +116,7 @@ async def test_many_concurrent_async_requests_share_the_pool(calc_settings):
     )
     assert [r.content.split()[0] for r in responses] == [str(2 * n).encode() for n in range(40)]
     stats = aclients["calc"].stats()
-    assert stats["open"] <= 2
+    assert stats["open"] <= 4  # calc_settings' POOL_SIZE
     assert stats["in_use"] == 0
 
 
@@ -137,36 +126,8 @@ async def test_a_disconnect_cancels_the_async_views_call_cleanly(held_server):
     server, handler = held_server
     config = {"alltypes": {"SERVICE": ALLTYPES, "URL": server.url, "POOL_SIZE": 1}}
     with override_settings(THRIFT_BRIDGE=config):
-        app = ASGIHandler()
-        loop = asyncio.get_running_loop()
-        in_call = asyncio.Event()
-        threading.Thread(
-            target=lambda: handler.started.wait(BOUND) and loop.call_soon_threadsafe(in_call.set),
-            daemon=True,
-        ).start()
-        messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-        async def receive():
-            if messages:
-                return messages.pop()
-            await asyncio.wait_for(in_call.wait(), BOUND)
-            return {"type": "http.disconnect"}
-
-        sent = []
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "method": "GET",
-            "path": "/async/slow/first",
-            "query_string": b"",
-            "headers": [(b"host", b"testserver")],
-        }
         views.CANCELLED.clear()
-        await asyncio.wait_for(app(scope, receive, send), BOUND)
+        sent = await get_then_hang_up(ASGIHandler(), "/async/slow/first", handler.started)
         assert views.CANCELLED == ["first"]
         assert sent == []
         handler.release.set()  # the abandoned reply comes now and is drained

@@ -29,7 +29,7 @@ from thrift_bridge.adapters.starlette import (
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 
-from .asgi import BOUND, Lifespan, StartupFailed, readme_example
+from .asgi import BOUND, Lifespan, StartupFailed, get_then_hang_up, readme_example
 from .gunicorn import Uvicorn, pid_alive, pids_answering
 from .handlers import CustomerServiceHandler
 
@@ -289,41 +289,8 @@ async def test_a_disconnect_cancels_the_call_and_the_connection_stays_in_step(he
         app = slow_app()
     finally:
         del os.environ["ALLTYPES_URL"]
-    sent: list[dict] = []
     async with Lifespan(app), http(app) as web:
-        in_call = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        threading.Thread(
-            target=lambda: handler.started.wait(BOUND) and loop.call_soon_threadsafe(in_call.set),
-            daemon=True,
-        ).start()
-        messages = [{"type": "http.request", "body": b"", "more_body": False}]
-
-        async def receive():
-            if messages:
-                return messages.pop()
-            await asyncio.wait_for(in_call.wait(), BOUND)
-            return {"type": "http.disconnect"}
-
-        async def send(message):
-            sent.append(message)
-
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": "/slow/first",
-            "raw_path": b"/slow/first",
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"testserver")],
-            "client": ("127.0.0.1", 1),
-            "server": ("testserver", 80),
-            "state": {},
-        }
-        await asyncio.wait_for(app(scope, receive, send), BOUND)
+        sent = await get_then_hang_up(app, "/slow/first", handler.started)
         assert sent == []  # no response for a client that left
         assert app.state.cancelled == 1
         handler.release.set()  # the abandoned call's reply arrives now, and is drained

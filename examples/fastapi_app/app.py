@@ -20,8 +20,8 @@ from thrift_bridge.adapters.errors import status_for
 from thrift_bridge.adapters.starlette import CancelOnDisconnect, thrift_client, thrift_lifespan
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
-#: Customer ids are the IDL's i64: anything outside is a 422, never a call that cannot be sent.
-MAX_ID = 2**63 - 1
+from ..ids import MAX_ID, parse_customer_id
+
 #: What a view declares to get the app's pooled client of the "customers" alias.
 Customers = Annotated[AsyncClient, Depends(thrift_client("customers"))]
 
@@ -91,15 +91,14 @@ def create_app(config: Any = None) -> FastAPI:
         return [to_dict(found) for found in await customers.search(prefix, limit)]
 
     @app.get("/", response_class=HTMLResponse)
-    async def lookup(customers: Customers, customer_id: str = "") -> str:
+    async def lookup(
+        customers: Customers, text: Annotated[str, Query(alias="customer_id")] = ""
+    ) -> str:
         """A form: customer number in, name and e-mail out."""
         found = error = ""
-        if customer_id:
-            try:
-                number = int(customer_id)
-            except ValueError:
-                number = 0
-            if not 1 <= number <= MAX_ID:
+        if text:
+            number = parse_customer_id(text)
+            if number is None:
                 error = "Please enter a customer number."
             else:
                 try:
@@ -111,7 +110,7 @@ def create_app(config: Any = None) -> FastAPI:
                         name=html.escape(customer.name), email=html.escape(customer.email or "")
                     )
         return PAGE.format(
-            value=html.escape(customer_id, quote=True),
+            value=html.escape(text, quote=True),
             error=f'<p class="error">{html.escape(error)}</p>' if error else "",
             found=found,
         )

@@ -16,6 +16,8 @@ from thrift_bridge.adapters.flask import ThriftClient
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
+from ..ids import MAX_ID, parse_customer_id
+
 customers = ThriftClient(CustomerService.Client)
 
 
@@ -32,16 +34,20 @@ def create_app() -> Flask:
     def lookup() -> str:
         customer = error = None
         if request.method == "POST":
-            try:
-                customer = customers.client.get_customer(int(request.form["customer_id"]))
-            except (KeyError, ValueError):
+            number = parse_customer_id(request.form.get("customer_id", ""))
+            if number is None:
                 error = "Please enter a customer number."
-            except CustomerNotFound as exc:
-                error = exc.message
+            else:
+                try:
+                    customer = customers.client.get_customer(number)
+                except CustomerNotFound as exc:
+                    error = exc.message
         return render_template("lookup.html", customer=customer, error=error)
 
     @app.route("/api/customers/<int:customer_id>")
     def customer_json(customer_id: int):  # type: ignore[no-untyped-def]
+        if customer_id > MAX_ID:  # the converter takes any size; the IDL's i64 does not
+            return jsonify(error=f"customer ids are 1 to {MAX_ID}"), 400
         try:
             customer = customers.client.get_customer(customer_id)
         except CustomerNotFound as exc:

@@ -12,8 +12,7 @@ from thrift_bridge import to_dict
 from thrift_bridge.adapters.django import aclients
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
-#: The largest customer id: the IDL's ids are i64.
-MAX_ID = 2**63 - 1
+from ...ids import MAX_ID, parse_customer_id
 
 
 def lookup(request: HttpRequest) -> HttpResponse:
@@ -21,11 +20,8 @@ def lookup(request: HttpRequest) -> HttpResponse:
     customer = accounts = error = None
     customer_id = request.GET.get("customer_id")
     if customer_id is not None:
-        try:
-            number = int(customer_id)
-        except ValueError:
-            number = 0
-        if not 1 <= number <= MAX_ID:
+        number = parse_customer_id(customer_id)
+        if number is None:
             error = "Please enter a customer number."
         else:
             try:
@@ -40,7 +36,7 @@ def lookup(request: HttpRequest) -> HttpResponse:
 
 def _out_of_range(customer_id: int) -> JsonResponse | None:
     """A 400 for an id the IDL's i64 cannot carry (the URL converter takes any size)."""
-    if 1 <= customer_id <= MAX_ID:
+    if parse_customer_id(customer_id) is not None:
         return None
     return JsonResponse({"error": f"customer ids are 1 to {MAX_ID}"}, status=400)
 
