@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -33,7 +34,7 @@ _LAST = ("http.response.body", "http.response.pathsend")
 
 
 class CancelOnDisconnect:
-    """Run each HTTP request in a task of its own and cancel it when its client disconnects.
+    """Cancel the task running an HTTP request when its client disconnects.
 
     A disconnect is seen once the app has taken the request body (or did not need to); a
     disconnect after the response was sent cancels nothing, so background tasks run on.
@@ -51,7 +52,7 @@ class CancelOnDisconnect:
 
 
 class _Exchange:
-    """One HTTP request: the app's task, and a listener that owns the server's `receive`."""
+    """One HTTP request: the app runs in the server's task; a listener owns `receive`."""
 
     def __init__(self, receive: Receive, send: Send):
         self._server_receive = receive
@@ -60,33 +61,39 @@ class _Exchange:
         self._inbox: asyncio.Queue[Message] = asyncio.Queue(maxsize=1)
         self._responded = False
         self._disconnected = False
-        self._task: asyncio.Future[None] | None = None
+        self._cancelled = False
 
     async def run(self, app: ASGIApp, scope: MutableMapping[str, Any]) -> None:
-        """Run `app`; return quietly if it was cancelled because the client went away."""
-        task = self._task = asyncio.ensure_future(app(scope, self._receive, self._send))
-        listener = asyncio.ensure_future(self._listen())
+        """Run `app`; return quietly if it was cancelled because the client went away.
+
+        The app runs in the current task (one task fewer per request than running it in a
+        task of its own); the listener cancels this task, and only while the app runs in it.
+        """
+        task = asyncio.current_task()
+        assert task is not None
+        listener = asyncio.ensure_future(self._listen(task))
         try:
-            await asyncio.wait({task})
-        except asyncio.CancelledError:  # the server cancels us: the app first, then us
-            task.cancel()
-            await asyncio.wait({task})
-            raise
+            await app(scope, self._receive, self._send)
+        except asyncio.CancelledError:
+            if not self._cancelled:
+                raise
+            if sys.version_info >= (3, 11):
+                if task.uncancel():  # the server cancelled us too: that one goes on
+                    raise
+            # Before 3.11 a cancellation by the server in the same instant cannot be told
+            # apart from ours; the client has gone either way.
         finally:
             listener.cancel()
-            await asyncio.wait({listener})
-        if task.cancelled() and self._disconnected:
-            return  # nobody is left to answer
-        task.result()  # the app's own outcome: its exception, or its own cancellation
 
-    async def _listen(self) -> None:
+    async def _listen(self, task: asyncio.Task[Any]) -> None:
         """Hand the server's messages to the app; on a disconnect, cancel the app's task."""
         while True:
             message = await self._server_receive()
             if message["type"] == "http.disconnect":
                 self._disconnected = True
-                if not self._responded and self._task is not None:
-                    self._task.cancel()
+                if not self._responded:
+                    self._cancelled = True
+                    task.cancel()
                 with contextlib.suppress(asyncio.QueueFull):  # full: _receive answers it
                     self._inbox.put_nowait(message)
                 return
