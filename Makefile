@@ -11,7 +11,7 @@ THRIFT ?= thrift
 IDL_SHIPPED := idl/demo.thrift
 IDL_TESTS := idl/alltypes.thrift idl/calculator.thrift idl/jsonshapes.thrift
 IDL_BENCH := idl/bench.thrift
-APT_PACKAGES := thrift-compiler haproxy
+APT_PACKAGES := thrift-compiler haproxy dnsmasq-base
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 HAS_APT := $(shell command -v apt-get >/dev/null 2>&1 && echo yes)
 
@@ -35,10 +35,13 @@ $(STAMP): setup.cfg pyproject.toml
 	@touch $@
 
 ## sysdeps: install the Debian packages the tests need (as root with apt), else say what is missing
+## (dnsmasq-base is the dnsmasq binary alone: Debian's dnsmasq package adds a system service that
+## would start and hold port 53; the DNS tests run their own on a loopback port)
 sysdeps:
 	@missing=""; \
 	command -v $(THRIFT) >/dev/null 2>&1 || missing="$$missing thrift-compiler"; \
 	command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing="$$missing haproxy"; \
+	command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ] || missing="$$missing dnsmasq-base"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$(IS_ROOT)" = yes ] && [ "$(HAS_APT)" = yes ]; then \
 	    echo "installing:$$missing"; \
@@ -51,7 +54,7 @@ sysdeps:
 	  fi; \
 	fi
 
-## idl: compile idl/*.thrift with the Apache Thrift compiler (generated/, tests/generated/, benchmarks/generated/)
+## idl: compile idl/*.thrift (generated/, tests/generated/, benchmarks/generated/), .pyi stubs beside
 idl: sysdeps venv
 	$(PY) -m thrift_bridge compile -o generated --package thrift_bridge.generated $(IDL_SHIPPED)
 	$(PY) -m thrift_bridge compile -o tests/generated $(IDL_TESTS)

@@ -13,6 +13,7 @@ and server are pinned to one CPU with taskset (cross-CPU wake-ups dominate small
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import platform
 import random
@@ -20,25 +21,41 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
+from typing import TypeVar
 
+from benchmarks import async_cases as ac
 from benchmarks import cases as c
 from benchmarks.servers import ROOT, Servers, start_cpp
 
 BLOCK = 0.02  # seconds per calibrated block
+T = TypeVar("T")
 
 
-def calibrate(case: c.Case, target: float = BLOCK, warmup: float = 0.05) -> int:
-    """Warm `case` up for `warmup` seconds; return how many calls make a block of `target`."""
+Block = Callable[[int], object]  # makes n calls
+
+
+def as_block(case: c.Case) -> Block:
+    """A per-call case as a block of `n` calls."""
+
+    def block(n: int) -> None:
+        for _ in range(n):
+            case()
+
+    return block
+
+
+def calibrate(block: Block, target: float = BLOCK, warmup: float = 0.05) -> int:
+    """Warm `block` up for `warmup` seconds; return how many calls take about `target`."""
     end = time.perf_counter() + warmup
     while time.perf_counter() < end:
-        case()
+        block(1)
     n = 1
     while True:
         start = time.perf_counter()
-        for _ in range(n):
-            case()
+        block(n)
         elapsed = time.perf_counter() - start
         if elapsed > target / 4 or n >= 1 << 20:
             return max(1, round(n * target / max(elapsed, 1e-9)))
@@ -60,31 +77,109 @@ class Measured:
         return statistics.median(a / b for a, b in pairs)
 
 
-def measure(cases: dict[str, c.Case], rounds: int) -> Measured:
+def measure(blocks: dict[str, Block], rounds: int, target: float = BLOCK) -> Measured:
     """Calibrated blocks of every case, in interleaved shuffled rounds."""
-    sizes = {name: calibrate(case) for name, case in cases.items()}
-    times: dict[str, list[float]] = {name: [] for name in cases}
+    sizes = {name: calibrate(block, target) for name, block in blocks.items()}
+    times: dict[str, list[float]] = {name: [] for name in blocks}
     for _ in range(rounds):
-        order = list(cases)
+        order = list(blocks)
         random.shuffle(order)
         for name in order:
-            case, n = cases[name], sizes[name]
+            block, n = blocks[name], sizes[name]
             start = time.perf_counter()
-            for _ in range(n):
-                case()
+            block(n)
             times[name].append((time.perf_counter() - start) / n)
     return Measured(times)
 
 
-def build(ctx: c.Context, group: c.Group, notes: list[str]) -> dict[str, c.Case]:
-    """The group's cases that can run here (a peer that is missing is noted and left out)."""
-    built: dict[str, c.Case] = {}
-    for name, factory in group.cases.items():
+def made(factories: dict[str, Callable[[], T]], notes: list[str]) -> dict[str, T]:
+    """What each factory makes, where it can run here (a missing peer is noted, left out)."""
+    built: dict[str, T] = {}
+    for name, factory in factories.items():
         try:
-            built[name] = factory(ctx)
+            built[name] = factory()
         except c.Unavailable as exc:
             notes.append(f"{name}: left out ({exc})")
     return built
+
+
+def build(ctx: c.Context, group: c.Group, notes: list[str]) -> dict[str, c.Case]:
+    """The group's cases that can run here."""
+    return made({name: (lambda f=f: f(ctx)) for name, f in group.cases.items()}, notes)
+
+
+#: Seconds per calibrated block of the task rows (256 tasks need more than 20 ms to settle).
+TASK_BLOCK = 0.25
+
+
+def async_rounds(ctx: c.Context, rounds: int, notes: list[str]) -> tuple[Measured, Measured]:
+    """The asyncio rows: sequential awaited calls, then 256 tasks at once."""
+    actx = ac.AsyncContext(ctx)
+    try:
+        sequential = measure(made(ac.sequential_blocks(actx), notes), rounds)
+        tasks = measure(made(ac.task_blocks(actx), notes), max(3, rounds // 3), TASK_BLOCK)
+    finally:
+        actx.close()
+    return sequential, tasks
+
+
+def async_tables(sequential: Measured, tasks: Measured, notes: list[str]) -> list[str]:
+    """The tables of `async_rounds`."""
+    lines = [
+        "\n### asyncio: one awaited 16 B call after another\n",
+        f"Ratio: the row's time per call over the {ac.SYNC} row's, paired by round; median.\n",
+        "| case | median µs/call | ratio |",
+        "| --- | ---: | ---: |",
+    ]
+    for name in sequential.rounds:
+        ratio = sequential.ratio(name, ac.SYNC)
+        lines.append(f"| {name} | {sequential.median(name) * 1e6:,.1f} | {ratio:.3f} |")
+    lines += [
+        f"\n### asyncio: {ac.TASKS} tasks calling at once (16 B echo)\n",
+        f"Ratio: throughput over the row `{ac.TASKS_TP2}`, paired by round; median.\n",
+        "| case | calls/s | throughput ratio |",
+        "| --- | ---: | ---: |",
+    ]
+    for name in tasks.rounds:
+        ratio = tasks.ratio(ac.TASKS_TP2, name) if ac.TASKS_TP2 in tasks.rounds else math.nan
+        lines.append(f"| {name} | {1 / tasks.median(name):,.0f} | {ratio:.3f} |")
+    lines.extend(f"\n_{note}_" for note in notes)
+    return lines
+
+
+def async_targets(sequential: Measured, tasks: Measured) -> list[Target]:
+    """Issue 16's targets for `AsyncClient`, from the same run."""
+
+    def ratio(measured: Measured, name: str, reference: str) -> float:
+        have = name in measured.rounds and reference in measured.rounds
+        return measured.ratio(name, reference) if have else math.nan
+
+    return [
+        Target(
+            "sequential `AsyncClient` call / thriftpy2 aio client (same loop)",
+            ratio(sequential, ac.ASYNC, ac.TP2_AIO),
+            0.5,
+            True,
+        ),
+        Target(
+            "sequential `AsyncClient` call / sync `Client` call",
+            ratio(sequential, ac.ASYNC, ac.SYNC),
+            1.6,
+            True,
+        ),
+        Target(
+            f"{ac.TASKS} tasks on one `AsyncClient` / a thriftpy2 aio client each (throughput)",
+            ratio(tasks, ac.TASKS_TP2, ac.TASKS_OURS),
+            2.0,
+            False,
+        ),
+        Target(
+            "one connection, pipeline=16 / pipeline=1 (throughput)",
+            ratio(tasks, ac.PIPELINE_1, ac.PIPELINE_16),
+            3.0,
+            False,
+        ),
+    ]
 
 
 def threads_rounds(ctx: c.Context, rounds: int, seconds: float) -> dict[int, dict[str, float]]:
@@ -251,7 +346,7 @@ def _json_targets(results: dict[str, dict[str, tuple[float, float]]]) -> list[Ta
 def _target_table(targets: list[Target]) -> list[str]:
     """The targets as a Markdown table: measured ratio, limit, met, floor."""
     lines = [
-        "\n## Targets (issue 8), same run\n",
+        "\n## Targets, same run\n",
         "| target | measured | limit | met | floor |",
         "| --- | ---: | ---: | :---: | ---: |",
     ]
@@ -263,6 +358,10 @@ def _target_table(targets: list[Target]) -> list[str]:
             f"| {'yes' if target.met else '**no**'} | {floor} |"
         )
     return lines
+
+
+#: What `--only` takes: the per-call groups, and `async` for the asyncio rows.
+GROUP_KEYS = [*c.GROUPS_BY_KEY, "async"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,7 +376,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", default=str(ROOT / "benchmarks" / "RESULTS.md"))
     parser.add_argument(
         "--only",
-        help=f"comma-separated groups ({', '.join(c.GROUPS_BY_KEY)}): measure and print only "
+        help=f"comma-separated groups ({', '.join(GROUP_KEYS)}): measure and print only "
         "those (no threads, imports or RESULTS.md)",
     )
     parser.add_argument(
@@ -285,8 +384,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     only = set(args.only.split(",")) if args.only else None
-    if only is not None and not only <= set(c.GROUPS_BY_KEY):
-        parser.error(f"unknown group in --only: {', '.join(sorted(only - set(c.GROUPS_BY_KEY)))}")
+    if only is not None and not only <= set(GROUP_KEYS):
+        parser.error(f"unknown group in --only: {', '.join(sorted(only - set(GROUP_KEYS)))}")
     rounds = 3 if args.quick else args.rounds
     if args.load_only:
         print("\n".join(load_table(load_rounds(rounds))))
@@ -306,12 +405,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"measuring: {group.title}", flush=True)
             notes: list[str] = []
             cases = build(ctx, group, notes)
-            measured = measure(cases, rounds)
+            measured = measure({name: as_block(case) for name, case in cases.items()}, rounds)
             results[group.key] = _table(lines, group, measured, notes)
             if group.key == "small":
                 small = measured
             if group.key == "schemes":
                 schemes = measured
+        if only is None or "async" in only:
+            print("measuring: asyncio", flush=True)
+            async_notes: list[str] = []
+            sequential, tasks = async_rounds(ctx, rounds, async_notes)
+            lines += async_tables(sequential, tasks, async_notes)
         if only is None:
             print("measuring: threads", flush=True)
             threads = threads_rounds(ctx, max(3, rounds // 3), 0.3)
@@ -320,6 +424,8 @@ def main(argv: list[str] | None = None) -> int:
         servers.stop()
     if only is not None:
         summary = _target_table(_json_targets(results)) if "json" in results else []
+        if "async" in only:
+            summary += _target_table(async_targets(sequential, tasks))
         command = f"python -m benchmarks.run --only {args.only}"
         print("\n".join([*machine_notes(cpu, rounds, command), *summary, *lines]))
         print("--only: RESULTS.md not written")
@@ -400,7 +506,7 @@ def main(argv: list[str] | None = None) -> int:
             True,
         ),
     ]
-    summary = _target_table([*targets, *_json_targets(results)])
+    summary = _target_table([*targets, *_json_targets(results), *async_targets(sequential, tasks)])
     summary.append(
         "\nfloor: the same ratio for the raw-socket floor (a pre-encoded request to the same C++ "
         "server, no client code at all); no client can do better than its floor."

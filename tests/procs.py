@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +26,19 @@ with serve(AllTypes.Processor(AllTypesHandler()), **kwargs) as server:
     print(server.url, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin (or kills us)
 """
+
+
+def system_binary(name: str, package: str) -> str:
+    """A Debian tool's path (on PATH or in /usr/sbin): skip without it on a laptop, fail under
+    CI=true (the Makefile's sysdeps target installs it)."""
+    found = shutil.which(name) or (
+        f"/usr/sbin/{name}" if os.path.exists(f"/usr/sbin/{name}") else None
+    )
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is not installed (the Makefile's sysdeps target installs it)")
+        pytest.skip(f"{name} is not installed (apt-get install {package})")
+    return found
 
 
 class ServerProcess:

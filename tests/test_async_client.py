@@ -55,6 +55,15 @@ def bounded(awaitable):
     return asyncio.wait_for(awaitable, BOUND)
 
 
+async def until(predicate, what: str) -> None:
+    """Yield to the loop until `predicate()` holds (bounded in rounds and time)."""
+    for _ in range(1000):
+        if predicate():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"never happened: {what}")
+
+
 def open_fds() -> int:
     """How many file descriptors this process has open."""
     return len(os.listdir("/proc/self/fd"))
@@ -201,10 +210,44 @@ async def test_connect_errors_retry_on_the_next_endpoint(alltypes, closed_port):
             await bounded(client.add(1, 1))
 
 
+@pytest.mark.parametrize("idempotent", [False, True])
+async def test_a_call_lost_after_sending_is_retried_only_when_idempotent(idempotent):
+    """A peer that reads each request and hangs up: only an idempotent method is sent again."""
+    accepted = []
+
+    def read_and_hang_up(conn: socket.socket) -> None:
+        accepted.append(conn.recv(65536))
+
+    with serve_raw(read_and_hang_up) as raw:
+        names = {"add"} if idempotent else set()
+        async with AsyncClient(
+            AllTypes, raw.url, retries=2, retry_backoff=0, idempotent=names
+        ) as client:
+            with pytest.raises(TransportError):
+                await bounded(client.add(1, 2))
+            stats = client.stats()
+    assert len(accepted) == (3 if idempotent else 1)
+    assert all(b"add" in request for request in accepted)  # each a whole request, sent
+    assert stats["retries"] == (2 if idempotent else 0)
+    assert stats["discarded"] == len(accepted)
+
+
+async def test_an_endpoint_that_refuses_is_skipped_for_its_cooldown(alltypes, closed_port):
+    dead = f"tcp://127.0.0.1:{closed_port}"
+    async with AsyncClient(
+        AllTypes, [dead, alltypes.url], retries=1, retry_backoff=0, cooldown=60
+    ) as client:
+        answers = [await bounded(client.add(i, 1)) for i in range(20)]
+        stats = client.stats()
+    assert answers == [i + 1 for i in range(20)]
+    assert stats["retries"] == 1  # the dead one was tried once, then left alone
+    assert stats["created"] == 1
+
+
 async def test_the_pool_is_bounded_and_times_out_waiters(alltypes):
     async with AsyncClient(AllTypes, alltypes.url, pool_size=1, pool_timeout=0.2) as client:
         slow = asyncio.ensure_future(client.slow_echo("hold", 1.0))
-        await asyncio.sleep(0.05)
+        await until(lambda: client.stats()["in_use"] == 1, "the slow call holds the connection")
         with pytest.raises(PoolTimeout, match="all 1 connections of the pool stayed busy"):
             await bounded(client.add(1, 1))
         assert await bounded(slow) == "hold"
@@ -221,7 +264,7 @@ async def test_a_server_restart_between_calls_is_invisible(socket_dir):
             assert await bounded(client.add(1, 1)) == 2
             server.close()  # the loop sees the pooled connection close while it is idle
             server = serve(AllTypes.Processor(AllTypesHandler()), scheme="unix", socket_path=path)
-            await asyncio.sleep(0.05)
+            await until(lambda: client.stats()["open"] == 0, "the loop saw the idle close")
             assert await bounded(client.add(2, 2)) == 4  # non-idempotent, no retry: a fresh one
             assert client.stats()["created"] == 2
     finally:
@@ -506,3 +549,23 @@ async def test_pipelined_calls_against_the_cpp_bench_server():
                 assert client.stats()["created"] == 1
     finally:
         servers.stop()
+
+
+def test_the_asyncio_example_runs_as_the_readme_shows():
+    """`python -m examples.asyncio_lookup` serves the demo and prints what each step got."""
+    import sys
+
+    from .commands import run_program
+
+    result = run_program([sys.executable, "-m", "examples.asyncio_lookup"])
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[1:6] == [
+        "one call: Ada Lovelace",
+        "100 tasks: ['Ada Lovelace', 'Alan Turing', 'Alonzo Church', 'Grace Hopper']",
+        "declared exception: no customer with id 99",
+        "pinned session, visits: 1",
+        "cancelled call: the connection stays in step: pong",
+    ]
+    assert "'discarded': 0" in lines[6]
+    assert "'timeouts': 0" in lines[6]

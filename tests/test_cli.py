@@ -214,13 +214,23 @@ def test_demo_runs_every_combination():
     result = run("demo")
     assert result.returncode == 0, result.stderr
     assert " 0 failed." in result.stdout
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[-4:] == ["sync", "µs", "async", "µs"]
+    rows = [line.split() for line in lines[2:] if "://" in line]
+    assert len(rows) == 58  # every scheme x protocol x transport, TLS rows too
+    for row in rows:  # both clients answered, each with a latency
+        assert row[-4:-2] == ["2", "accounts"], row
+        assert row[-2].isdigit(), row
+        assert row[-1].isdigit(), row
 
 
 def test_compile_writes_packages_and_reports_missing_files(compiler, tmp_path):
     idl = str(ROOT / "idl" / "calculator.thrift")
     result = run("compile", idl, "-o", str(tmp_path), "--package", "gen", "--compiler", compiler)
     assert result.returncode == 0, result.stderr
-    assert result.stdout == f"wrote {tmp_path / 'calculator'} (import gen.calculator)\n"
+    assert result.stdout == (
+        f"wrote {tmp_path / 'calculator'} (import gen.calculator)\nwrote 3 stub files\n"
+    )
     assert (tmp_path / "calculator" / "Calculator.py").is_file()
     assert not list(tmp_path.rglob("*-remote"))
     missing = run("compile", str(tmp_path / "nope.thrift"), "-o", str(tmp_path), "--package", "g")

@@ -19,6 +19,7 @@ from thrift_bridge._exceptions import (
     ConfigError,
     ConnectError,
     ConnectTimeout,
+    DeadlineExceeded,
     HTTPError,
     PoolClosed,
     PoolError,
@@ -57,6 +58,7 @@ CLASSES = [getattr(exceptions, n) for n in exceptions.__all__ if n[0].isupper()]
         (PoolTimeout, (PoolError, Timeout)),
         (PoolClosed, (PoolError,)),
         (RateLimited, (Timeout,)),
+        (DeadlineExceeded, (Timeout,)),
         (Timeout, (ThriftBridgeError,)),
     ],
 )
@@ -68,7 +70,8 @@ def test_the_exception_tree(cls, bases):
 
 def test_every_class_is_listed():
     assert {c.__name__ for c in CLASSES} == {
-        *("ArgumentError", "ConfigError", "ConnectError", "ConnectTimeout", "HTTPError"),
+        *("ArgumentError", "ConfigError", "ConnectError", "ConnectTimeout", "DeadlineExceeded"),
+        "HTTPError",
         *("PoolClosed", "PoolError", "PoolTimeout", "ProtocolError", "RateLimited"),
         *("ReadTimeout", "ThriftBridgeError", "Timeout", "TransportError", "WriteTimeout"),
     }

@@ -23,11 +23,14 @@ LOCATIONS = {
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    """Every file under root (relative path -> bytes), skipping bytecode caches."""
+    """Every file under root (relative path -> bytes), skipping bytecode caches and stubs.
+
+    The ``.pyi`` stubs beside the modules are test_stubs.py's snapshots (which show diffs).
+    """
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and "__pycache__" not in p.parts
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyi"
     }
 
 

@@ -149,8 +149,10 @@ def test_recompiling_replaces_one_package_and_keeps_its_neighbours(compiler, tmp
     assert sorted(p.name for p in (tmp_path / "gen" / "acme" / "tags").iterdir()) == [
         "__init__.py",
         "constants.py",
+        "constants.pyi",
         "ttypes.py",
-    ]  # Old.py went with the service
+        "ttypes.pyi",
+    ]  # Old.py and its stub went with the service
     assert (tmp_path / "gen" / "acme" / "other" / "constants.py").is_file()
     assert (tmp_path / "gen" / "acme" / "__init__.py").read_text() == '"""ours"""\n'
 

@@ -376,6 +376,7 @@ def test_round_robin_spreads_a_down_endpoints_turns_evenly(closed_port):
         serve(AllTypes.Processor(Counting(1))) as two,
     ):
         urls = [one.url, f"tcp://127.0.0.1:{closed_port}", two.url]
-        with Client(AllTypes, urls, retries=1, retry_backoff=0, cooldown=60) as client:
+        options = {"retries": 1, "retry_backoff": 0, "cooldown": 60, "balancer": "round_robin"}
+        with Client(AllTypes, urls, **options) as client:
             assert [client.add(i, 1) for i in range(30)] == [i + 1 for i in range(30)]
     assert abs(counts[0] - counts[1]) <= 2, counts  # was 20/10: the neighbour took every turn

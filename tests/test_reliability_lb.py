@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -17,20 +15,14 @@ from thrift_bridge.testing import serve
 
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
+from .procs import system_binary
 
 LB_TIMEOUT = 0.4  # HAProxy's client and server idle timeouts, in seconds
 
 
 def _haproxy() -> str:
     """The haproxy binary; skip on a laptop without it, fail under CI."""
-    found = shutil.which("haproxy") or (
-        "/usr/sbin/haproxy" if os.path.exists("/usr/sbin/haproxy") else None
-    )
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("haproxy is not installed (the Makefile's sysdeps target installs it)")
-        pytest.skip("haproxy is not installed (apt-get install haproxy)")
-    return found
+    return system_binary("haproxy", "haproxy")
 
 
 def _free_port() -> int:

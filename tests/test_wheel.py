@@ -48,9 +48,12 @@ def test_the_wheel_ships_the_library_and_only_the_demos_generated_code(wheel):
     assert sorted(n for n in names if n.startswith("thrift_bridge/generated/")) == [
         "thrift_bridge/generated/__init__.py",
         "thrift_bridge/generated/demo/CustomerService.py",
+        "thrift_bridge/generated/demo/CustomerService.pyi",
         "thrift_bridge/generated/demo/__init__.py",
         "thrift_bridge/generated/demo/constants.py",
+        "thrift_bridge/generated/demo/constants.pyi",
         "thrift_bridge/generated/demo/ttypes.py",
+        "thrift_bridge/generated/demo/ttypes.pyi",
     ]
     library = {
         path.relative_to(ROOT).as_posix()

@@ -11,17 +11,16 @@ if TYPE_CHECKING:
     from ._async._client import AsyncClient as AsyncClient
     from ._async._client import AsyncPinnedClient as AsyncPinnedClient
     from ._async._pool import AsyncConnectionPool as AsyncConnectionPool
-    from ._caller import HeaderScope as HeaderScope
     from ._client import Client as Client
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
+    from ._deadline import deadline as deadline
     from ._endpoint import Endpoint as Endpoint
-    from ._endpoint import parse_url as parse_url
-    from ._endpoint import parse_urls as parse_urls
     from ._exceptions import ArgumentError as ArgumentError
     from ._exceptions import ConfigError as ConfigError
     from ._exceptions import ConnectError as ConnectError
     from ._exceptions import ConnectTimeout as ConnectTimeout
+    from ._exceptions import DeadlineExceeded as DeadlineExceeded
     from ._exceptions import HTTPError as HTTPError
     from ._exceptions import PoolClosed as PoolClosed
     from ._exceptions import PoolError as PoolError
@@ -33,6 +32,7 @@ if TYPE_CHECKING:
     from ._exceptions import Timeout as Timeout
     from ._exceptions import TransportError as TransportError
     from ._exceptions import WriteTimeout as WriteTimeout
+    from ._headers import HeaderScope as HeaderScope
     from ._idl import IDLError as IDLError
     from ._idl import load as load
     from ._invoker import Invoker as Invoker
@@ -44,6 +44,8 @@ if TYPE_CHECKING:
     from ._pool import ConnectionPool as ConnectionPool
     from ._settings import ClientSettings as ClientSettings
     from ._settings import RetryPolicy as RetryPolicy
+    from ._urls import parse_url as parse_url
+    from ._urls import parse_urls as parse_urls
 
 # The one list of public names, each with the submodule defining it; a name is imported on
 # first access (PEP 562), so `import thrift_bridge` stays cheap and a tcp client never loads
@@ -61,9 +63,10 @@ _SUBMODULES = {
     "ConnectError": "_exceptions",
     "ConnectTimeout": "_exceptions",
     "ConnectionPool": "_pool",
+    "DeadlineExceeded": "_exceptions",
     "Endpoint": "_endpoint",
     "HTTPError": "_exceptions",
-    "HeaderScope": "_caller",
+    "HeaderScope": "_headers",
     "IDLError": "_idl",
     "Invoker": "_invoker",
     "Metrics": "_middleware",
@@ -80,10 +83,11 @@ _SUBMODULES = {
     "Timeout": "_exceptions",
     "TransportError": "_exceptions",
     "WriteTimeout": "_exceptions",
+    "deadline": "_deadline",
     "from_dict": "_convert",
     "load": "_idl",
-    "parse_url": "_endpoint",
-    "parse_urls": "_endpoint",
+    "parse_url": "_urls",
+    "parse_urls": "_urls",
     "to_dict": "_convert",
 }
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import contextvars
 from typing import TYPE_CHECKING, Any
 
-from ._caller import HeaderScope, check_headers
-from ._endpoint import DEFAULT_URL, Endpoint, parse_urls
+from ._endpoint import Endpoint
 from ._exceptions import ConfigError
+from ._headers import HeaderScope, check_headers
 from ._service import client_class_of, no_such_method, service_methods
 from ._settings import DEFAULT_MAX_IDLE, ClientSettings, check_idempotent, split_options
+from ._urls import DEFAULT_URL, parse_urls
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -48,7 +49,9 @@ class ClientBase:
     ):
         #: The generated `Client` class calls are made through.
         self.client_class = client_class_of(service)
-        _, endpoint_options = split_options(options)
+        # Client options without a keyword of their own here (the fleet policies: balancer,
+        # retry_budget, ejection) arrive in **options and are validated with the rest.
+        client_options, endpoint_options = split_options(options)
         #: The client's settings (pool, retries, middleware), validated.
         self.settings = ClientSettings.from_options(
             {
@@ -65,6 +68,7 @@ class ClientBase:
                 "rate_limit": rate_limit,
                 "rate_limit_burst": rate_limit_burst,
                 "rate_limit_timeout": rate_limit_timeout,
+                **client_options,
             }
         )
         declared = service_methods(self.client_class)

@@ -1,47 +1,52 @@
 """What running a call decides, for both clients, with no I/O.
 
 `CallerCore` holds a client's per-call decisions and state: the pools of its endpoints (sync or
-async, built by the subclass), the balancer, each method's answers, the retry counter, the
-per-call headers and the rate limit. A call's first attempt runs inline in the client's own I/O
-shell (`_calls.Caller.run`, `_async._calls.AsyncCaller.run`); once it fails, `retry_steps` is
-the rest of the call, written once: it settles each failure (`_outcome.settle`), asks the
-`RetryPolicy` and the balancer, and yields what the shell must do next (acquire a connection,
-call on it, wait), blocking or awaiting.
+async, built by the subclass), the fleet policies (balancer with ejection, retry budget, DNS
+discovery), each method's answers, the retry counter, the per-call headers and the rate limit.
+
+A call on a client with one endpoint and no deadline in force runs its first attempt inline in
+the client's own I/O shell (`_calls.Caller.run`, `_async._calls.AsyncCaller.run`). Every other
+call, and the rest of one whose first attempt failed, is `call_steps`, written once: it picks
+the endpoint, cuts each attempt's timeouts to the deadline, settles each failure
+(`_outcome.settle`), tells the balancer how each attempt ended, asks the `RetryPolicy` and the
+retry budget, and yields what the shell must do next (acquire a connection, call on it, wait),
+blocking or awaiting. Resolving names (`discovery`) is the shell's I/O too: `due_resolutions`
+says which, `resolved` and `resolve_failed` take the answers.
 """
 
 from __future__ import annotations
 
 import contextvars
+import logging
 import threading
-from collections.abc import Generator, Mapping
+import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 from thrift.Thrift import TApplicationException
 
-from ._balance import RoundRobin
-from ._exceptions import ConfigError, ConnectError
-from ._outcome import Outcome, raise_outcome, settle
+from ._balance import make_balancer
+from ._budget import RetryBudget
+from ._discovery import Discovery
+from ._exceptions import ConnectError
+from ._outcome import Outcome, settle
 
 if TYPE_CHECKING:
+    from ._discovery import Target
+    from ._ejection import EjectionEvent
     from ._endpoint import Endpoint
+    from ._fleet import Balancer
+    from ._headers import HeaderScope
     from ._middleware import Call
     from ._settings import ClientSettings
 
-__all__ = [
-    "ACQUIRE",
-    "CALL",
-    "WAIT",
-    "CallError",
-    "CallState",
-    "CallerCore",
-    "HeaderScope",
-    "check_headers",
-    "reply_headers",
-    "retry_steps",
-    "send_headers",
-]
+__all__ = ["ACQUIRE", "CALL", "WAIT", "CallError", "CallState", "CallerCore"]
 
-#: What `retry_steps` asks of the shell: (ACQUIRE, pool), (CALL, connection), (WAIT, seconds).
+_log = logging.getLogger("thrift_bridge")
+
+#: What `_steps.call_steps` asks of the shell: (ACQUIRE, (pool, wait)) for a connection, waiting at
+#: most `wait` seconds for one (None: the pool's own timeout) and connecting within
+#: `connect_timeout`; (CALL, (connection, timeout)) for the result, `timeout` (None: the
+#: endpoint's) bounding the whole call; (WAIT, seconds).
 ACQUIRE, CALL, WAIT = 0, 1, 2
 
 
@@ -68,7 +73,7 @@ class CallState(Protocol):
 
 
 class CallError(Exception):
-    """A failed attempt, as the shell hands it to `retry_steps`: the error, the call's state,
+    """A failed attempt, as the shell hands it to `call_steps`: the error, the call's state,
     and the connection it was made on (for a sync connection, the same object)."""
 
     def __init__(self, error: BaseException, call: CallState, connection: Any):
@@ -76,54 +81,6 @@ class CallError(Exception):
         self.error = error
         self.call = call
         self.connection = connection
-
-
-def check_headers(headers: object) -> dict[str, str]:
-    """Per-call THeader headers: a mapping of str to str."""
-    if not isinstance(headers, Mapping) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
-    ):
-        raise ConfigError(f"invalid headers {headers!r} (expected a mapping of str to str)")
-    return dict(headers)
-
-
-def send_headers(trans: Any, endpoint: Endpoint, info: Call) -> None:
-    """Queue the endpoint's and the call's headers on a THeaderTransport for the next request."""
-    for key, value in endpoint.headers:
-        trans.set_header(key.encode(), value.encode())
-    for key, value in info.headers.items():
-        trans.set_header(key.encode(), value.encode())
-
-
-def reply_headers(trans: Any) -> dict[str, str]:
-    """The headers of the reply just read from a THeaderTransport, as text."""
-    return {
-        k.decode("utf-8", "replace"): v.decode("utf-8", "replace")
-        for k, v in trans.get_headers().items()
-    }
-
-
-class HeaderScope:
-    """Headers for the calls of one ``with`` block, and the last reply's headers (`reply`).
-
-    Returned by `Client.call_headers`; each block belongs to its thread or task (a context
-    variable), so a shared client never mixes two blocks' headers.
-    """
-
-    def __init__(self, var: contextvars.ContextVar[HeaderScope | None], headers: dict[str, str]):
-        self._var = var
-        self._token: contextvars.Token[HeaderScope | None] | None = None
-        self.headers = headers
-        self.reply: dict[str, str] = {}
-
-    def __enter__(self) -> HeaderScope:
-        self._token = self._var.set(self)
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._token is not None:
-            self._var.reset(self._token)
-            self._token = None
 
 
 class CallerCore:
@@ -145,8 +102,33 @@ class CallerCore:
         #: The generated module, named in messages.
         self.module = client_class.__module__
         self.client_class = client_class
-        self.pools = [self._make_pool(endpoint) for endpoint in endpoints]
-        self.balancer = RoundRobin(len(self.pools), settings.cooldown)
+        static = [endpoint for endpoint in endpoints if endpoint.discovery is None]
+        #: The pool of each endpoint calls may go to (discovered ones come and go).
+        self.by_endpoint: dict[Endpoint, Any] = {ep: self._make_pool(ep) for ep in static}
+        #: Every pool, for stats and closing (replaced, never changed in place).
+        self.pools: list[Any] = list(self.by_endpoint.values())
+        #: One endpoint, no discovery: calls go straight to its pool, with no balancer.
+        self.only = self.pools[0] if len(endpoints) == 1 and static else None
+        #: The names resolved by DNS (`discovery=dns` or `srv`), and the static endpoints.
+        self.discoveries = [Discovery(ep) for ep in endpoints if ep.discovery is not None]
+        self._static = static
+        self._found: dict[Any, Discovery] = {}  # a discovered pool -> its name's discovery
+        if self.discoveries:
+            from ._resolver import ensure_available
+
+            ensure_available()
+        self.balancer: Balancer[Any] | None = None
+        if self.only is None:
+            self.balancer = make_balancer(
+                settings.balancer,
+                self.pools,
+                cooldown=settings.cooldown,
+                ejection=settings.ejection,
+                on_event=_log_ejection,
+            )
+        retrying = settings.retry.retries > 0 and settings.retry_budget is not None
+        #: Retries may add only a share of the calls (None: no budget, or no retries).
+        self.budget = RetryBudget(settings.retry_budget) if retrying else None
         #: Per method, the exceptions that are the server's answer (the connection stays).
         self.answers = {name: (TApplicationException, *errors) for name, errors in declared.items()}
         #: The client's per-call headers (`call_headers`), of the current thread or task.
@@ -170,9 +152,103 @@ class CallerCore:
         """The pool of one endpoint (the sync or async kind)."""
         raise NotImplementedError
 
-    def pick(self, avoid: int = -1) -> int:
-        """The endpoint the next attempt goes to."""
-        return 0 if len(self.pools) == 1 else self.balancer.pick(avoid)
+    # -- choosing an endpoint ------------------------------------------------------------------
+
+    def choose(self, now: float, avoid: tuple[Any, ...] = ()) -> Any:
+        """The pool of the endpoint the next attempt goes to, counted there as outstanding."""
+        if self.only is not None:
+            return self.only
+        assert self.balancer is not None
+        try:
+            return self.balancer.pick(now, avoid)
+        except LookupError:
+            raise self._nothing_found() from None
+
+    def pinned_pool(self) -> Any:
+        """The pool a pinned session takes its connection from (it is no call: not counted)."""
+        if self.only is not None:
+            return self.only
+        now = time.monotonic()
+        pool = self.choose(now)
+        self.abandoned(pool, now)
+        return pool
+
+    def _nothing_found(self) -> ConnectError:
+        """The error for a client whose discovered names gave no endpoint yet."""
+        why = "; ".join(
+            f"{d.endpoint.host}: {d.stats(time.monotonic())['last_error'] or 'not resolved yet'}"
+            for d in self.discoveries
+        )
+        return ConnectError(f"no endpoint to call: DNS discovery found none ({why})")
+
+    def finished(self, pool: Any, started: float, ok: bool) -> None:
+        """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure."""
+        if self.balancer is not None:
+            now = time.monotonic()
+            self.balancer.finished(pool, now, now - started, ok)
+
+    def connect_failed(self, pool: Any, now: float) -> None:
+        """No connection to `pool`'s endpoint could be opened."""
+        if self.balancer is not None:
+            self.balancer.connect_failed(pool, now)
+            found = self._found.get(pool)
+            if found is not None:
+                found.connect_failed(now)
+
+    def abandoned(self, pool: Any, now: float) -> None:
+        """The attempt picked for `pool` never ran, or gave no verdict on the endpoint."""
+        if self.balancer is not None:
+            self.balancer.abandoned(pool, now)
+
+    # -- DNS discovery ---------------------------------------------------------------------------
+
+    def due_resolutions(self, now: float) -> list[Discovery]:
+        """The discovered names this caller must resolve now (each claimed by one caller)."""
+        return [d for d in self.discoveries if d.claim(now)]
+
+    def resolve_failed(self, discovery: Discovery, now: float, error: BaseException) -> None:
+        """A name could not be resolved: its last endpoints stay (and it is tried again)."""
+        discovery.failed(now, str(error))
+        _log.warning("DNS discovery of %s failed: %s", discovery.endpoint.host, error)
+
+    def resolved(self, discovery: Discovery, now: float, targets: list[Target]) -> list[Any]:
+        """A name's answer: pools opened for new endpoints; the pools that left (to close)."""
+        if not discovery.resolved(now, targets) or self.balancer is None:
+            return []
+        with self._lock:
+            members: dict[Endpoint, Target | None] = dict.fromkeys(self._static)
+            owner: dict[Endpoint, Discovery] = {}
+            for each in self.discoveries:
+                for endpoint, target in each.members().items():
+                    members.setdefault(endpoint, target)
+                    owner.setdefault(endpoint, each)
+            by_endpoint = dict(self.by_endpoint)
+            for endpoint in members:
+                if endpoint not in by_endpoint:
+                    by_endpoint[endpoint] = self._make_pool(endpoint)
+            weights = {by_endpoint[ep]: t.weight for ep, t in members.items() if t is not None}
+            priorities = {by_endpoint[ep]: t.priority for ep, t in members.items() if t is not None}
+            change = self.balancer.update([by_endpoint[ep] for ep in members], weights, priorities)
+            gone = set(change.removed) | set(change.draining)
+            self.by_endpoint = {ep: pool for ep, pool in by_endpoint.items() if pool not in gone}
+            self._found = {self.by_endpoint[ep]: d for ep, d in owner.items()}
+            self.pools = list(self.by_endpoint.values()) + [
+                pool for pool in self.pools if pool in set(change.draining)
+            ]
+        if change.added or gone:
+            _log.info(
+                "DNS discovery of %s: %d endpoints (%d new, %d leaving)",
+                discovery.endpoint.host,
+                len(members),
+                len(change.added),
+                len(gone),
+            )
+        return list(gone)
+
+    def begin_call(self, now: float) -> None:
+        """A call starts: it earns the retry budget its share."""
+        if self.budget is not None:
+            self.budget.deposit(now)
 
     def count_retry(self) -> None:
         """Count one retry (for `stats()`)."""
@@ -222,56 +298,46 @@ class CallerCore:
         total["retries"] = self.retried
         return total
 
+    def fleet_stats(self) -> dict[str, Any]:
+        """Each endpoint's state (balancer, ejection), the retry budget and discovery."""
+        now = time.monotonic()
+        endpoint_of = {pool: pool.endpoint.redacted_url for pool in self.pools}
+        if self.balancer is None:
+            only = self.only
+            balancer: dict[str, Any] = {"policy": None, "panic": False, "endpoints": {}}
+            if only is not None:
+                balancer["endpoints"] = {endpoint_of[only]: {"pending": 0, "state": "alive"}}
+        else:
+            balancer = self.balancer.stats(now)
+            balancer["endpoints"] = {
+                endpoint_of.get(pool, repr(pool)): row
+                for pool, row in balancer["endpoints"].items()
+            }
+        return {
+            "balancer": balancer["policy"],
+            "panic": balancer["panic"],
+            "endpoints": balancer["endpoints"],
+            "retry_budget": None if self.budget is None else self.budget.stats(now),
+            "discovery": [d.stats(now) for d in self.discoveries],
+        }
+
     def close_pools(self) -> None:
         """Close every pool's idle connections; later calls raise `PoolClosed`."""
         for pool in self.pools:
             pool.close()
 
 
-def retry_steps(
-    core: CallerCore, name: str, info: Call | None, index: int, failure: BaseException
-) -> Generator[tuple[int, Any], Any, Any]:
-    """The rest of a call whose first attempt, on endpoint `index`, failed with `failure`.
-
-    `failure` is a `ConnectError` (no connection was had) or a `CallError`. Yields
-    (ACQUIRE, pool) for a connection, (CALL, connection) for the result, (WAIT, seconds);
-    the shell sends back what happened or throws what was raised (a failed CALL as a
-    `CallError`). Returns the call's result, or raises what the caller gets.
-    """
-    retry = core.settings.retry
-    attempt = 0
-    pool = core.pools[index]
-    while True:
-        if isinstance(failure, CallError):
-            outcome = core.settle(failure.call, name, failure.error, info)
-            pool.release(failure.connection, clean=outcome.keep)
-            sent = failure.call.request_sent
-            if not outcome.retryable or not retry.may_retry(name, sent=sent, attempt=attempt):
-                raise_outcome(outcome, failure.error)
-        else:
-            core.balancer.connect_failed(index)
-            if not isinstance(failure, ConnectError) or not retry.may_retry(
-                name, sent=False, attempt=attempt
-            ):
-                if isinstance(failure, ConnectError):
-                    failure.method = failure.method or name
-                raise failure
-        attempt += 1
-        core.count_retry()
-        delay = retry.delay(attempt)
-        if delay:
-            yield WAIT, delay
-        index = core.pick(avoid=index)
-        pool = core.pools[index]
-        try:
-            conn = yield ACQUIRE, pool
-        except ConnectError as error:
-            failure = error
-            continue
-        try:
-            result = yield CALL, conn
-        except CallError as error:
-            failure = error
-            continue
-        pool.release(conn)
-        return result
+def _log_ejection(event: EjectionEvent) -> None:
+    """Ejections at WARNING, revivals at INFO, on the `thrift_bridge` logger."""
+    endpoint = getattr(event.key, "endpoint", event.key)
+    where = getattr(endpoint, "redacted_url", endpoint)
+    if event.kind == "ejected":
+        _log.warning(
+            "ejected %s for %.1fs (%s; ejection %d)",
+            where,
+            max(0.0, event.until - event.at) if event.until is not None else 0.0,
+            event.reason,
+            event.ejections,
+        )
+    else:
+        _log.info("%s %s (%s)", event.kind, where, event.reason)

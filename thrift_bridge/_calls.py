@@ -2,8 +2,10 @@
 
 `Caller` is the one place a pooled call runs for the sync client, for every path: a plain
 method call, a call through middleware, `invoke`, and (one attempt on its own connection) a
-pinned session. Its first attempt runs inline; after a failure, `_caller.retry_steps` decides
-(the same code as the async client's) and `_drive` carries out its steps, blocking.
+pinned session. On one endpoint with no deadline in force, the first attempt runs inline;
+every other call, and the rest of one whose first attempt failed, is `_caller.call_steps`
+(the same code as the async client's), whose steps `_drive` carries out, blocking. Names
+resolved by DNS are looked up here too, in the calling thread.
 """
 
 from __future__ import annotations
@@ -11,9 +13,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._caller import ACQUIRE, CALL, CallerCore, CallError, reply_headers, retry_steps, send_headers
+from ._caller import ACQUIRE, CALL, CallerCore, CallError
+from ._deadline import IN_FORCE, remaining
 from ._exceptions import ConnectError
+from ._headers import reply_headers, send_headers
 from ._pool import ConnectionPool
+from ._steps import call_steps
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator
@@ -26,14 +31,20 @@ __all__ = ["Caller", "call_on"]
 
 
 def call_on(
-    conn: Connection, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+    conn: Connection,
+    name: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    info: Call | None,
+    timeout: float | None = None,
 ) -> Any:
-    """Call `name` on `conn` (headers in and out when middleware watches); errors propagate."""
+    """Call `name` on `conn` (headers in and out when middleware watches), within `timeout`
+    (None: the endpoint's); errors propagate."""
     if info is not None:
         info.endpoint = conn.endpoint.redacted_url
         if conn.header_transport is not None:
             send_headers(conn.header_transport, conn.endpoint, info)
-    conn.begin_call()
+    conn.begin_call(timeout)
     result = conn.call(name, args, kwargs)
     if info is not None and conn.header_transport is not None:
         info.reply_headers = reply_headers(conn.header_transport)
@@ -59,8 +70,14 @@ class Caller(CallerCore):
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
     ) -> Any:
         """Run one call through the pools, retrying where the policy allows; its result."""
-        index = self.pick()
-        pool = self.pools[index]
+        pool = self.only
+        if pool is None or IN_FORCE() is not None:
+            if self.discoveries:
+                self.refresh()
+            return self._drive(call_steps(self, name, info), name, args, kwargs, info)
+        budget = self.budget
+        if budget is not None:
+            budget.deposit(time.monotonic())
         try:
             conn = pool.acquire()
         except ConnectError as exc:
@@ -73,7 +90,24 @@ class Caller(CallerCore):
             else:
                 pool.release(conn)
                 return result
-        return self._drive(retry_steps(self, name, info, index, failure), name, args, kwargs, info)
+        steps = call_steps(self, name, info, (pool, failure))
+        return self._drive(steps, name, args, kwargs, info)
+
+    def refresh(self) -> None:
+        """Resolve the discovered names that are due, in this thread (bounded by the deadline)."""
+        from ._resolver import DEFAULT_DNS_TIMEOUT, resolve
+
+        now = time.monotonic()
+        for discovery in self.due_resolutions(now):
+            left = remaining(now)
+            timeout = DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(5.0, left))
+            try:
+                targets = resolve(discovery.endpoint, timeout)
+            except ConnectError as exc:
+                self.resolve_failed(discovery, time.monotonic(), exc)
+                continue
+            for pool in self.resolved(discovery, time.monotonic(), targets):
+                pool.close()
 
     @staticmethod
     def _drive(
@@ -83,18 +117,20 @@ class Caller(CallerCore):
         kwargs: dict[str, Any],
         info: Call | None,
     ) -> Any:
-        """Carry out the steps of `retry_steps`, blocking; the call's result."""
+        """Carry out the steps of `call_steps`, blocking; the call's result."""
         step = next(steps)
         while True:
             kind, target = step
             try:
                 if kind == ACQUIRE:
-                    value = target.acquire()
+                    pool, wait, connect_timeout = target
+                    value = pool.acquire(wait, connect_timeout=connect_timeout)
                 elif kind == CALL:
+                    conn, timeout = target
                     try:
-                        value = call_on(target, name, args, kwargs, info)
+                        value = call_on(conn, name, args, kwargs, info, timeout)
                     except BaseException as exc:
-                        raise CallError(exc, target, target) from None
+                        raise CallError(exc, conn, conn) from None
                 else:
                     time.sleep(target)
                     value = None

@@ -53,11 +53,12 @@ class Connection:
         *,
         generation: int = 0,
         service_name: str | None = None,
+        connect_timeout: float | None = None,
     ):
         self.endpoint = endpoint
         self.generation = generation
         try:
-            self.transport = open_transport(endpoint, ssl_context)
+            self.transport = open_transport(endpoint, ssl_context, connect_timeout)
         except ThriftBridgeError as exc:  # mapped where the socket failed; add where it was
             exc.endpoint = exc.endpoint or endpoint.redacted_url
             raise
@@ -114,7 +115,7 @@ class Connection:
         """The THeader headers of the reply just read (None without THeader)."""
         if self.header_transport is None:
             return None
-        from ._caller import reply_headers
+        from ._headers import reply_headers
 
         return reply_headers(self.header_transport)
 

@@ -14,7 +14,8 @@
     ├── PoolError
     │   ├── PoolTimeout (also Timeout)         no connection free within `pool_timeout`
     │   └── PoolClosed                         the client or pool was closed
-    └── RateLimited (also Timeout)             the client's rate limit held a call too long
+    ├── RateLimited (also Timeout)             the client's rate limit held a call too long
+    └── DeadlineExceeded (also Timeout)        a `deadline()` block's time ran out
 
 IDL-declared exceptions and ``TApplicationException`` are never wrapped: they propagate
 unchanged, because the server answered and the connection is still in step.
@@ -39,6 +40,7 @@ __all__ = [
     "ConfigError",
     "ConnectError",
     "ConnectTimeout",
+    "DeadlineExceeded",
     "HTTPError",
     "PoolClosed",
     "PoolError",
@@ -151,6 +153,10 @@ class PoolClosed(PoolError):
 
 class RateLimited(Timeout):
     """The client's `rate_limit` would have delayed the call past `rate_limit_timeout`."""
+
+
+class DeadlineExceeded(Timeout):
+    """The deadline of a `deadline()` block passed before the call (and its retries) ended."""
 
 
 # Errors that a TTransportException type maps to; everything else becomes TransportError.

@@ -20,7 +20,9 @@ __all__ = [
     "DEFAULT_MAX_FRAME_SIZE",
     "DEFAULT_MAX_MESSAGE_SIZE",
     "DEFAULT_PORTS",
+    "DEFAULT_RESOLVE_INTERVAL",
     "DEFAULT_TIMEOUT",
+    "DISCOVERIES",
     "HEADER_PROTOCOLS",
     "HTTP_SCHEMES",
     "OPTION_DEFAULTS",
@@ -31,6 +33,7 @@ __all__ = [
     "TLS_SCHEMES",
     "TRANSPORTS",
     "UNIX_SCHEMES",
+    "DiscoveryName",
     "HeaderProtocolName",
     "ProtocolName",
     "Scheme",
@@ -44,11 +47,13 @@ Scheme = Literal["tcp", "tcps", "http", "https", "unix", "unixs"]
 ProtocolName = Literal["binary", "compact", "json", "header"]
 HeaderProtocolName = Literal["binary", "compact"]
 TransportName = Literal["buffered", "framed", "zlib", "header"]
+DiscoveryName = Literal["dns", "srv"]
 
 SCHEMES: tuple[str, ...] = get_args(Scheme)
 PROTOCOLS: tuple[str, ...] = get_args(ProtocolName)
 HEADER_PROTOCOLS: tuple[str, ...] = get_args(HeaderProtocolName)
 TRANSPORTS: tuple[str, ...] = get_args(TransportName)
+DISCOVERIES: tuple[str, ...] = get_args(DiscoveryName)
 TLS_SCHEMES = frozenset({"tcps", "https", "unixs"})
 HTTP_SCHEMES = frozenset({"http", "https"})
 UNIX_SCHEMES = frozenset({"unix", "unixs"})
@@ -58,6 +63,11 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024  # Thrift TConfiguration default
 DEFAULT_MAX_FRAME_SIZE = 16_384_000  # Thrift TConfiguration default
+#: How often a discovered name is resolved again: gRPC's DNS resolver's 30 s.
+DEFAULT_RESOLVE_INTERVAL = 30.0
+#: Where discovery applies: a name resolving to addresses. Not http(s): its Host header
+#: would become the address; not unix: no name.
+_DISCOVERY_SCHEMES = frozenset({"tcp", "tcps"})
 _MAX_DURATION = 24 * 3600.0
 _HEADER_NAME_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 
@@ -176,6 +186,30 @@ def _pipeline(name: str, value: object) -> int:
     return value
 
 
+def _dns_server(name: str, value: object) -> str:
+    """A resolver address as 'host:port' (an IP address, port 53 by default; IPv6 in [])."""
+    import ipaddress
+
+    text = value.strip() if isinstance(value, str) else ""
+    match = re.fullmatch(
+        r"\[([0-9A-Fa-f:.]+)\](?::([0-9]{1,5}))?|([0-9.]+)(?::([0-9]{1,5}))?", text
+    )
+    try:
+        if not match:
+            raise ValueError(text)
+        address = ipaddress.ip_address(match[1] or match[3])
+        port = int(match[2] or match[4] or 53)
+        if not 0 < port < 65536:
+            raise ValueError(port)
+    except ValueError:
+        raise ConfigError(
+            f"invalid {name} {value!r} (expected an IP address and optional port: "
+            "'10.0.0.2', '127.0.0.1:5353' or '[::1]:53')"
+        ) from None
+    host = f"[{address}]" if address.version == 6 else str(address)
+    return f"{host}:{port}"
+
+
 def _optional(parse: Callable[[str, object], Any]) -> Callable[[str, object], Any]:
     """`parse`, also accepting None (the option left unset)."""
 
@@ -206,6 +240,9 @@ _OPTIONS: dict[str, tuple[_Parser, Any, frozenset[str], bool]] = {
     "headers": (_headers, (), _ALL, False),
     "bearer_token": (_optional(_text), None, HTTP_SCHEMES, False),
     "pipeline": (_pipeline, 1, _ALL, True),
+    "discovery": (_optional(_choice(DISCOVERIES)), None, _DISCOVERY_SCHEMES, True),
+    "resolve_interval": (_duration, DEFAULT_RESOLVE_INTERVAL, _DISCOVERY_SCHEMES, True),
+    "dns_server": (_optional(_dns_server), None, _DISCOVERY_SCHEMES, True),
 }
 OPTION_NAMES: tuple[str, ...] = tuple(sorted(_OPTIONS))
 #: Each option's default, as `Endpoint` holds it.
@@ -269,6 +306,10 @@ def _check_combination(scheme: str, out: dict[str, Any], given: Collection[str])
         raise ConfigError("keyfile given without certfile")
     if "max_frame_size" in given and out["max_frame_size"] > out["max_message_size"]:
         raise ConfigError("max_frame_size exceeds max_message_size")
+    if out["discovery"] is None:
+        for name in ("resolve_interval", "dns_server"):
+            if name in given:
+                raise ConfigError(f"{name} applies only with discovery=dns or discovery=srv")
 
 
 def _check_header(scheme: str, out: dict[str, Any], given: Collection[str]) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
 from ._exceptions import PoolClosed, PoolTimeout
+from ._settings import lifetime_with_jitter
 from ._tls import ssl_context_for
 
 if TYPE_CHECKING:
@@ -119,8 +120,14 @@ class ConnectionPool:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def acquire(self, timeout: float | None = None) -> Connection:
-        """A connection for one caller: an idle healthy one or a new one; may wait."""
+    def acquire(
+        self, timeout: float | None = None, *, connect_timeout: float | None = None
+    ) -> Connection:
+        """A connection for one caller: an idle healthy one or a new one; may wait.
+
+        `timeout`: how long to wait for room (None: the pool's); `connect_timeout`: for a new
+        connection (None: the endpoint's).
+        """
         with self._lock:
             # Queue behind earlier waiters: a thread that just released a connection must not
             # take it back before the waiter it woke runs (that starved waiters for minutes).
@@ -141,12 +148,13 @@ class ConnectionPool:
                 self.ssl_context,
                 generation=_generation,
                 service_name=self.service_name,
+                connect_timeout=connect_timeout,
             )
         except BaseException:
             self._give_back(None)
             raise
         if self.max_lifetime is not None:
-            conn.retire_at = conn.created_at + self.max_lifetime
+            conn.retire_at = conn.created_at + lifetime_with_jitter(self.max_lifetime)
         with self._lock:
             self._open += 1
             self._created += 1

@@ -9,8 +9,11 @@ from __future__ import annotations
 import dataclasses
 import random
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
+from ._balance import BALANCERS
+from ._budget import RetryBudgetPolicy
+from ._ejection import EjectionPolicy
 from ._exceptions import ConfigError
 from ._options import OPTION_NAMES
 
@@ -20,9 +23,15 @@ __all__ = [
     "ClientSettings",
     "RetryPolicy",
     "check_idempotent",
+    "lifetime_with_jitter",
     "parse_rate",
     "split_options",
 ]
+
+_Policy = TypeVar("_Policy", RetryBudgetPolicy, EjectionPolicy)
+# The defaults (frozen values, so one shared instance each is safe).
+_FINAGLE_BUDGET = RetryBudgetPolicy()
+_FINAGLE_EJECTION = EjectionPolicy()
 
 #: Seconds an idle connection is kept: below the idle timeouts of common load balancers and
 #: proxies (HAProxy setups' usual 30 s, AWS ALB's 60 s, nginx's 75 s), so a pooled connection
@@ -47,6 +56,33 @@ def _seconds(name: str, value: object, *, optional: bool = False) -> Any:
         accepted = "None or " if optional else ""
         raise ConfigError(f"invalid {name} {value!r} (expected {accepted}a number of seconds >= 0)")
     return float(value)
+
+
+def _policy(name: str, kind: type[_Policy], value: object) -> _Policy | None:
+    """A policy setting as its frozen value: True (the defaults), False or None (off), a
+    mapping of its fields, or the value itself; else `ConfigError`."""
+    if isinstance(value, kind):
+        return value
+    if value is True:
+        return kind()
+    if value is False or value is None:
+        return None
+    fields = [field.name for field in dataclasses.fields(kind)]
+    if isinstance(value, Mapping) and all(isinstance(key, str) for key in value):
+        unknown = sorted(set(value) - set(fields))
+        if unknown:
+            raise ConfigError(f"unknown {name} field(s) {unknown} (expected: {', '.join(fields)})")
+        return kind(**value)
+    raise ConfigError(
+        f"invalid {name} {value!r} (expected true, false, a {kind.__name__} or a mapping of "
+        f"{', '.join(fields)})"
+    )
+
+
+def lifetime_with_jitter(max_lifetime: float, rng: random.Random | None = None) -> float:
+    """`max_lifetime` give or take 10 %, drawn per connection (gRPC's max connection age
+    jitter), so connections opened together are not all retired together."""
+    return max_lifetime * (rng or random).uniform(0.9, 1.1)
 
 
 def parse_rate(text: object) -> float:
@@ -107,7 +143,9 @@ class RetryPolicy:
 
 #: Keyword arguments of `Client` and `AsyncClient` other than endpoint options.
 CLIENT_OPTIONS = (
+    "balancer",
     "cooldown",
+    "ejection",
     "idempotent",
     "max_idle",
     "max_lifetime",
@@ -119,13 +157,16 @@ CLIENT_OPTIONS = (
     "rate_limit_timeout",
     "retries",
     "retry_backoff",
+    "retry_budget",
     "service_name",
 )
 
 
 @dataclasses.dataclass(frozen=True)
 class ClientSettings:
-    """Everything about a client that is not an endpoint option: pool, retries, middleware.
+    """Everything about a client that is not an endpoint option: pool, retries, middleware,
+    and the fleet policies: `balancer` ("p2c" or "round_robin"), `retry_budget` and
+    `ejection` (a policy value, or True for the defaults, False for none, or a mapping).
 
     ::
 
@@ -143,6 +184,9 @@ class ClientSettings:
     rate_limit: str | None = None
     rate_limit_burst: int | None = None
     rate_limit_timeout: float = 1.0
+    balancer: str = "p2c"
+    retry_budget: RetryBudgetPolicy | None = _FINAGLE_BUDGET
+    ejection: EjectionPolicy | None = _FINAGLE_EJECTION
 
     def __post_init__(self) -> None:
         """Check every field; a bad one raises `ConfigError` naming it."""
@@ -173,6 +217,16 @@ class ClientSettings:
         set_field(
             self, "rate_limit_timeout", _seconds("rate_limit_timeout", self.rate_limit_timeout)
         )
+        balancer = self.balancer.strip().lower() if isinstance(self.balancer, str) else None
+        if balancer not in BALANCERS:
+            raise ConfigError(
+                f"unknown balancer {self.balancer!r} (expected one of: {', '.join(BALANCERS)})"
+            )
+        set_field(self, "balancer", balancer)
+        set_field(
+            self, "retry_budget", _policy("retry_budget", RetryBudgetPolicy, self.retry_budget)
+        )
+        set_field(self, "ejection", _policy("ejection", EjectionPolicy, self.ejection))
 
     @property
     def calls_per_second(self) -> float | None:

@@ -1,7 +1,9 @@
 """Running an async call: a connection borrowed, the call made, awaited; retries as decided.
 
-The asyncio shell of `_caller`: the first attempt runs inline; after a failure, the same
-`retry_steps` as the sync client's decides and `_drive` awaits its steps. Cancellation is a
+The asyncio shell of `_caller`: on one endpoint with no deadline in force the first attempt
+runs inline; every other call, and the rest of one whose first attempt failed, is the same
+`call_steps` as the sync client's, whose steps `_drive` awaits. Names resolved by DNS are
+looked up in a task of their own, awaited only while no endpoint is known yet. Cancellation is a
 normal outcome: a cancelled call is abandoned to its connection, which drains its reply by
 sequence id before the connection carries another call in its place.
 """
@@ -10,16 +12,20 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import time
 from typing import TYPE_CHECKING, Any
 
-from .._caller import ACQUIRE, CALL, CallerCore, CallError, retry_steps
+from .._caller import ACQUIRE, CALL, CallerCore, CallError
+from .._deadline import IN_FORCE, remaining
 from .._exceptions import ConnectError
+from .._steps import call_steps
 from ._connection import AsyncCall
 from ._pool import AsyncConnectionPool
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
 
+    from .._discovery import Discovery
     from .._endpoint import Endpoint
     from .._middleware import Call
 
@@ -54,6 +60,11 @@ def achain(
 class AsyncCaller(CallerCore):
     """The pools of an async client's endpoints on one event loop, and the runner of its calls."""
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        #: DNS lookups under way (kept referenced until they end).
+        self._resolving: set[asyncio.Future[None]] = set()
+
     def _make_pool(self, endpoint: Endpoint) -> AsyncConnectionPool:
         settings = self.settings
         return AsyncConnectionPool(
@@ -74,8 +85,14 @@ class AsyncCaller(CallerCore):
         The first attempt is written out here rather than through `AsyncConnection.call`:
         one coroutine fewer on every call.
         """
-        index = 0 if len(self.pools) == 1 else self.balancer.pick()
-        pool = self.pools[index]
+        pool = self.only
+        if pool is None or IN_FORCE() is not None:
+            if self.discoveries:
+                await self.refresh()
+            return await self._drive(call_steps(self, name, info), name, args, kwargs, info)
+        budget = self.budget
+        if budget is not None:
+            budget.deposit(time.monotonic())
         conn = pool.take()
         failure: BaseException
         try:
@@ -105,8 +122,36 @@ class AsyncCaller(CallerCore):
                     info.reply_headers = call.headers
                 pool.release(conn)
                 return result
-        steps = retry_steps(self, name, info, index, failure)
+        steps = call_steps(self, name, info, (pool, failure))
         return await self._drive(steps, name, args, kwargs, info)
+
+    async def refresh(self) -> None:
+        """Start resolving the discovered names that are due; wait for them only while no
+        endpoint is known yet (bounded by the deadline)."""
+        now = time.monotonic()
+        due = self.due_resolutions(now)
+        if not due:
+            return
+        left = remaining(now)
+        timeout = 5.0 if left is None else max(0.001, min(5.0, left))
+        tasks = [asyncio.ensure_future(self._resolve(d, timeout)) for d in due]
+        self._resolving.update(tasks)
+        for task in tasks:
+            task.add_done_callback(self._resolving.discard)
+        if not self.by_endpoint:  # nothing to call yet: this call needs the answers
+            await asyncio.gather(*tasks)
+
+    async def _resolve(self, discovery: Discovery, timeout: float) -> None:
+        """Ask the DNS for one name and act on the answer (a task of its own)."""
+        from .._resolver import resolve_async
+
+        try:
+            targets = await resolve_async(discovery.endpoint, timeout)
+        except ConnectError as exc:
+            self.resolve_failed(discovery, time.monotonic(), exc)
+            return
+        for pool in self.resolved(discovery, time.monotonic(), targets):
+            pool.close()
 
     @staticmethod
     async def _drive(
@@ -116,15 +161,17 @@ class AsyncCaller(CallerCore):
         kwargs: dict[str, Any],
         info: Call | None,
     ) -> Any:
-        """Await the steps of `retry_steps`; the call's result."""
+        """Await the steps of `call_steps`; the call's result."""
         step = next(steps)
         while True:
             kind, target = step
             try:
                 if kind == ACQUIRE:
-                    value = await target.acquire()
+                    pool, wait, connect_timeout = target
+                    value = await pool.acquire(wait, connect_timeout=connect_timeout)
                 elif kind == CALL:
-                    value = await target.call(name, args, kwargs, info)
+                    conn, timeout = target
+                    value = await conn.call(name, args, kwargs, info, timeout=timeout)
                 else:
                     await asyncio.sleep(target)
                     value = None
@@ -175,6 +222,12 @@ class AsyncCaller(CallerCore):
         if chained is None:
             chained = self.__dict__["_chained"] = achain(self.settings.middleware, self.final)
         return chained
+
+    def close_pools(self) -> None:
+        """Stop any DNS lookup, and close every pool's idle connections."""
+        for task in list(self._resolving):
+            task.cancel()
+        super().close_pools()
 
     async def aclose_pools(self) -> None:
         """Close every pool and wait for its idle connections' sockets to close."""

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._base import ClientBase
 from .._caller import CallError
@@ -20,16 +20,21 @@ from .._exceptions import PoolClosed, PoolError, TransportError
 from .._outcome import raise_outcome
 from .._pool import inherited
 from .._service import no_such_method
+from .._settings import DEFAULT_MAX_IDLE
 from ._calls import AsyncCaller, achain
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 
-    from .._middleware import Call
+    from .._endpoint import Endpoint
+    from .._middleware import Call, Middleware
+    from ..typing import AsyncClientAPI, AsyncPinnedClientAPI, AsyncServiceModule
     from ._connection import AsyncConnection
     from ._pool import AsyncConnectionPool
 
 __all__ = ["AsyncClient", "AsyncPinnedClient"]
+
+_View = TypeVar("_View")
 
 
 async def _until_the_loop_ends(caller: AsyncCaller) -> AsyncGenerator[None, None]:
@@ -57,7 +62,57 @@ class AsyncClient(ClientBase):
 
         async with AsyncClient(CustomerService, "tcp://127.0.0.1:9090?pipeline=8") as customers:
             print((await customers.get_customer(1)).name)
+
+    Given a service module with a generated stub, type checkers see the stub's
+    ``TypedAsyncClient`` (the IDL's signatures as coroutines); see `thrift_bridge.typing`.
     """
+
+    if TYPE_CHECKING:
+        # For type checkers only, as on Client: the parameters repeat ClientBase.__init__'s
+        # (tests/test_typed_clients.py keeps them equal).
+        @overload
+        def __new__(  # type: ignore[misc]
+            cls,
+            service: AsyncServiceModule[_View],
+            url: str | Endpoint | Sequence[str | Endpoint] | None = None,
+            *,
+            pool_size: int = 8,
+            pool_timeout: float = 5.0,
+            retries: int = 2,
+            retry_backoff: float = 0.05,
+            idempotent: Iterable[str] = (),
+            max_idle: float | None = DEFAULT_MAX_IDLE,
+            max_lifetime: float | None = None,
+            cooldown: float = 5.0,
+            service_name: str | None = None,
+            middleware: Sequence[Middleware] = (),
+            rate_limit: str | None = None,
+            rate_limit_burst: int | None = None,
+            rate_limit_timeout: float = 1.0,
+            **options: Any,
+        ) -> _View: ...
+        @overload
+        def __new__(
+            cls,
+            service: Any,
+            url: str | Endpoint | Sequence[str | Endpoint] | None = None,
+            *,
+            pool_size: int = 8,
+            pool_timeout: float = 5.0,
+            retries: int = 2,
+            retry_backoff: float = 0.05,
+            idempotent: Iterable[str] = (),
+            max_idle: float | None = DEFAULT_MAX_IDLE,
+            max_lifetime: float | None = None,
+            cooldown: float = 5.0,
+            service_name: str | None = None,
+            middleware: Sequence[Middleware] = (),
+            rate_limit: str | None = None,
+            rate_limit_burst: int | None = None,
+            rate_limit_timeout: float = 1.0,
+            **options: Any,
+        ) -> AsyncClient: ...
+        def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...
 
     def _setup(self) -> None:
         self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
@@ -167,6 +222,25 @@ class AsyncClient(ClientBase):
             total["retries"] = 0
         return total
 
+    def fleet_stats(self) -> dict[str, Any]:
+        """Each endpoint's state (calls out, latency, ejection), the retry budget and DNS, as
+        the running event loop's pools (else the last loop's) see them."""
+        try:
+            state = self._loops.get(asyncio.get_running_loop())
+        except RuntimeError:
+            state = None
+        if state is None and self._last is not None:
+            state = self._loops.get(self._last[0])
+        if state is None:  # no call yet: nothing measured
+            return {
+                "balancer": None,
+                "panic": False,
+                "endpoints": {},
+                "retry_budget": None,
+                "discovery": [],
+            }
+        return state.caller.fleet_stats()
+
     async def aclose(self) -> None:
         """Close every connection (busy ones once their calls end); later calls raise
         `PoolClosed`. Pools of other, still running loops are closed on their loops."""
@@ -243,7 +317,9 @@ class AsyncPinnedClient:
 
     async def __aenter__(self) -> AsyncPinnedClient:
         caller = self._caller = await self._client._caller()
-        pool = self._pool = caller.pools[caller.pick()]
+        if caller.discoveries:
+            await caller.refresh()
+        pool = self._pool = caller.pinned_pool()
         self._conn = await pool.acquire()
         if not caller.plain:
             self._run = achain(caller.settings.middleware, self._final)
@@ -318,3 +394,13 @@ class AsyncPinnedClient:
     def broken(self) -> bool:
         """Whether a call left the connection out of step (it is closed on release)."""
         return self._broken is not None
+
+
+if TYPE_CHECKING:
+    # Typed views promise AsyncClientAPI and AsyncPinnedClientAPI: mypy checks here that both
+    # classes keep those promises.
+    def _async_api(client: AsyncClient) -> AsyncClientAPI:
+        return client
+
+    def _async_pinned_api(pinned: AsyncPinnedClient) -> AsyncPinnedClientAPI:
+        return pinned

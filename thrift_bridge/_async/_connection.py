@@ -6,6 +6,10 @@ Requests are coded exactly as the sync client codes them (the fast codecs, or th
 I/O by `_codec._replies.ReplyStream`. A call that is cancelled leaves the connection in step:
 its reply, when it comes, is read and dropped (drained by sequence id); one whose deadline
 passes retires the connection, which closes once no call on it is still awaited.
+
+Over 400 lines on purpose: it is one `asyncio.Protocol`, whose callbacks (`data_received`,
+`connection_lost`, the deadline timer) and the calls written on it share one connection's
+state; split over modules, that state would be shared across them.
 """
 
 from __future__ import annotations
@@ -15,12 +19,11 @@ import math
 import os
 import struct
 import sys
-import threading
 import weakref
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
-from .._caller import CallError, send_headers
-from .._codec._binary import BinaryMethod, binary_methods
+from .._caller import CallError
+from .._codec._binary import BinaryMethod
 from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from .._codec._replies import ReplyStream
@@ -32,8 +35,8 @@ from .._exceptions import (
     TransportError,
     WriteTimeout,
 )
+from .._headers import send_headers
 from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
-from .._service import generated_method, result_unpacker, service_methods
 from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
@@ -42,49 +45,11 @@ if TYPE_CHECKING:
 
     from .._endpoint import Endpoint
     from .._middleware import Call
+    from ._methods import MethodInfo
 
-__all__ = ["AsyncCall", "AsyncConnection", "MethodInfo", "method_table"]
+__all__ = ["AsyncCall", "AsyncConnection"]
 
 _FRAME_LENGTH = struct.Struct("!i").pack  # a frame's 4-byte big-endian length
-
-
-class MethodInfo(NamedTuple):
-    """What an async connection needs to code one method."""
-
-    result_class: Any  #: `<method>_result`, None for oneway
-    unpack: Any  #: result struct -> value (or the declared exception raised)
-    fast: Any  #: the method's BinaryMethod or JsonMethod, or None (generated code)
-    oneway: bool
-
-
-_tables: dict[tuple[Any, ...], dict[str, MethodInfo]] = {}
-_tables_lock = threading.Lock()
-
-
-def method_table(
-    client_class: type[Any], service_name: str | None, endpoint: Endpoint
-) -> dict[str, MethodInfo]:
-    """How each method of a generated client is coded on `endpoint` (built once per wire)."""
-    key = (client_class, service_name, endpoint.protocol, endpoint.transport, endpoint.zlib)
-    table = _tables.get(key)
-    if table is not None:
-        return table
-    if endpoint.protocol == "json":
-        from .._codec._json_methods import json_methods
-
-        fast: dict[str, Any] = dict(json_methods(client_class, service_name, endpoint))
-    else:
-        fast = dict(binary_methods(client_class, service_name, endpoint))
-    table = {}
-    for name in service_methods(client_class):
-        parts = generated_method(client_class, name)
-        module = sys.modules[getattr(client_class, name).__module__]
-        result_class = getattr(module, f"{name}_result", None)
-        oneway = not hasattr(client_class, f"recv_{name}")
-        unpack = result_unpacker(result_class, name) if result_class is not None else None
-        table[name] = MethodInfo(result_class, unpack, fast.get(name) if parts else None, oneway)
-    with _tables_lock:
-        return _tables.setdefault(key, table)
 
 
 class AsyncCall:
@@ -103,6 +68,7 @@ class AsyncCall:
         "owns_share",
         "result_class",
         "seqid",
+        "timeout",
         "unpack",
         "written",
     )
@@ -127,6 +93,7 @@ class AsyncCall:
         self.owns_share = True
         self.future: asyncio.Future[Any] | None = None
         self.deadline = math.inf
+        self.timeout = 0.0  #: the call's own timeout when a deadline cut it (0: the endpoint's)
         self.headers: dict[str, str] | None = None
 
     @property
@@ -215,9 +182,11 @@ class AsyncConnection(asyncio.Protocol):
 
     # -- opening -----------------------------------------------------------------------------
 
-    async def open(self, context: ssl.SSLContext | None) -> None:
-        """Connect (and for TLS, handshake) within `connect_timeout`, or raise `ConnectError`."""
+    async def open(self, context: ssl.SSLContext | None, timeout: float | None = None) -> None:
+        """Connect (and for TLS, handshake) within `timeout` (None: the endpoint's
+        `connect_timeout`), or raise `ConnectError`."""
         endpoint = self.endpoint
+        seconds = endpoint.connect_timeout if timeout is None else timeout
         hostname = None if context is None else endpoint.server_hostname or endpoint.host
         if endpoint.is_unix:
             connecting = self.loop.create_unix_connection(
@@ -228,10 +197,10 @@ class AsyncConnection(asyncio.Protocol):
                 lambda: self, endpoint.host, endpoint.port, ssl=context, server_hostname=hostname
             )
         try:
-            await asyncio.wait_for(connecting, endpoint.connect_timeout)
+            await asyncio.wait_for(connecting, seconds)
         except asyncio.TimeoutError as exc:
             raise ConnectTimeout(
-                f"timed out connecting (connect_timeout={endpoint.connect_timeout:g}s)",
+                f"timed out connecting (connect_timeout={seconds:g}s)",
                 endpoint=endpoint.redacted_url,
             ) from exc
         except OSError as exc:
@@ -312,9 +281,15 @@ class AsyncConnection(asyncio.Protocol):
         return self.error is None and not self.retiring and self.load < self.endpoint.pipeline
 
     def send(
-        self, call: AsyncCall, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        call: AsyncCall,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        timeout: float | None = None,
     ) -> asyncio.Future[Any] | None:
-        """Code and write one call's request; the future of its reply (None: oneway)."""
+        """Code and write one call's request; the future of its reply (None: oneway), due
+        within `timeout` (None: the endpoint's)."""
         name = call.name
         table = self.methods[name]
         if self.error is not None:
@@ -353,8 +328,16 @@ class AsyncConnection(asyncio.Protocol):
         if not table.oneway or self._http_head is not None:
             call.future = self.loop.create_future()
             self.pending[seqid] = call
-            call.deadline = self.loop.time() + self.endpoint.timeout
-            if self._watchdog is None:
+            if timeout is None:
+                call.deadline = self.loop.time() + self.endpoint.timeout
+            else:
+                call.deadline = self.loop.time() + timeout
+                call.timeout = timeout
+            watchdog = self._watchdog
+            if watchdog is None:
+                self._watchdog = self.loop.call_at(call.deadline, self._watch)
+            elif call.deadline < watchdog.when():  # cut short by a deadline: watch it first
+                watchdog.cancel()
                 self._watchdog = self.loop.call_at(call.deadline, self._watch)
         return call.future
 
@@ -366,6 +349,7 @@ class AsyncConnection(asyncio.Protocol):
         info: Call | None,
         *,
         pinned: bool = False,
+        timeout: float | None = None,
     ) -> Any:
         """Run one call on this connection: its result, or what it raised.
 
@@ -378,7 +362,7 @@ class AsyncConnection(asyncio.Protocol):
         call = AsyncCall(self, name, self.methods[name])
         call.owns_share = not pinned  # a pinned session holds one share for all its calls
         try:
-            future = self.send(call, args, kwargs, info)
+            future = self.send(call, args, kwargs, info, timeout)
             if future is None:  # oneway: done once written (and out of our buffer)
                 if self._paused:
                     await self.drain()
@@ -496,7 +480,7 @@ class AsyncConnection(asyncio.Protocol):
         future = call.future
         if future is not None and not future.done() and not call.abandoned:
             unsent = self.transport is not None and self.transport.get_write_buffer_size() > 0
-            timeout = self.endpoint.timeout
+            timeout = call.timeout or self.endpoint.timeout
             error: TransportError = (
                 WriteTimeout(f"the request could not be sent within {timeout:g}s")
                 if unsent

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigError, PoolClosed, PoolTimeout
 from .._pool import current_generation, pool_timeout_message
-from .._settings import DEFAULT_MAX_IDLE
+from .._settings import DEFAULT_MAX_IDLE, lifetime_with_jitter
 from .._tls import ssl_context_for
-from ._connection import AsyncConnection, inherited_connections, method_table
+from ._connection import AsyncConnection, inherited_connections
+from ._methods import method_table
 
 if TYPE_CHECKING:
     from .._endpoint import Endpoint
@@ -114,8 +115,14 @@ class AsyncConnectionPool:
                 return conn
         return self._take(self._loop)
 
-    async def acquire(self) -> AsyncConnection:
-        """A connection with room for one call: a usable one, a new one, or one freed in time."""
+    async def acquire(
+        self, timeout: float | None = None, *, connect_timeout: float | None = None
+    ) -> AsyncConnection:
+        """A connection with room for one call: a usable one, a new one, or one freed in time.
+
+        `timeout`: how long to wait in line (None: the pool's); `connect_timeout`: for a new
+        connection (None: the endpoint's).
+        """
         loop = self._check_loop()
         if self._closed:
             raise PoolClosed(f"{self!r} is closed", endpoint=self.endpoint.redacted_url)
@@ -124,10 +131,12 @@ class AsyncConnectionPool:
             if conn is not None:
                 return conn
             if len(self._conns) + self._opening < self.size:
-                return await self._open()
-        return await self._wait(loop)
+                return await self._open(connect_timeout=connect_timeout)
+        return await self._wait(loop, self.timeout if timeout is None else timeout, connect_timeout)
 
-    async def _wait(self, loop: asyncio.AbstractEventLoop) -> AsyncConnection:
+    async def _wait(
+        self, loop: asyncio.AbstractEventLoop, wait: float, connect_timeout: float | None
+    ) -> AsyncConnection:
         """Wait in line (first come first served) for room, up to the pool's timeout.
 
         Room is handed over, not merely announced: a freed connection goes to the first in
@@ -136,9 +145,13 @@ class AsyncConnectionPool:
         """
         self._waits += 1
         waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
-        self._waiters.append((waiter, loop.time() + self.timeout))
-        if self._line_timer is None:
-            self._line_timer = loop.call_at(self._waiters[0][1], self._time_out_waiters)
+        due = loop.time() + wait
+        self._waiters.append((waiter, due))
+        timer = self._line_timer
+        if timer is None or due < timer.when():  # a shorter wait than those before it
+            if timer is not None:
+                timer.cancel()
+            self._line_timer = loop.call_at(due, self._time_out_waiters)
         try:
             conn = await waiter
         except asyncio.CancelledError:
@@ -152,17 +165,22 @@ class AsyncConnectionPool:
             raise
         if conn is not None:
             return conn
-        return await self._open(reserved=True)
+        return await self._open(reserved=True, connect_timeout=connect_timeout)
 
     def _time_out_waiters(self) -> None:
-        """The first deadline in line came: those past theirs get `PoolTimeout`."""
+        """The first deadline in line came: those past theirs get `PoolTimeout`.
+
+        Deadlines are mostly in line order, but a call cut short by a `deadline()` block
+        waits less than those before it: the whole line is looked at.
+        """
         self._line_timer = None
         assert self._loop is not None
         now = self._loop.time()
-        waiters = self._waiters
-        while waiters and (waiters[0][0].done() or waiters[0][1] <= now):
-            waiter, _ = waiters.popleft()
-            if not waiter.done():
+        kept: deque[tuple[asyncio.Future[AsyncConnection | None], float]] = deque()
+        for waiter, due in self._waiters:
+            if waiter.done():
+                continue
+            if due <= now:
                 self._timeouts += 1
                 waiter.set_exception(
                     PoolTimeout(
@@ -170,8 +188,12 @@ class AsyncConnectionPool:
                         endpoint=self.endpoint.redacted_url,
                     )
                 )
-        if waiters:
-            self._line_timer = self._loop.call_at(waiters[0][1], self._time_out_waiters)
+            else:
+                kept.append((waiter, due))
+        self._waiters = kept
+        if kept:
+            first = min(due for _, due in kept)
+            self._line_timer = self._loop.call_at(first, self._time_out_waiters)
 
     def _hand_over(self) -> None:
         """Give room to the first in line: a connection with a free share, or leave to open one."""
@@ -217,7 +239,9 @@ class AsyncConnectionPool:
             best.load += 1
         return best
 
-    async def _open(self, *, reserved: bool = False) -> AsyncConnection:
+    async def _open(
+        self, *, reserved: bool = False, connect_timeout: float | None = None
+    ) -> AsyncConnection:
         """Open one more connection (counted while it opens) for the caller.
 
         `reserved`: the room was handed over to a waiter, already counted as opening.
@@ -228,7 +252,7 @@ class AsyncConnectionPool:
             self.endpoint, self.client_class, self.service_name, self._methods, current_generation()
         )
         try:
-            await conn.open(self.ssl_context)
+            await conn.open(self.ssl_context, connect_timeout)
         except BaseException:
             self._opening -= 1
             conn.close()
@@ -236,13 +260,15 @@ class AsyncConnectionPool:
             raise
         self._opening -= 1
         if self.max_lifetime is not None:
-            conn.retire_at = conn.created_at + self.max_lifetime
+            conn.retire_at = conn.created_at + lifetime_with_jitter(self.max_lifetime)
         conn.on_free = self._on_free
         self._conns.append(conn)
         self._created += 1
         conn.load += 1
         if self._closed:
             conn.retire()
+        elif self._waiters:
+            self._hand_over()  # a pipelined connection has room for those in line too
         return conn
 
     def release(self, conn: AsyncConnection, clean: bool = True) -> None:

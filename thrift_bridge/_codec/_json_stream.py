@@ -1,4 +1,4 @@
-"""Whole TJSONProtocol messages out of a byte stream: framing, parsing, and a fallback reader.
+"""Whole TJSONProtocol messages out of a byte stream: framing and parsing.
 
 JSON over a buffered socket has no length prefix: a message ends where its outer array closes.
 `MessageReader` is fed bytes as they arrive (sans-I/O: a blocking socket loop and an asyncio
@@ -9,26 +9,22 @@ message parsed, once, by the standard library's C scanner; `_json_codec` reads t
 Apache's format is not quite JSON: it writes a struct or container map key as a bare object or
 array, and its reader takes number spellings (``+1``, ``01``, ``.5``) and escapes (``\\u+041``)
 that JSON does not. What the C scanner refuses is read by Apache's own TJSONProtocol instead,
-under our limits, so whatever Apache's reader accepts is accepted here, with the same values.
-Its reader accepts no whitespace outside strings, and neither does this one.
+under our limits (`_json_apache`), so whatever Apache's reader accepts is accepted here, with
+the same values. Its reader accepts no whitespace outside strings, and neither does this one.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import operator
 import re
-from collections.abc import Iterator
 from typing import Any, Final
 
-from thrift.protocol.TJSONProtocol import TJSONProtocol
-from thrift.protocol.TProtocol import TProtocolException
-from thrift.Thrift import TApplicationException, TException, TMessageType
-from thrift.transport.TTransport import TMemoryBuffer, TTransportException
+from thrift.Thrift import TApplicationException, TMessageType
 
 from .._exceptions import ProtocolError
+from ._json_apache import ApacheJSONReader, apache_errors
 from ._json_read import NEGATIVE_ZERO, readers
 from ._json_write import JsonLimits
 
@@ -189,7 +185,7 @@ class Frame:
         data: bytes,
         envelope: tuple[str, int, int],
         body: Any,
-        proto: _LimitedJSONProtocol | None,
+        proto: ApacheJSONReader | None,
         limits: JsonLimits,
     ):
         #: The message's bytes, as received.
@@ -345,99 +341,12 @@ def _integer(value: Any) -> int:
     raise ProtocolError(f"malformed TJSONProtocol reply: expected an integer, got {value!r}")
 
 
-class _ExactBuffer(TMemoryBuffer):  # type: ignore[misc]
-    """A memory buffer that raises at its end: Apache's reader reads a number at the end of
-    its input one empty byte at a time until its string limit (100 MiB of loop) otherwise."""
-
-    def read(self, sz: int) -> bytes:
-        data: bytes = self._buffer.read(sz)
-        if len(data) < sz:
-            raise TTransportException(TTransportException.END_OF_FILE, "the message ends early")
-        return data
-
-
-class _LimitedJSONProtocol(TJSONProtocol):  # type: ignore[misc]
-    """Apache's reader, for what JSON's scanner refuses, held to our depth and size limits."""
-
-    def __init__(self, data: bytes, limits: JsonLimits):
-        self._buffer = _ExactBuffer(data)
-        super().__init__(self._buffer, string_length_limit=limits.strings)
-        self._limits = limits
-        self._nesting = 0
-
-    def _enter(self, size: int = 0) -> None:
-        self._nesting += 1
-        if self._nesting > self._limits.max_depth:
-            raise ProtocolError(f"the reply nests deeper than max_depth={self._limits.max_depth}")
-        if size > self._limits.containers:
-            raise ProtocolError(
-                f"a container of {size} elements exceeds "
-                f"container_length_limit={self._limits.containers}"
-            )
-
-    def readStructBegin(self) -> None:  # noqa: N802 - Apache's names from here on
-        self._enter()
-        super().readStructBegin()
-
-    def readStructEnd(self) -> None:  # noqa: N802
-        super().readStructEnd()
-        self._nesting -= 1
-
-    def readListBegin(self) -> tuple[int, int]:  # noqa: N802
-        elem_type, size = super().readListBegin()
-        self._enter(size)
-        return elem_type, size
-
-    readSetBegin = readListBegin  # noqa: N815
-
-    def readListEnd(self) -> None:  # noqa: N802
-        super().readListEnd()
-        self._nesting -= 1
-
-    readSetEnd = readListEnd  # noqa: N815
-
-    def readMapBegin(self) -> tuple[int, int, int]:  # noqa: N802
-        key_type, value_type, size = super().readMapBegin()
-        self._enter(size)
-        return key_type, value_type, size
-
-    def readMapEnd(self) -> None:  # noqa: N802
-        super().readMapEnd()
-        self._nesting -= 1
-
-    def read_body(self, cls: type, size: int) -> Any:
-        """The message's struct as the generated read() decodes it, then the message's end."""
-        with _apache_errors():
-            read: Any = getattr(cls, "read", None)
-            if getattr(read, "__self__", None) is cls:  # a classmethod (thrift_spec only)
-                result = read(self)
-            else:
-                result = cls()
-                result.read(self)
-            self.readMessageEnd()
-        if self._buffer._buffer.tell() != size:
-            raise ProtocolError("malformed TJSONProtocol reply: bytes after the message's end")
-        return result
-
-
-@contextlib.contextmanager
-def _apache_errors() -> Iterator[None]:
-    """Re-raise what Apache's reader raises on malformed input as our ProtocolError."""
-    try:
-        yield
-    except RecursionError as exc:
-        raise ProtocolError("the reply nests too deep for Apache's reader") from exc
-    except (TException, ValueError, KeyError, TypeError, IndexError, EOFError) as exc:
-        detail = exc.message if isinstance(exc, TProtocolException) else exc
-        raise ProtocolError(f"malformed TJSONProtocol reply: {detail!r}") from exc
-
-
 def _fallback(raw: bytearray, limits: JsonLimits) -> tuple[Frame, int]:
     """The message at the start of `raw`, read by Apache's TJSONProtocol."""
     data = bytes(raw)
     data = data[: _message_end(data)]
-    proto = _LimitedJSONProtocol(data, limits)
-    with _apache_errors():
+    proto = ApacheJSONReader(data, limits)
+    with apache_errors():
         envelope = proto.readMessageBegin()
     return Frame(data, envelope, None, proto, limits), len(data)
 

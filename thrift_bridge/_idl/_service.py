@@ -11,7 +11,7 @@ from . import _model as m
 from ._resolve import Program, type_info
 from ._source import ModuleSource, emit_structs
 
-__all__ = ["service_source"]
+__all__ = ["helper_structs", "service_source"]
 
 
 def service_source(
@@ -54,7 +54,7 @@ def service_source(
     methods: list[str] = []
     for function in service.functions:
         _client_methods(lines, function)
-        structs += _helper_structs(function)
+        structs += helper_structs(function)
         throws = "".join(f"({t.name!r}, {_class_of(out, t)}), " for t in function.throws)
         arguments = "".join(f"{a.name!r}, " for a in function.arguments)
         methods.append(
@@ -103,7 +103,7 @@ def _client_methods(lines: list[str], function: m.Function) -> None:
     ]
 
 
-def _helper_structs(function: m.Function) -> list[m.Struct]:
+def helper_structs(function: m.Function) -> list[m.Struct]:
     """``<method>_args`` and (unless oneway) ``<method>_result``, as Apache defines them."""
     line, column = function.line, function.column
     structs = [

@@ -28,30 +28,32 @@ __all__ = ["HttpTransport"]
 class _HttpIO:
     """The keep-alive socket of an HTTP endpoint, reopened after the server closed it."""
 
-    __slots__ = ("_connect", "_io", "limit", "sent", "started", "timeout")
+    __slots__ = ("_connect", "_io", "_timeout", "limit", "sent", "started", "timeout")
 
     def __init__(self, connect: Callable[[], socket.socket], timeout: float, limit: int):
         self._connect = connect
         self.timeout = timeout
         self.limit = limit
         self.sent = self.started = False
+        self._timeout: float | None = None  # the current call's (None: the endpoint's)
         self._io: SocketIO | None = None
 
     def open(self) -> None:
         """Connect now (once at construction, and again after a server closed the socket)."""
         self._io = SocketIO(self._connect(), self.timeout, 2**62)  # http1 bounds each part
 
-    def begin_call(self) -> None:
+    def begin_call(self, timeout: float | None = None) -> None:
         self.sent = self.started = False
+        self._timeout = timeout
         if self._io is not None:
-            self._io.begin_call()
+            self._io.begin_call(timeout)
 
     def exchange(self, head: bytes, body: bytes) -> Reply:
         """Send one request and read its reply; the socket is closed unless kept alive."""
         if self._io is None:
             self.open()
             assert self._io is not None
-            self._io.begin_call()
+            self._io.begin_call(self._timeout)
         self.started = True
         self._io.send_parts(head, body)
         self.sent = True

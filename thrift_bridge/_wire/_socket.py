@@ -75,6 +75,7 @@ class SocketIO:
         "_op_timeout",
         "_poller",
         "_write_poller",
+        "call_timeout",
         "deadline",
         "max_message_size",
         "received",
@@ -88,6 +89,7 @@ class SocketIO:
         self.sock = sock
         self.timeout = timeout
         self.deadline = math.inf
+        self.call_timeout = timeout
         self.sent = self.started = False
         self.received = 0
         self.max_message_size = max_message_size
@@ -111,13 +113,17 @@ class SocketIO:
             self.sock.settimeout(seconds)
         self._op_timeout = seconds
 
-    def begin_call(self) -> None:
-        """Start the clock and the byte budget for one call."""
-        self.deadline = time.monotonic() + self.timeout
+    def begin_call(self, timeout: float | None = None) -> None:
+        """Start the clock (`timeout` for the whole call; None: the endpoint's) and the byte
+        budget for one call."""
+        if timeout is None:
+            timeout = self.timeout
+        self.call_timeout = timeout
+        self.deadline = time.monotonic() + timeout
         self.sent = self.started = False
         self.received = 0
-        if self._op_timeout != self.timeout:
-            self._set_timeout(self.timeout)
+        if self._op_timeout != timeout:
+            self._set_timeout(timeout)
 
     def _within_deadline(self) -> bool:
         """Bound the next send or recv by what is left of the call; False once nothing is."""
@@ -130,7 +136,7 @@ class SocketIO:
 
     def _reply_timed_out(self) -> ReadTimeout:
         """The error for a reply that did not arrive within the call's timeout."""
-        return ReadTimeout(f"no complete reply within {self.timeout:g}s")
+        return ReadTimeout(f"no complete reply within {self.call_timeout:g}s")
 
     def recv_or_eof(self, n: int) -> bytes:
         """Like `recv`, but b"" once the peer has closed the connection (HTTP's end of body)."""
@@ -206,7 +212,7 @@ class SocketIO:
     def _send_timed_out(self, sent: int, total: int) -> WriteTimeout:
         """The error for a request the peer did not take in full before the deadline."""
         return WriteTimeout(
-            f"the request could not be sent within {self.timeout:g}s "
+            f"the request could not be sent within {self.call_timeout:g}s "
             f"(the peer took {sent} of {total} bytes)"
         )
 
@@ -314,14 +320,16 @@ class SocketIO:
         return self.sock.fileno()
 
 
-def connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
-    """A connected (and, for TLS, handshaken) socket to `endpoint`, or `ConnectError`."""
+def connect(
+    endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float | None = None
+) -> socket.socket:
+    """A connected (and, for TLS, handshaken) socket to `endpoint`, or `ConnectError`, within
+    `timeout` (None: the endpoint's `connect_timeout`)."""
+    seconds = endpoint.connect_timeout if timeout is None else timeout
     try:
-        return _connect(endpoint, context)
+        return _connect(endpoint, context, seconds)
     except (socket.timeout, TimeoutError) as exc:
-        raise ConnectTimeout(
-            f"timed out connecting (connect_timeout={endpoint.connect_timeout:g}s): {exc}"
-        ) from exc
+        raise ConnectTimeout(f"timed out connecting (connect_timeout={seconds:g}s): {exc}") from exc
     except OSError as exc:
         tls = sys.modules.get("ssl")
         if tls is not None and isinstance(exc, tls.SSLError):
@@ -329,18 +337,18 @@ def connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socket
         raise ConnectError(f"{exc.strerror or exc}") from exc
 
 
-def _connect(endpoint: Endpoint, context: ssl.SSLContext | None) -> socket.socket:
+def _connect(endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
     """A connected (and, for TLS, handshaken) socket; tries every resolved address in turn."""
     if endpoint.is_unix:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.settimeout(endpoint.connect_timeout)
+            sock.settimeout(timeout)
             sock.connect(endpoint.path)
         except BaseException:
             sock.close()
             raise
     else:
-        sock = _connect_tcp(endpoint.host, endpoint.port, endpoint.connect_timeout)
+        sock = _connect_tcp(endpoint.host, endpoint.port, timeout)
     if context is not None:
         try:
             hostname = endpoint.server_hostname or endpoint.host

@@ -17,13 +17,17 @@ if TYPE_CHECKING:
 __all__ = ["open_transport", "transport_stack"]
 
 
-def open_transport(endpoint: Endpoint, context: ssl.SSLContext | None) -> StackTransport:
-    """Open a connection to `endpoint` and return its outermost transport, ready for a protocol."""
+def open_transport(
+    endpoint: Endpoint, context: ssl.SSLContext | None, connect_timeout: float | None = None
+) -> StackTransport:
+    """Open a connection to `endpoint` and return its outermost transport, ready for a protocol
+    (connected within `connect_timeout`, None: the endpoint's; HTTP connects on first use)."""
     if endpoint.is_http:
         from ._http import HttpTransport
 
         return HttpTransport(endpoint, lambda: connect(endpoint, context))
-    return transport_stack(endpoint, SocketIO(connect(endpoint, context), endpoint.timeout))
+    sock = connect(endpoint, context, connect_timeout)
+    return transport_stack(endpoint, SocketIO(sock, endpoint.timeout))
 
 
 def transport_stack(endpoint: Endpoint, io: Any) -> StackTransport:

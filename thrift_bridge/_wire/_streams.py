@@ -45,9 +45,9 @@ class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]
     def close(self) -> None:
         self.io.close()
 
-    def begin_call(self) -> None:
-        """Reset the deadline and budgets before one call."""
-        self.io.begin_call()
+    def begin_call(self, timeout: float | None = None) -> None:
+        """Reset the deadline (`timeout` from now; None: the endpoint's) and budgets."""
+        self.io.begin_call(timeout)
 
     @property
     def request_sent(self) -> bool:
@@ -239,8 +239,8 @@ class ZlibTransport(StackTransport):
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
 
-    def begin_call(self) -> None:
-        self.io.begin_call()
+    def begin_call(self, timeout: float | None = None) -> None:
+        self.io.begin_call(timeout)
         self._produced = 0
 
     def _inflate(self, need: int) -> bytes:

@@ -35,9 +35,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
 
-from .._endpoint import parse_urls
 from .._exceptions import ConfigError
 from .._options import PROTOCOLS
+from .._urls import parse_urls
 from .registry import ClientRegistry
 
 if TYPE_CHECKING:

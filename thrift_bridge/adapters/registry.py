@@ -15,9 +15,7 @@ URL(s)::
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from types import ModuleType
@@ -25,11 +23,12 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
 from .._base import ClientBase
 from .._client import Client
-from .._endpoint import DEFAULT_URL, parse_urls
 from .._exceptions import ConfigError
 from .._options import OPTION_NAMES
 from .._service import client_class_of, service_methods
 from .._settings import CLIENT_OPTIONS, ClientSettings, check_idempotent
+from .._urls import DEFAULT_URL, parse_urls
+from ._sources import from_flat, read_file
 
 if TYPE_CHECKING:
     from .._async._client import AsyncClient
@@ -199,28 +198,12 @@ class _Registry(Generic[C]):
         nested = mapping.get(prefix)
         if nested is not None:
             return cls(nested)
-        return cls(_from_flat(mapping, prefix))
+        return cls(from_flat(mapping, prefix, _ENTRY_KEYS))
 
     @classmethod
     def from_file(cls: type[R], path: str | os.PathLike[str], prefix: str = DEFAULT_PREFIX) -> R:
         """A registry from a TOML or JSON file (its `prefix` table if present, else the file)."""
-        name = os.fspath(path)
-        if not name.endswith((".toml", ".json")):
-            raise ConfigError(f"unknown configuration file type {name!r} (expected .toml or .json)")
-        try:
-            with open(name, "rb") as file:
-                raw = file.read()
-        except OSError as exc:
-            raise ConfigError(f"cannot read client configuration {name!r}: {exc}") from exc
-        if name.endswith(".toml"):
-            data = _load_toml(name, raw)
-        else:
-            try:
-                data = json.loads(raw)
-            except ValueError as exc:
-                raise ConfigError(f"invalid JSON in {name!r}: {exc}") from exc
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{name!r} must hold a table of clients, got {type(data).__name__}")
+        data = read_file(path)
         for key in (prefix, prefix.lower()):
             if isinstance(data.get(key), Mapping):
                 return cls(data[key])
@@ -321,9 +304,10 @@ class _Registry(Generic[C]):
         url, options = self._endpoints(alias, entry, version)
         kwargs = {key: entry[key] for key in CLIENT_OPTIONS if key in entry}
         try:
-            return self._new_client(entry["service"], url, **kwargs, **options)
+            client: C = self._new_client(entry["service"], url, **kwargs, **options)
         except ConfigError as exc:
             raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
+        return client
 
     def __contains__(self, alias: object) -> bool:
         return alias in self._entries
@@ -370,7 +354,8 @@ class ClientRegistry(_Registry[Client]):
 
     @staticmethod
     def _new_client(service: Any, url: Any, **kwargs: Any) -> Client:
-        return Client(service, url, **kwargs)
+        client: Client = Client(service, url, **kwargs)  # Any: __new__'s typed overloads
+        return client
 
 
 class AsyncClientRegistry(_Registry["AsyncClient"]):
@@ -388,7 +373,8 @@ class AsyncClientRegistry(_Registry["AsyncClient"]):
         # Imported here: sync users of the registry (Flask, Django) never load asyncio.
         from .._async._client import AsyncClient
 
-        return AsyncClient(service, url, **kwargs)
+        client: AsyncClient = AsyncClient(service, url, **kwargs)
+        return client
 
     async def aclose(self) -> None:
         """Close every client built so far, waiting for this loop's sockets to close."""
@@ -422,52 +408,3 @@ def _add_identity_headers(
         headers.setdefault("access_key", str(access_key))
     if headers:
         options["headers"] = headers
-
-
-def _decode(value: Any) -> Any:
-    """A flat configuration value, JSON-decoded when it is text that looks like JSON."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text in ("true", "false") or text[:1] in ("{", "[", "-", *"0123456789"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return value
-    return value
-
-
-def _from_flat(mapping: Mapping[str, Any], prefix: str) -> dict[str, dict[str, Any]]:
-    """Entries from keys like THRIFT_CLIENTS_BILLING_POOL_SIZE (alias billing, pool_size)."""
-    start = prefix.upper() + "_"
-    settings = sorted(_ENTRY_KEYS, key=len, reverse=True)
-    entries: dict[str, dict[str, Any]] = {}
-    for key, value in mapping.items():
-        upper = str(key).upper()
-        if not upper.startswith(start):
-            continue
-        rest = upper[len(start) :]
-        for setting in settings:
-            suffix = "_" + setting.upper()
-            if rest.endswith(suffix) and len(rest) > len(suffix):
-                alias = rest[: -len(suffix)].lower()
-                entries.setdefault(alias, {})[setting] = _decode(value)
-                break
-        else:
-            raise ConfigError(
-                f"cannot read {key!r}: expected {start}<ALIAS>_<SETTING> with a setting among "
-                f"{', '.join(k.upper() for k in _ENTRY_KEYS)}"
-            )
-    return entries
-
-
-def _load_toml(name: str, raw: bytes) -> Any:
-    """Parsed TOML, with tomllib (Python 3.11+) or tomli (a dependency before 3.11)."""
-    if sys.version_info >= (3, 11):
-        import tomllib as toml
-    else:
-        import tomli as toml
-    try:
-        return toml.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML in {name!r}: {exc}") from exc

@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from .._exceptions import ConfigError, ThriftBridgeError, TransportError
+from ._stubs import add_stubs_command, add_stubs_flag
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     compile_cmd.add_argument(
         "-r", "--recursive", action="store_true", help="also compile the files they include"
     )
+    add_stubs_flag(compile_cmd)
+    add_stubs_command(commands)
 
     commands.add_parser(
         "demo",

@@ -15,17 +15,18 @@ from thrift.Thrift import TApplicationException
 
 from .._client import Client
 from .._convert import convert_args, to_dict
-from .._endpoint import parse_url
 from .._exceptions import ConfigError, map_exceptions
 from .._service import service_methods
 from .._tls import ssl_context_for
+from .._urls import parse_url
 from .._wire._stack import open_transport
 from ._compile import check_package, compile_idl, package_of
+from ._stubs import run_stubs, stubs_after_compile
 
 if TYPE_CHECKING:
     import argparse
 
-__all__ = ["run_call", "run_compile", "run_demo", "run_describe", "run_ping"]
+__all__ = ["run_call", "run_compile", "run_demo", "run_describe", "run_ping", "run_stubs"]
 
 
 def _import(name: str) -> ModuleType:
@@ -238,7 +239,7 @@ def run_describe(args: argparse.Namespace) -> int:
 
 
 def run_compile(args: argparse.Namespace) -> int:
-    """`compile`: IDL files to importable packages."""
+    """`compile`: IDL files to importable packages, with .pyi stubs beside them."""
     package = check_package(args.package) if args.package is not None else package_of(args.out)
     written = compile_idl(
         args.files, args.out, package=package, compiler=args.compiler, recursive=args.recursive
@@ -246,6 +247,7 @@ def run_compile(args: argparse.Namespace) -> int:
     for path in written:
         name = ".".join((package, *path.relative_to(args.out).parts)).lstrip(".")
         print(f"wrote {path} (import {name})")
+    stubs_after_compile(args, f"{package}." if package else "")
     return 0
 
 

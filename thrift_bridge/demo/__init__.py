@@ -1,12 +1,14 @@
 """The demo behind `make demo`: serve the customer service on loopback and call it every way.
 
 Starts the demo service embedded in this process over tcp, tcps, unix, unixs, http and https,
-calls it through every scheme x protocol x transport with a pooled `Client`, and prints a table.
-Everything it starts is stopped before it returns.
+calls it through every scheme x protocol x transport with a pooled `Client` and with an
+`AsyncClient` (on a fresh event loop per row), and prints a table; a row passes when both
+clients answer, and answer the same. Everything it starts is stopped before it returns.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import os
@@ -17,6 +19,7 @@ import tempfile
 import time
 from typing import TYPE_CHECKING, Any
 
+from .._async._client import AsyncClient
 from .._client import Client
 from .._exceptions import ThriftBridgeError
 
@@ -66,7 +69,7 @@ def run_demo(out: Any = sys.stdout) -> int:
     from ._service import CustomerServiceHandler
 
     handler = CustomerServiceHandler()
-    rows: list[tuple[str, str, str, str, str]] = []
+    rows: list[tuple[str, ...]] = []
     failures = 0
     workdir = tempfile.mkdtemp(prefix="tb-demo-", dir="/tmp" if os.path.isdir("/tmp") else None)
     try:
@@ -74,7 +77,8 @@ def run_demo(out: Any = sys.stdout) -> int:
             for number, (scheme, protocol, transport) in enumerate(combinations()):
                 tls = scheme in ("tcps", "unixs", "https")
                 if tls and server_tls is None:
-                    rows.append((scheme, protocol, transport, "skipped (pip install trustme)", "-"))
+                    skipped = "skipped (pip install trustme)"
+                    rows.append((scheme, protocol, transport, skipped, "-", "-"))
                     continue
                 path = (
                     os.path.join(workdir, f"s{number}.sock") if scheme.startswith("unix") else None
@@ -91,10 +95,15 @@ def run_demo(out: Any = sys.stdout) -> int:
                     options = {"ca_certs": ca_file} if tls else {}
                     try:
                         result, micros = _call_row(CustomerService, server.url, options)
+                        answer, amicros = asyncio.run(
+                            _call_row_async(CustomerService, server.url, options)
+                        )
+                        if answer != result:
+                            result = f"FAILED: async answered {answer!r}, sync {result!r}"
                     except ThriftBridgeError as exc:
-                        failures += 1
-                        result, micros = f"FAILED: {exc}", "-"
-                    rows.append((server.url, protocol, transport, result, micros))
+                        result, micros, amicros = f"FAILED: {exc}", "-", "-"
+                    failures += result.startswith("FAILED")
+                    rows.append((server.url, protocol, transport, result, micros, amicros))
     finally:
         for name in os.listdir(workdir):
             os.unlink(os.path.join(workdir, name))
@@ -119,9 +128,23 @@ def _call_row(service: Any, url: str, options: dict[str, Any]) -> tuple[str, str
     return result, f"{statistics.median(times) * 1e6:.0f}"
 
 
-def _print_table(rows: list[tuple[str, str, str, str, str]], out: Any) -> None:
+async def _call_row_async(service: Any, url: str, options: dict[str, Any]) -> tuple[str, str]:
+    """`_call_row` through `AsyncClient`, awaiting each call in turn."""
+    async with AsyncClient(service, url, **options) as client:
+        customer = await client.get_customer(1)
+        times = []
+        for _ in range(CALLS_PER_ROW):
+            start = time.perf_counter()
+            await client.get_customer(1)
+            times.append(time.perf_counter() - start)
+        accounts = await client.accounts(customer.id)
+        result = f"{customer.name}, {len(accounts)} accounts"
+    return result, f"{statistics.median(times) * 1e6:.0f}"
+
+
+def _print_table(rows: list[tuple[str, ...]], out: Any) -> None:
     """Print rows under a header, columns padded to fit."""
-    header = ("URL", "protocol", "transport", "result", "median µs")
+    header = ("URL", "protocol", "transport", "result", "sync µs", "async µs")
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths)), file=out)

@@ -1,0 +1,201 @@
+"""The asyncio rows of `make bench`: `AsyncClient` against the sync `Client`, thriftpy2's aio
+client, and the shortcut of running the sync client in threads (`asyncio.to_thread`).
+
+A case here is a block: ``block(n)`` makes `n` 16 B echo calls and returns (async ones on an
+event loop the block runs itself), so sync and async cases are timed alike and paired by round.
+Sequential blocks await one call after another; task blocks spread `n` calls over `TASKS`
+tasks sharing the client (or each owning one, for thriftpy2, which cannot share).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from benchmarks.cases import SMALL, Context, Unavailable
+from benchmarks.servers import ROOT
+
+Block = Callable[[int], None]
+TASKS = 256
+
+#: Row names, used by the targets in `benchmarks/run.py`.
+SYNC = "sync `Client` (reference)"
+ASYNC = "`AsyncClient`, asyncio loop"
+ASYNC_UVLOOP = "`AsyncClient`, uvloop"
+TP2_AIO = "thriftpy2 `make_aio_client`, asyncio loop"
+TO_THREAD = "`asyncio.to_thread(sync Client call)`"
+TASKS_OURS = f"{TASKS} tasks share one `AsyncClient` (pool 8)"
+TASKS_OURS_UVLOOP = f"{TASKS} tasks share one `AsyncClient` (pool 8), uvloop"
+TASKS_TP2 = f"{TASKS} tasks, a thriftpy2 aio client each"
+TASKS_TO_THREAD = f"{TASKS} tasks, `to_thread` over one sync `Client` (pool 8)"
+PIPELINE_1 = f"{TASKS} tasks, one connection, pipeline=1"
+PIPELINE_16 = f"{TASKS} tasks, one connection, pipeline=16"
+SEQUENTIAL_ROWS = (SYNC, ASYNC, ASYNC_UVLOOP, TP2_AIO, TO_THREAD)
+TASK_ROWS = (TASKS_OURS, TASKS_OURS_UVLOOP, TASKS_TP2, TASKS_TO_THREAD, PIPELINE_1, PIPELINE_16)
+
+
+class AsyncContext:
+    """Event loops and async clients for the blocks, closed together by `close()`."""
+
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+        self._loops: dict[str, asyncio.AbstractEventLoop] = {}
+        self._clients: dict[str, tuple[asyncio.AbstractEventLoop, Any]] = {}
+
+    def loop(self, kind: str = "asyncio") -> asyncio.AbstractEventLoop:
+        """A loop of `kind` (asyncio or uvloop), made once."""
+        if kind not in self._loops:
+            if kind == "uvloop":
+                try:
+                    import uvloop
+                except ImportError as exc:
+                    raise Unavailable(f"uvloop is not installed ({exc})") from exc
+                self._loops[kind] = uvloop.new_event_loop()
+            else:
+                self._loops[kind] = asyncio.new_event_loop()
+        return self._loops[kind]
+
+    def ours(self, kind: str = "asyncio", pool_size: int = 8, pipeline: int = 1) -> Any:
+        """An `AsyncClient` on the bench server's binary endpoint (one per loop and shape)."""
+        from thrift_bridge import AsyncClient
+
+        key = f"ours {kind} {pool_size} {pipeline}"
+        if key not in self._clients:
+            url = f"{self.ctx.servers.url('binary')}?pipeline={pipeline}"
+            client = AsyncClient(self.ctx.bench_module(), url, pool_size=pool_size)
+            self._clients[key] = (self.loop(kind), client)
+        return self._clients[key][1]
+
+    def thriftpy2(self, key: str) -> Any:
+        """One thriftpy2 aio client (its own connection) with its binary protocol."""
+        try:
+            import thriftpy2
+            from thriftpy2.contrib.aio.rpc import make_client
+        except ImportError as exc:
+            raise Unavailable(
+                f"thriftpy2 is not installed ({exc}); pip install -e '.[bench]'"
+            ) from exc
+        key = f"thriftpy2 {key}"
+        if key not in self._clients:
+            module = sys.modules.get("bench_thrift") or thriftpy2.load(
+                str(ROOT / "idl" / "bench.thrift"), module_name="bench_thrift"
+            )
+            servers, loop = self.ctx.servers, self.loop()
+            client = loop.run_until_complete(
+                make_client(module.Bench, servers.host, servers.ports["binary"], timeout=30000)
+            )
+            self._clients[key] = (loop, client)
+        return self._clients[key][1]
+
+    def close(self) -> None:
+        """Close every client on its loop, then the loops."""
+        for loop, client in self._clients.values():
+            with contextlib.suppress(Exception):  # a peer's close may fail; keep cleaning up
+                if hasattr(client, "aclose"):
+                    loop.run_until_complete(client.aclose())
+                else:
+                    client.close()
+        self._clients.clear()
+        for loop in self._loops.values():
+            loop.close()
+        self._loops.clear()
+
+
+async def _sequential(call: Callable[[], Awaitable[object]], n: int) -> None:
+    for _ in range(n):
+        await call()
+
+
+async def _tasks(calls: list[Callable[[], Awaitable[object]]], n: int) -> None:
+    """Exactly `n` calls, spread evenly over one task per call function."""
+    share, extra = divmod(n, len(calls))
+
+    async def worker(call: Callable[[], Awaitable[object]], count: int) -> None:
+        for _ in range(count):
+            await call()
+
+    await asyncio.gather(
+        *(worker(call, share + (i < extra)) for i, call in enumerate(calls) if share or i < extra)
+    )
+
+
+def _on(loop: asyncio.AbstractEventLoop, run: Callable[[int], Awaitable[None]]) -> Block:
+    return lambda n: loop.run_until_complete(run(n))
+
+
+def sequential_blocks(actx: AsyncContext) -> dict[str, Callable[[], Block]]:
+    """Row name -> a factory of its block: one awaited call after another."""
+    ctx = actx.ctx
+
+    def sync() -> Block:
+        client = ctx.ours()
+
+        def block(n: int) -> None:
+            for _ in range(n):
+                client.echo(SMALL)
+
+        return block
+
+    def ours(kind: str) -> Callable[[], Block]:
+        def make() -> Block:
+            loop, client = actx.loop(kind), actx.ours(kind)
+            return _on(loop, lambda n: _sequential(lambda: client.echo(SMALL), n))
+
+        return make
+
+    def thriftpy2() -> Block:
+        client = actx.thriftpy2("sequential")
+        return _on(actx.loop(), lambda n: _sequential(lambda: client.echo(SMALL), n))
+
+    def to_thread() -> Block:
+        client = ctx.ours()
+        call = client.echo
+        return _on(actx.loop(), lambda n: _sequential(lambda: _to_thread(call, SMALL), n))
+
+    return {
+        SYNC: sync,
+        ASYNC: ours("asyncio"),
+        ASYNC_UVLOOP: ours("uvloop"),
+        TP2_AIO: thriftpy2,
+        TO_THREAD: to_thread,
+    }
+
+
+def task_blocks(actx: AsyncContext) -> dict[str, Callable[[], Block]]:
+    """Row name -> a factory of its block: `TASKS` tasks calling at once."""
+    ctx = actx.ctx
+
+    def ours(kind: str, pool_size: int = 8, pipeline: int = 1) -> Callable[[], Block]:
+        def make() -> Block:
+            loop, client = actx.loop(kind), actx.ours(kind, pool_size, pipeline)
+            calls = [lambda: client.echo(SMALL)] * TASKS
+            return _on(loop, lambda n: _tasks(calls, n))
+
+        return make
+
+    def thriftpy2() -> Block:
+        clients = [actx.thriftpy2(f"task {i}") for i in range(TASKS)]
+        calls = [lambda c=c: c.echo(SMALL) for c in clients]
+        return _on(actx.loop(), lambda n: _tasks(calls, n))
+
+    def to_thread() -> Block:
+        client = ctx.ours(pool_size=8)
+        calls = [lambda: _to_thread(client.echo, SMALL)] * TASKS
+        return _on(actx.loop(), lambda n: _tasks(calls, n))
+
+    return {
+        TASKS_OURS: ours("asyncio"),
+        TASKS_OURS_UVLOOP: ours("uvloop"),
+        TASKS_TP2: thriftpy2,
+        TASKS_TO_THREAD: to_thread,
+        PIPELINE_1: ours("asyncio", pool_size=1, pipeline=1),
+        PIPELINE_16: ours("asyncio", pool_size=1, pipeline=16),
+    }
+
+
+def _to_thread(call: Callable[[str], object], arg: str) -> Awaitable[object]:
+    """`asyncio.to_thread(call, arg)`, the shortcut a user without an async client takes."""
+    return asyncio.to_thread(call, arg)

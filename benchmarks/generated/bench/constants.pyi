@@ -1,0 +1,2 @@
+# Type stubs written by thrift-bridge from bench.thrift: do not edit.
+# `make idl`, `thrift-bridge compile` or `thrift-bridge stubs` writes them again.

@@ -1,0 +1,267 @@
+"""DNS discovery against a real DNS server: dnsmasq on a loopback port, serving A and SRV
+records for 127.0.0.x addresses from a hosts file the tests rewrite and reload (SIGHUP).
+
+dnsmasq is started and stopped by PID; readiness and reloads are awaited on its log lines,
+never on the clock. Without dnsmasq the tests skip, except under CI=true, where they fail
+(the Makefile's sysdeps target installs dnsmasq-base)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import grp
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from thrift_bridge import ConnectError, parse_url
+from thrift_bridge._balance import RoundRobin
+from thrift_bridge._discovery import Discovery, Target
+from thrift_bridge._resolver import resolve, resolve_async
+
+from .procs import system_binary
+
+pytest.importorskip("dns.resolver", reason="the dns extra (dnspython) is not installed")
+
+WAIT = 10.0  # seconds at most for dnsmasq to start or reload
+
+
+def _dnsmasq() -> str:
+    """The dnsmasq binary; skip on a laptop without it, fail under CI."""
+    return system_binary("dnsmasq", "dnsmasq-base")
+
+
+def _free_port() -> int:
+    """A loopback port free for both UDP and TCP just now (the kernel picks UDP's; TCP may
+    hold that one already, then we ask again)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = int(udp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+        return port
+    raise RuntimeError("no loopback port free for both UDP and TCP")
+
+
+class Dnsmasq:
+    """One foreground dnsmasq answering for *.test from `hosts` and the given SRV records."""
+
+    def __init__(self, workdir: Path, srv: list[str]):
+        self.hosts = workdir / "hosts"
+        self.srv = srv
+        self.port = 0
+        self.process: subprocess.Popen[str] | None = None
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader: threading.Thread | None = None
+
+    def write(self, records: dict[str, list[str]]) -> None:
+        """Rewrite the hosts file: each name with its addresses."""
+        self.hosts.write_text(
+            "".join(
+                f"{address} {name}\n"
+                for name, addresses in records.items()
+                for address in addresses
+            )
+        )
+
+    def start(self) -> None:
+        """Start on a free port; wait until the hosts file has been read (bounded)."""
+        for _ in range(3):  # a port taken between choosing and binding: choose again
+            self.port = _free_port()
+            self.process = subprocess.Popen(
+                [
+                    _dnsmasq(),
+                    "--no-daemon",
+                    "--conf-file=/dev/null",
+                    f"--port={self.port}",
+                    "--listen-address=127.0.0.1",
+                    "--bind-interfaces",
+                    "--no-resolv",
+                    "--no-hosts",
+                    f"--addn-hosts={self.hosts}",
+                    "--local=/test/",  # unknown *.test names: NXDOMAIN, never forwarded
+                    *(f"--srv-host={record}" for record in self.srv),
+                    "--log-facility=-",
+                    f"--user={getpass.getuser()}",
+                    f"--group={grp.getgrgid(os.getgid()).gr_name}",
+                    "--pid-file=",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            self._lines = queue.Queue()
+            self._reader = threading.Thread(
+                target=self._read, args=(self.process, self._lines), daemon=True
+            )
+            self._reader.start()
+            if self._await_read():
+                return
+            self.stop()
+        raise RuntimeError("dnsmasq did not start")
+
+    @staticmethod
+    def _read(process: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+        """Pass dnsmasq's log lines on; None when it exits."""
+        assert process.stderr is not None
+        for line in process.stderr:
+            lines.put(line)
+        lines.put(None)
+
+    def _await_read(self) -> bool:
+        """Wait for the log line saying the hosts file was (re)read; False if dnsmasq exited."""
+        while True:
+            line = self._lines.get(timeout=WAIT)
+            if line is None:
+                return False
+            if f"read {self.hosts}" in line:
+                return True
+
+    def reload(self) -> None:
+        """SIGHUP: dnsmasq re-reads the hosts file and clears its cache."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGHUP)
+        assert self._await_read(), "dnsmasq exited on reload"
+
+    def stop(self) -> None:
+        """Stop this dnsmasq (terminate, then kill after a bound)."""
+        process, self.process = self.process, None
+        if process is None:
+            return
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=WAIT)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        if self._reader is not None:
+            self._reader.join(WAIT)  # it reads to the end of the log before the pipe closes
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+SRV = [
+    "_thrift._tcp.svc.test,a.svc.test,9091,10,60",
+    "_thrift._tcp.svc.test,b.svc.test,9092,10,20",
+    "_thrift._tcp.svc.test,c.svc.test,9093,20,10",  # a backup
+]
+RECORDS = {
+    "api.svc.test": ["127.0.0.2", "127.0.0.3", "127.0.0.4"],
+    "a.svc.test": ["127.0.0.5", "127.0.0.6"],
+    "b.svc.test": ["127.0.0.7"],
+    "c.svc.test": ["127.0.0.8"],
+}
+
+
+@pytest.fixture
+def dns_server(tmp_path):
+    server = Dnsmasq(tmp_path, SRV)
+    server.write(RECORDS)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def url(server: Dnsmasq, name: str, kind: str = "dns") -> str:
+    return f"tcp://{name}:9090?discovery={kind}&dns_server=127.0.0.1:{server.port}"
+
+
+def test_a_name_with_several_addresses_is_one_target_per_address(dns_server):
+    targets = resolve(parse_url(url(dns_server, "api.svc.test")))
+    assert targets == [
+        Target("127.0.0.2", 9090, "api.svc.test"),
+        Target("127.0.0.3", 9090, "api.svc.test"),
+        Target("127.0.0.4", 9090, "api.svc.test"),
+    ]
+
+
+def test_srv_records_give_ports_priorities_and_weights(dns_server):
+    targets = resolve(parse_url(url(dns_server, "_thrift._tcp.svc.test", "srv")))
+    assert targets == [
+        Target("127.0.0.5", 9091, "a.svc.test", 10, 30.0),
+        Target("127.0.0.6", 9091, "a.svc.test", 10, 30.0),
+        Target("127.0.0.7", 9092, "b.svc.test", 10, 20.0),
+        Target("127.0.0.8", 9093, "c.svc.test", 20, 10.0),
+    ]
+
+
+def test_the_asyncio_resolver_gives_the_same_answers(dns_server):
+    for name, kind in (("api.svc.test", "dns"), ("_thrift._tcp.svc.test", "srv")):
+        endpoint = parse_url(url(dns_server, name, kind))
+        assert asyncio.run(resolve_async(endpoint)) == resolve(endpoint)
+
+
+def test_a_record_change_is_picked_up_after_a_reload(dns_server):
+    endpoint = parse_url(url(dns_server, "api.svc.test") + "&resolve_interval=30")
+    discovery = Discovery(endpoint)
+    assert discovery.claim(0.0)
+    discovery.resolved(0.0, resolve(endpoint))
+    balancer = RoundRobin(discovery.members())
+    before = {member.host: member for member in discovery.members()}
+
+    dns_server.write({**RECORDS, "api.svc.test": ["127.0.0.3", "127.0.0.4", "127.0.0.9"]})
+    dns_server.reload()
+    assert not discovery.claim(29.0)
+    assert discovery.claim(30.0)
+    assert discovery.resolved(30.0, resolve(endpoint))
+    change = balancer.update(discovery.members())
+    after = {member.host: member for member in discovery.members()}
+    assert change.added == (after["127.0.0.9"],)
+    assert change.removed == (before["127.0.0.2"],)
+    assert sorted(m.host for m in balancer.keys) == ["127.0.0.3", "127.0.0.4", "127.0.0.9"]
+
+
+def test_an_srv_target_moving_is_picked_up_after_a_reload(dns_server):
+    endpoint = parse_url(url(dns_server, "_thrift._tcp.svc.test", "srv"))
+    first = resolve(endpoint)
+    dns_server.write({**RECORDS, "b.svc.test": ["127.0.0.10"]})
+    dns_server.reload()
+    moved = resolve(endpoint)
+    assert [t for t in first if t.name == "b.svc.test"] == [
+        Target("127.0.0.7", 9092, "b.svc.test", 10, 20.0)
+    ]
+    assert [t for t in moved if t.name == "b.svc.test"] == [
+        Target("127.0.0.10", 9092, "b.svc.test", 10, 20.0)
+    ]
+
+
+def test_an_unknown_name_is_a_connect_error(dns_server):
+    with pytest.raises(
+        ConnectError, match=r"'nope\.svc\.test' at 127\.0\.0\.1:[0-9]+ does not exist"
+    ):
+        resolve(parse_url(url(dns_server, "nope.svc.test")))
+
+
+def test_an_srv_target_without_addresses_is_left_out(tmp_path):
+    server = Dnsmasq(
+        tmp_path, ["_x._tcp.svc.test,gone.svc.test,9000", "_x._tcp.svc.test,b.svc.test,9001"]
+    )
+    server.write(RECORDS)
+    server.start()
+    try:
+        targets = resolve(parse_url(url(server, "_x._tcp.svc.test", "srv")))
+    finally:
+        server.stop()
+    assert [(t.host, t.port) for t in targets] == [("127.0.0.7", 9001)]
+
+
+def test_a_silent_server_is_a_connect_error_within_the_timeout():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # bound, never answers
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        endpoint = parse_url(f"tcp://api.svc.test?discovery=dns&dns_server=127.0.0.1:{port}")
+        with pytest.raises(ConnectError, match="could not be resolved in time"):
+            resolve(endpoint, timeout=0.3)

@@ -1,0 +1,216 @@
+"""Deadlines: one time budget for a block of calls, every attempt and retry included. No I/O.
+
+::
+
+    with thrift_bridge.deadline(0.2):
+        customers.get_customer(1)    # connect, send, read and any retry: 0.2 s in all
+        orders.list_orders(1)        # ...sharing what the first call left
+
+A deadline is a point on the monotonic clock kept in a context variable, so every thread and
+every asyncio task sees its own (a task starts with the deadline in force where it was
+created), and a nested block keeps the earlier of its own and the enclosing one (gRPC's rule).
+The scope is a plain class, not ``@contextmanager``: contextlib writes ``__traceback__`` on the
+exception passing through, and the exceptions Apache's compiler generates are immutable, so
+a declared exception raised inside such a block would turn into a ``TypeError``.
+
+The remaining budget travels to servers as baseplate.py's THeader header ``Deadline-Budget``:
+whole milliseconds, rounded up (its client sends ``ceil(seconds * 1000)``, its server reads
+``float(value) / 1000``). Time is always a parameter here (``now``, monotonic seconds), so the
+sync and async shells pass ``time.monotonic()`` and tests pass whatever they like.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import math
+import time
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from ._exceptions import ConfigError, DeadlineExceeded
+
+__all__ = [
+    "BUDGET_HEADER",
+    "IN_FORCE",
+    "DeadlineScope",
+    "attempt_timeout",
+    "budget_from_headers",
+    "budget_headers",
+    "current",
+    "deadline",
+    "decode_budget",
+    "encode_budget",
+    "exceeded",
+    "expired",
+    "remaining",
+]
+
+#: baseplate.py's THeader header with the caller's remaining budget in milliseconds.
+BUDGET_HEADER = "Deadline-Budget"
+
+
+class _Deadline(NamedTuple):
+    """The deadline in force: when it passes, and the budget its block was given."""
+
+    at: float  #: monotonic seconds
+    budget: float  #: seconds, as given to `deadline()` (for messages)
+
+
+_CURRENT: contextvars.ContextVar[_Deadline | None] = contextvars.ContextVar(
+    "thrift_bridge_deadline", default=None
+)
+#: The deadline in force (anything but None), for the shells' one check per call.
+IN_FORCE = _CURRENT.get
+
+
+def _check_seconds(seconds: object) -> float | None:
+    """`seconds` as a float >= 0, or None; anything else raises `ConfigError`."""
+    if seconds is None:
+        return None
+    if (
+        isinstance(seconds, bool)
+        or not isinstance(seconds, (int, float))
+        or not (0 <= seconds < math.inf)
+    ):
+        raise ConfigError(
+            f"invalid deadline {seconds!r} (expected a number of seconds >= 0, or None for none)"
+        )
+    return float(seconds)
+
+
+class DeadlineScope:
+    """One ``with deadline(...)`` block: its deadline from entry to exit, then the outer one.
+
+    ``remaining(now)`` tells the budget left; ``at`` is the deadline in force inside the block
+    (None without any). A scope is entered once at a time.
+    """
+
+    __slots__ = ("_now", "_token", "at", "seconds")
+
+    def __init__(self, seconds: float | None, now: float | None = None):
+        #: The budget this block asks for (None: only the enclosing block's, if any).
+        self.seconds = _check_seconds(seconds)
+        self._now = now
+        self._token: contextvars.Token[_Deadline | None] | None = None
+        #: The deadline in force inside the block, set on entry (monotonic seconds).
+        self.at: float | None = None
+
+    def __enter__(self) -> DeadlineScope:
+        if self._token is not None:
+            raise RuntimeError("this deadline block is already entered (make a new one)")
+        outer = _CURRENT.get()
+        inner = outer
+        if self.seconds is not None:
+            now = time.monotonic() if self._now is None else self._now
+            mine = _Deadline(now + self.seconds, self.seconds)
+            inner = mine if outer is None or mine.at < outer.at else outer
+        self.at = None if inner is None else inner.at
+        self._token = _CURRENT.set(inner)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # Returning None lets any exception through untouched (never re-raised or edited).
+        if self._token is not None:
+            _CURRENT.reset(self._token)
+            self._token = None
+
+    def remaining(self, now: float) -> float | None:
+        """Seconds left in this block at `now` (<= 0 once passed), None without a deadline."""
+        return None if self.at is None else self.at - now
+
+
+def deadline(seconds: float | None, *, now: float | None = None) -> DeadlineScope:
+    """A block whose calls, retries included, must end within `seconds` (or the outer deadline).
+
+    `seconds=None` adds no deadline of its own, so ``with deadline(budget_from_headers(h)):``
+    works whether or not the caller sent one. `now` pins the start (tests); by default the
+    block starts at ``time.monotonic()`` on entry::
+
+        with deadline(0.5):
+            client.get_customer(1)
+    """
+    return DeadlineScope(seconds, now)
+
+
+def current() -> float | None:
+    """The deadline in force in this thread or task (monotonic seconds), or None."""
+    found = _CURRENT.get()
+    return None if found is None else found.at
+
+
+def remaining(now: float) -> float | None:
+    """Seconds left at `now` (zero or less once passed), or None without a deadline."""
+    found = _CURRENT.get()
+    return None if found is None else found.at - now
+
+
+def expired(now: float) -> bool:
+    """Whether a deadline is in force and has passed at `now`."""
+    found = _CURRENT.get()
+    return found is not None and now >= found.at
+
+
+def exceeded(
+    now: float, *, method: str | None = None, endpoint: str | None = None
+) -> DeadlineExceeded:
+    """The error for a call stopped by the deadline in force (raise it ``from`` the cause)."""
+    found = _CURRENT.get()
+    if found is None:
+        message = "deadline exceeded"
+    else:
+        late = now - found.at
+        message = (
+            f"deadline exceeded: the {found.budget:g}s budget of the enclosing deadline() block "
+            "ran out" + (f" {late:.3f}s ago" if late > 0.0005 else "")
+        )
+    return DeadlineExceeded(message, method=method, endpoint=endpoint)
+
+
+def attempt_timeout(
+    timeout: float, now: float, *, method: str | None = None, endpoint: str | None = None
+) -> float:
+    """The timeout for one attempt: `timeout`, cut to the budget left; raises
+    `DeadlineExceeded` when nothing is left (before anything is sent)."""
+    left = remaining(now)
+    if left is None:
+        return timeout
+    if left <= 0:
+        raise exceeded(now, method=method, endpoint=endpoint)
+    return min(timeout, left)
+
+
+def encode_budget(seconds: float) -> str:
+    """`seconds` as a ``Deadline-Budget`` value: whole milliseconds rounded up, at least 1."""
+    return str(max(1, math.ceil(seconds * 1000)))
+
+
+def decode_budget(value: str | bytes) -> float | None:
+    """Seconds from a ``Deadline-Budget`` value, or None when it is not a number of ms >= 0."""
+    try:
+        text = value.decode("ascii") if isinstance(value, bytes) else value
+        milliseconds = float(text.strip())
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        return None
+    if not 0 <= milliseconds < math.inf:
+        return None
+    return milliseconds / 1000
+
+
+def budget_headers(now: float) -> dict[str, str]:
+    """The ``Deadline-Budget`` header for a call made at `now`, or none without a deadline."""
+    left = remaining(now)
+    if left is None or left <= 0:
+        return {}
+    return {BUDGET_HEADER: encode_budget(left)}
+
+
+def budget_from_headers(headers: Mapping[str, str] | Mapping[bytes, bytes]) -> float | None:
+    """The caller's budget in seconds from request headers (THeader's ``get_headers()``:
+    bytes or text, any case), or None. A server runs its handler inside
+    ``with deadline(budget_from_headers(headers)):`` so its own calls inherit what is left."""
+    wanted = BUDGET_HEADER.lower()
+    for key, value in headers.items():
+        name = key.decode("latin-1") if isinstance(key, bytes) else key
+        if name.lower() == wanted:
+            return decode_budget(value)
+    return None

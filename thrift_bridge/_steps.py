@@ -1,0 +1,144 @@
+"""The steps of one call, written once for both clients' shells (no I/O).
+
+`call_steps` is a whole call, or the rest of one whose first attempt the shell ran inline: it
+picks each attempt's endpoint, cuts its timeouts to the `deadline()` in force, settles each
+failure, tells the balancer how each attempt ended, asks the `RetryPolicy` and the retry
+budget, and yields what the shell must do next: ``(ACQUIRE, (pool, wait, connect_timeout))``,
+``(CALL, (connection, timeout))``, ``(WAIT, seconds)``. The sync shell (`_calls`) carries
+the steps out blocking, the async one (`_async._calls`) awaiting.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from ._caller import ACQUIRE, CALL, WAIT, CallError
+from ._deadline import BUDGET_HEADER, attempt_timeout, encode_budget, exceeded, expired, remaining
+from ._exceptions import ConnectError, PoolTimeout, Timeout
+from ._outcome import raise_outcome
+
+if TYPE_CHECKING:
+    from ._caller import CallerCore
+    from ._middleware import Call
+
+__all__ = ["call_steps"]
+
+_log = logging.getLogger("thrift_bridge")
+
+
+def call_steps(
+    core: CallerCore,
+    name: str,
+    info: Call | None,
+    first: tuple[Any, BaseException] | None = None,
+) -> Generator[tuple[int, Any], Any, Any]:
+    """A whole call, or the rest of one whose first attempt (`first`: its pool and what it
+    raised, a `ConnectError` or a `CallError`) the shell ran inline.
+
+    Yields (ACQUIRE, (pool, wait, connect_timeout)), (CALL, (connection, timeout)) and
+    (WAIT, seconds); the shell sends back what happened or throws what was raised (a failed
+    CALL as a `CallError`). Returns the call's result, or raises what the caller gets.
+    """
+    retry = core.settings.retry
+    budget = core.budget
+    attempt = 0
+    tried: tuple[Any, ...] = ()
+    pool: Any = None
+    failure: BaseException | None = None
+    if first is None:
+        core.begin_call(time.monotonic())
+    else:
+        pool, failure = first
+    outstanding = None  # the pool whose pick the balancer still counts
+    started = 0.0  # when the current attempt's call began
+    try:
+        while True:
+            if failure is None:  # one attempt
+                now = time.monotonic()
+                pool = outstanding = core.choose(now, tried)
+                where = pool.endpoint.redacted_url
+                timeout = attempt_timeout(pool.endpoint.timeout, now, method=name, endpoint=where)
+                left = remaining(now)
+                wait = connect = None
+                if left is not None:  # a deadline in force: no wait may outlast it
+                    wait = min(core.settings.pool_timeout, left)
+                    connect = min(pool.endpoint.connect_timeout, left)
+                try:
+                    conn = yield ACQUIRE, (pool, wait, connect)
+                except ConnectError as exc:
+                    failure = exc
+                except PoolTimeout as exc:
+                    core.abandoned(pool, time.monotonic())
+                    outstanding = None
+                    if expired(time.monotonic()):
+                        raise exceeded(time.monotonic(), method=name, endpoint=where) from exc
+                    raise
+                else:
+                    if left is not None and info is not None and core.carries_headers:
+                        info.headers[BUDGET_HEADER] = encode_budget(left)
+                    started = time.monotonic()
+                    try:
+                        result = yield CALL, (conn, timeout if left is not None else None)
+                    except CallError as exc:
+                        failure = exc
+                    else:
+                        pool.release(conn)
+                        core.finished(pool, started, True)
+                        outstanding = None
+                        return result
+            # The attempt failed: settle it, tell the balancer, then retry or give up.
+            now = time.monotonic()
+            if isinstance(failure, CallError):
+                outcome = core.settle(failure.call, name, failure.error, info)
+                pool.release(failure.connection, clean=outcome.keep)
+                if outstanding is not None:
+                    answered = outcome.keep and isinstance(failure.error, core.answers[name])
+                    if answered or not outcome.keep:
+                        core.finished(pool, started, answered)
+                    else:
+                        core.abandoned(pool, now)  # refused before a byte went out: no verdict
+                    outstanding = None
+                cause = failure.error
+                if isinstance(cause, Timeout) and expired(now):
+                    raise exceeded(
+                        now, method=name, endpoint=failure.call.endpoint.redacted_url
+                    ) from cause
+                sent = failure.call.request_sent
+                reached = failure.call.request_started
+                if not outcome.retryable or not retry.may_retry(name, sent=sent, attempt=attempt):
+                    raise_outcome(outcome, cause)
+            else:
+                core.connect_failed(pool, now)
+                outstanding = None
+                if isinstance(failure, Timeout) and expired(now):
+                    raise exceeded(
+                        now, method=name, endpoint=pool.endpoint.redacted_url
+                    ) from failure
+                if not isinstance(failure, ConnectError) or not retry.may_retry(
+                    name, sent=False, attempt=attempt
+                ):
+                    if isinstance(failure, ConnectError):
+                        failure.method = failure.method or name
+                    raise failure
+                outcome, cause, reached = None, failure, False
+            if budget is not None and not budget.may_retry(now, reached_server=reached):
+                _log.debug("retry of %s not made: the retry budget is spent", name)
+                if outcome is not None:
+                    raise_outcome(outcome, cause)
+                raise cause
+            attempt += 1
+            core.count_retry()
+            delay = retry.delay(attempt)
+            left = remaining(now)
+            if left is not None and delay >= left:
+                raise exceeded(now, method=name) from cause
+            if delay:
+                yield WAIT, delay
+            tried = (*tried, pool)
+            failure = None
+    finally:
+        if outstanding is not None:  # cancelled, or an error of the shell's own
+            core.abandoned(outstanding, time.monotonic())
