@@ -14,6 +14,8 @@ from fastapi import Depends, FastAPI
 from thrift_bridge import AsyncClient
 from thrift_bridge.adapters.starlette import CancelOnDisconnect, thrift_client, thrift_lifespan
 
+from .test_async_client import open_fds
+
 #: Bound on anything a test awaits that could hang if the code under test were wrong.
 BOUND = 10.0
 #: The pooled client of the "alltypes" alias, as a view declares it.
@@ -28,15 +30,21 @@ def readme_example(heading: str, url: str) -> str:
     return block[: block.index("```")].replace("tcp://127.0.0.1:9090", url)
 
 
-async def get_then_hang_up(app: Any, path: str, in_call: threading.Event) -> list[dict[str, Any]]:
+async def get_then_hang_up(
+    app: Any, path: str, in_call: threading.Event | None
+) -> list[dict[str, Any]]:
     """GET `path` from `app` straight through ASGI, as a server would, the client hanging up
-    once `in_call` is set (by the Thrift server's handler); the messages the app sent."""
+    once `in_call` is set (by the Thrift server's handler), or staying (``None``: a whole
+    request); the messages the app sent."""
     loop = asyncio.get_running_loop()
     called = asyncio.Event()
-    waiter = threading.Thread(
-        target=lambda: in_call.wait(BOUND) and loop.call_soon_threadsafe(called.set), daemon=True
-    )
-    waiter.start()
+    waiter = None
+    if in_call is not None:
+        waiter = threading.Thread(
+            target=lambda: in_call.wait(BOUND) and loop.call_soon_threadsafe(called.set),
+            daemon=True,
+        )
+        waiter.start()
     messages = [{"type": "http.request", "body": b"", "more_body": False}]
 
     async def receive() -> dict[str, Any]:
@@ -66,7 +74,8 @@ async def get_then_hang_up(app: Any, path: str, in_call: threading.Event) -> lis
         "state": {},
     }
     await asyncio.wait_for(app(scope, receive, send), BOUND)
-    waiter.join(BOUND)
+    if waiter is not None:
+        waiter.join(BOUND)
     return sent
 
 
@@ -112,12 +121,13 @@ class Lifespan:
 
 
 def slow_app() -> FastAPI:
-    """An app over ``ALLTYPES_URL`` (pool of one) counting the calls a disconnect cancelled."""
+    """An app over ``ALLTYPES_URL`` (a pool of ``POOL_SIZE``, default one) counting the calls a
+    disconnect cancelled; ``/stats`` also says which process answered and what it holds."""
     config = {
         "alltypes": {
             "service": "tests.generated.alltypes.AllTypes",
             "url": os.environ["ALLTYPES_URL"],
-            "pool_size": 1,
+            "pool_size": int(os.environ.get("POOL_SIZE", "1")),
             "retries": 0,
         }
     }
@@ -135,6 +145,7 @@ def slow_app() -> FastAPI:
 
     @app.get("/stats")
     async def stats(client: AllTypesClient) -> dict[str, int]:
-        return {"cancelled": app.state.cancelled, **client.stats()}
+        held = {"pid": os.getpid(), "tasks": len(asyncio.all_tasks()), "fds": open_fds()}
+        return {"cancelled": app.state.cancelled, **held, **client.stats()}
 
     return app

@@ -98,15 +98,17 @@ class Uvicorn(AppServer):
         probe_path: str,
         workers: int = 3,
         factory: bool = False,
+        options: tuple[str, ...] = (),
     ):
         self.workers = workers
         self.factory = factory
+        self.options = options
         super().__init__(app, env, probe_path)
 
     def arguments(self, app: str, port: int) -> list[str]:
         options = ["--workers", str(self.workers)] if self.workers > 1 else []
         options += ["--factory"] if self.factory else []
-        graceful = ["--timeout-graceful-shutdown", "3"]
+        graceful = ["--timeout-graceful-shutdown", "3", *self.options]
         return ["uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *options, *graceful]
 
 

@@ -84,9 +84,12 @@ class HeldHandler(AllTypesHandler):
         super().__init__()
         self.started = threading.Event()
         self.release = threading.Event()
+        #: Released once per call that arrived: ``arrived.acquire(timeout=...)`` counts them.
+        self.arrived = threading.Semaphore(0)
 
     def slow_echo(self, value: str, delay_seconds: float) -> str:
-        """Set `started`, wait for `release`, then echo."""
+        """Set `started` (and count the call in `arrived`), wait for `release`, then echo."""
         self.started.set()
+        self.arrived.release()
         self.release.wait(10)
         return value

@@ -84,6 +84,8 @@ class _Exchange:
             # apart from ours; the client has gone either way.
         finally:
             listener.cancel()
+            # Gone before the request returns (a cancellation of ours still ends this wait).
+            await asyncio.wait({listener})
 
     async def _listen(self, task: asyncio.Task[Any]) -> None:
         """Hand the server's messages to the app; on a disconnect, cancel the app's task."""
