@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import runpy
 import socket
 import threading
 import urllib.request
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -400,4 +402,16 @@ async def test_the_readme_example_runs_as_written(demo_server):
     app = namespace["app"]
     async with Lifespan(app), http(app) as web:
         assert (await web.get("/customers/1")).json()["name"] == "Ada Lovelace"
+        assert (await web.get("/customers/x")).status_code == 422
+
+
+async def test_the_typed_route_snippet_runs(demo_server, monkeypatch):
+    """The README's typed-dependency pattern (type-checked in tests/test_typed_clients.py)
+    serves requests: at run time the annotation is the plain AsyncClient."""
+    monkeypatch.setenv("THRIFT_CLIENTS_CUSTOMERS_SERVICE", CUSTOMERS)
+    monkeypatch.setenv("THRIFT_CLIENTS_CUSTOMERS_URL", demo_server.url)
+    snippet = Path(__file__).resolve().parent / "typed_snippets" / "fastapi_route.py"
+    app = runpy.run_path(str(snippet))["app"]
+    async with Lifespan(app), http(app) as web:
+        assert (await web.get("/customers/1")).json() == {"name": "Ada Lovelace"}
         assert (await web.get("/customers/x")).status_code == 422
