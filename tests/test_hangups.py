@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 from typing import Any
@@ -212,15 +213,16 @@ def get_json(connection: HTTPConnection, path: str) -> dict[str, Any]:
 
 
 def connect_to_workers(port: int, workers: int, each: int) -> dict[int, Worker]:
-    """`each` connections to every one of `workers` worker processes (bounded tries)."""
+    """`each` connections to every one of `workers` worker processes (bounded in time)."""
     found: dict[int, Worker] = {}
 
     def connect(_: int) -> tuple[int, HTTPConnection]:
         connection = HTTPConnection("127.0.0.1", port, timeout=BOUND)
         return get_json(connection, "/stats")["pid"], connection
 
+    deadline = time.monotonic() + 30  # bounded: a worker may still be starting
     with ThreadPoolExecutor(8) as pool:
-        for _ in range(20):
+        while time.monotonic() < deadline:
             for pid, connection in pool.map(connect, range(8)):
                 worker = found.setdefault(pid, Worker(pid))
                 if len(worker.connections) < each:
@@ -250,6 +252,7 @@ def test_uvicorn_workers_cancel_every_hung_up_call_and_keep_nothing(held_server)
         for pid, worker in workers.items():
             assert worker.get(f"/slow/warm-{pid}") == {"value": f"warm-{pid}"}
         handler.release.clear()
+        forget_arrivals(handler)
         before = {pid: worker.get("/stats") for pid, worker in workers.items()}
         for worker in workers.values():
             for n, connection in enumerate(worker.connections[1:]):
@@ -271,10 +274,15 @@ def test_uvicorn_workers_cancel_every_hung_up_call_and_keep_nothing(held_server)
         handler.release.set()  # the abandoned replies arrive and are drained
         for pid, worker in workers.items():
             assert worker.get(f"/slow/after-{pid}") == {"value": f"after-{pid}"}
-            stats = worker.get("/stats")
+            kept = before[pid]["tasks"], before[pid]["fds"] - before[pid]["open"]
+            for _ in range(50):  # bounded: the previous request's task ends a moment later
+                stats = worker.get("/stats")
+                if stats["tasks"] == kept[0] and stats["fds"] - stats["open"] <= kept[1]:
+                    break
+                handler.started.wait(0.02)
             assert stats["in_use"] == 0
-            assert stats["tasks"] == before[pid]["tasks"]
-            assert stats["fds"] - stats["open"] <= before[pid]["fds"] - before[pid]["open"]
+            assert stats["tasks"] == kept[0]
+            assert stats["fds"] - stats["open"] <= kept[1]
         assert "Exception in ASGI application" not in web_server.log_tail(20000)
     finally:
         for worker in workers.values():
