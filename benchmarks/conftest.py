@@ -11,13 +11,15 @@ medians; `make bench` prints paired ones.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from benchmarks import cases as c
 from benchmarks.servers import built, start_cpp, start_python
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 _medians: dict[tuple[str, str], tuple[float, str]] = {}
 

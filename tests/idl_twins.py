@@ -13,7 +13,6 @@ import importlib
 import inspect
 import subprocess
 import sys
-import types
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from thrift.Thrift import TFrozenDict, TType
 from thrift.transport.TTransport import TMemoryBuffer
 
 if TYPE_CHECKING:
+    import types
     from pathlib import Path
 
 LOADED_PREFIX = "thrift_bridge._idl.loaded."

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.Thrift import TApplicationException
-
-from thrift_bridge import AsyncClient, Client
 
 from .generated.alltypes.ttypes import (
     BadInput,
@@ -17,6 +16,9 @@ from .generated.alltypes.ttypes import (
     Inner,
     Unavailable,
 )
+
+if TYPE_CHECKING:
+    from thrift_bridge import AsyncClient, Client
 
 EVERYTHING = Everything(
     a_bool=True,

@@ -78,6 +78,15 @@ async def settled_fds(expected: int) -> int:
     return open_fds()
 
 
+async def settled_in_use(client: AsyncClient) -> int:
+    """Calls holding a connection once cancelled calls' replies are drained (bounded wait)."""
+    for _ in range(200):
+        if client.stats()["in_use"] == 0:
+            break
+        await asyncio.sleep(0.01)
+    return client.stats()["in_use"]
+
+
 @pytest.fixture
 def alltypes():
     """A threaded AllTypes server on 127.0.0.1 (buffered binary)."""
@@ -331,11 +340,35 @@ async def test_cancelled_calls_never_hand_anyone_a_wrong_answer(pipeline):
                     await one(i)
 
             await asyncio.gather(*(worker(n) for n in range(tasks)))
-            stats = c.stats()
+            in_use = await settled_in_use(c)  # a cancelled call's share: until its reply
         assert answered + cancelled == calls
         assert cancelled > 500
-        assert stats["in_use"] == 0
+        assert in_use == 0
         assert len(asyncio.all_tasks()) == running
+        assert await settled_fds(fds) <= fds
+
+
+@pytest.mark.parametrize("pipeline", [1, 8])
+async def test_a_call_cancelled_in_flight_then_the_client_closed_leaves_no_socket(pipeline):
+    """The reply to a cancelled call comes after the pool closed: the connection closes once
+    that reply is drained, not never (both ends' descriptors are counted, the server's too)."""
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        url = f"{server.url}?pipeline={pipeline}"
+        async with AsyncClient(AllTypes, url) as warm:  # the loop's own lazy descriptors
+            await bounded(warm.add(1, 1))
+        fds = await settled_fds(open_fds() - 1)
+        async with AsyncClient(AllTypes, url) as client:
+            assert await bounded(client.add(1, 2)) == 3  # an open, idle connection
+            call = asyncio.ensure_future(client.slow_echo("late", 0.2))
+            for _ in range(100):  # until the request is written and awaits its reply
+                if client.stats()["in_use"]:
+                    break
+                await asyncio.sleep(0)
+            assert client.stats()["in_use"] == 1
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            assert client.stats()["in_use"] == 1  # the share stays until the reply is drained
         assert await settled_fds(fds) <= fds
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import socket
 import struct
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import given
@@ -28,6 +28,9 @@ from thrift_bridge.testing import serve, serve_raw
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput, Color, Everything, Inner
 from .handlers import AllTypesHandler
+
+if TYPE_CHECKING:
+    import socket
 
 
 class RecordingSocket(TTransportBase):  # type: ignore[misc]

@@ -8,8 +8,8 @@ same, so these are the servers a `protocol=header` client meets in the wild.
 from __future__ import annotations
 
 import os
-import socket
 import zlib
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -19,6 +19,9 @@ from thrift_bridge.testing import serve, serve_raw
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type
+
+if TYPE_CHECKING:
+    import socket
 
 MiB = 1024 * 1024
 

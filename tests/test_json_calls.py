@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.protocol.TJSONProtocol import TJSONProtocol
@@ -22,6 +22,9 @@ from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 from .roundtrip import EVERYTHING, round_trip_every_type
 from .test_codec import RecordingSocket
+
+if TYPE_CHECKING:
+    import socket
 
 TRANSPORTS = [("tcp", "buffered"), ("tcp", "framed"), ("http", "buffered")]
 TRANSPORT_IDS = [f"{scheme} {transport}" for scheme, transport in TRANSPORTS]

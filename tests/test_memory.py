@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import socket
 import struct
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.Thrift import TType
@@ -14,6 +14,9 @@ from thrift_bridge import Client, ReadTimeout
 from thrift_bridge.testing import serve_raw
 
 from .generated.alltypes import AllTypes
+
+if TYPE_CHECKING:
+    import socket
 
 MiB = 1024 * 1024
 DECLARED = 99_000_000  # within the default max_message_size (100 MiB): allowed by the limits

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.Thrift import TApplicationException
@@ -26,6 +26,9 @@ from thrift_bridge.testing import serve, serve_raw
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
+
+if TYPE_CHECKING:
+    import socket
 
 
 def open_fds() -> int:

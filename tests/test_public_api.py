@@ -24,6 +24,7 @@ EXPECTED = [
     "ConnectTimeout",
     "ConnectionPool",
     "DeadlineExceeded",
+    "DeadlineProcessor",
     "Endpoint",
     "HTTPError",
     "HeaderScope",

@@ -7,13 +7,13 @@ import datetime
 import gc
 import logging
 import os
-import socket
 import ssl
 import struct
 import threading
 import time
 import tracemalloc
 import zlib
+from typing import TYPE_CHECKING
 
 import pytest
 import trustme
@@ -37,6 +37,9 @@ from thrift_bridge.testing import serve, serve_raw
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 from .procs import ServerProcess
+
+if TYPE_CHECKING:
+    import socket
 
 MiB = 1024 * 1024
 

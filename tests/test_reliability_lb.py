@@ -6,7 +6,7 @@ import socket
 import subprocess
 import threading
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +16,9 @@ from thrift_bridge.testing import serve
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 from .procs import system_binary
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 LB_TIMEOUT = 0.4  # HAProxy's client and server idle timeouts, in seconds
 

@@ -7,10 +7,9 @@ import json
 import os
 import runpy
 import socket
-import threading
 import urllib.request
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
 import pytest
@@ -34,6 +33,9 @@ from thrift_bridge.testing import serve
 from .asgi import BOUND, Lifespan, StartupFailed, get_then_hang_up, readme_example
 from .gunicorn import Uvicorn, pid_alive, pids_answering
 from .handlers import CustomerServiceHandler
+
+if TYPE_CHECKING:
+    import threading
 
 pytestmark = pytest.mark.anyio
 CUSTOMERS = "thrift_bridge.generated.demo.CustomerService"

@@ -12,9 +12,8 @@ import difflib
 import importlib
 import inspect
 import sys
-import types
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from thrift.Thrift import TType
@@ -25,6 +24,9 @@ from thrift_bridge.typing import ClientAPI
 
 from .idl_twins import LOADED_PREFIX, compile_twin
 from .test_idl import LOCATIONS
+
+if TYPE_CHECKING:
+    import types
 
 ROOT = Path(__file__).resolve().parent.parent
 OURS = sorted((ROOT / "idl").glob("*.thrift"))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ._client import Client as Client
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
+    from ._deadline import DeadlineProcessor as DeadlineProcessor
     from ._deadline import deadline as deadline
     from ._endpoint import Endpoint as Endpoint
     from ._exceptions import ArgumentError as ArgumentError
@@ -64,6 +65,7 @@ _SUBMODULES = {
     "ConnectTimeout": "_exceptions",
     "ConnectionPool": "_pool",
     "DeadlineExceeded": "_exceptions",
+    "DeadlineProcessor": "_deadline",
     "Endpoint": "_endpoint",
     "HTTPError": "_exceptions",
     "HeaderScope": "_headers",

@@ -16,7 +16,6 @@ says which, `resolved` and `resolve_failed` take the answers.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import threading
 import time
@@ -31,6 +30,8 @@ from ._exceptions import ConnectError
 from ._outcome import Outcome, settle
 
 if TYPE_CHECKING:
+    import contextvars
+
     from ._discovery import Target
     from ._ejection import EjectionEvent
     from ._endpoint import Endpoint

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._base import ClientBase
 from ._calls import Caller
-from ._settings import DEFAULT_MAX_IDLE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -14,6 +13,7 @@ if TYPE_CHECKING:
     from ._endpoint import Endpoint
     from ._middleware import Middleware
     from ._pinned import PinnedClient
+    from ._settings import DEFAULT_MAX_IDLE
     from .typing import ClientAPI, PinnedClientAPI, ServiceModule
 
 __all__ = ["Client"]

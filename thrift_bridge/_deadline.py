@@ -24,14 +24,17 @@ from __future__ import annotations
 import contextvars
 import math
 import time
-from collections.abc import Mapping
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._exceptions import ConfigError, DeadlineExceeded
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "BUDGET_HEADER",
     "IN_FORCE",
+    "DeadlineProcessor",
     "DeadlineScope",
     "attempt_timeout",
     "budget_from_headers",
@@ -214,3 +217,49 @@ def budget_from_headers(headers: Mapping[str, str] | Mapping[bytes, bytes]) -> f
         if name.lower() == wanted:
             return decode_budget(value)
     return None
+
+
+class DeadlineProcessor:
+    """Wrap a Thrift processor so each request runs within the budget its caller sent.
+
+    A THeader request carrying ``Deadline-Budget`` runs its handler inside ``deadline(budget)``,
+    so the handler's own calls through thrift-bridge share what is left of the caller's time;
+    other requests run as before. Wraps any processor (generated, multiplexed, or another
+    wrapper)::
+
+        processor = DeadlineProcessor(CustomerService.Processor(handler))
+        server = TServer.TThreadedServer(
+            processor, socket, THeaderTransportFactory(), THeaderProtocolFactory()
+        )
+    """
+
+    def __init__(self, processor: Any):
+        self.processor = processor
+
+    def process(self, iprot: Any, oprot: Any) -> Any:
+        """Dispatch one request; its handler sees the caller's deadline, if it sent one."""
+        # The headers are known only once the message begins, inside the wrapped processor:
+        # the wrapper takes over this request's readMessageBegin to open the block there.
+        read_begin = iprot.readMessageBegin
+        scope: DeadlineScope | None = None
+
+        def begin_with_deadline() -> Any:
+            nonlocal scope
+            begun = read_begin()
+            get_headers = getattr(iprot.trans, "get_headers", None)
+            budget = budget_from_headers(get_headers()) if get_headers is not None else None
+            if budget is not None:
+                scope = deadline(budget)
+                scope.__enter__()
+            return begun
+
+        try:
+            iprot.readMessageBegin = begin_with_deadline
+        except AttributeError:  # a protocol that takes no attributes: run it as it is
+            return self.processor.process(iprot, oprot)
+        try:
+            return self.processor.process(iprot, oprot)
+        finally:
+            del iprot.readMessageBegin  # the protocol's own method again
+            if scope is not None:
+                scope.__exit__(None, None, None)

@@ -23,11 +23,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._endpoint import Endpoint
 from ._options import DEFAULT_RESOLVE_INTERVAL
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from ._endpoint import Endpoint
 
 __all__ = [
     "MIN_RESOLVE_INTERVAL",

@@ -31,9 +31,10 @@ import dataclasses
 import math
 import threading
 from collections.abc import Collection, Hashable, Iterable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._ejection import Ejector
+if TYPE_CHECKING:
+    from ._ejection import Ejector
 
 __all__ = ["Balancer", "Change", "Node"]
 

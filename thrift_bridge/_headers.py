@@ -4,13 +4,14 @@ the headers going out with a request and coming back with its reply. No I/O of i
 
 from __future__ import annotations
 
-import contextvars
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._exceptions import ConfigError
 
 if TYPE_CHECKING:
+    import contextvars
+
     from ._endpoint import Endpoint
     from ._middleware import Call
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from ._caller import ACQUIRE, CALL, WAIT, CallError
@@ -21,6 +20,8 @@ from ._exceptions import ConnectError, PoolTimeout, Timeout
 from ._outcome import raise_outcome
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from ._caller import CallerCore
     from ._middleware import Call
 

@@ -10,8 +10,7 @@ Errors name the bad part of the URL and never echo its password.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._endpoint import Endpoint, is_host_name
 from ._exceptions import ConfigError
@@ -27,6 +26,9 @@ from ._options import (
     validate_options,
 )
 from ._secrets import redact_url
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["DEFAULT_URL", "parse_url", "parse_urls"]
 

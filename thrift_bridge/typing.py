@@ -55,7 +55,8 @@ if TYPE_CHECKING:
     class TProcessor:
         """Apache's base of generated processors (``thrift.Thrift.TProcessor``)."""
 
-        def process(self, iprot: Any, oprot: Any) -> Any: ...
+        def process(self, iprot: Any, oprot: Any) -> Any:
+            """Read one request from `iprot`, call the handler, write its reply to `oprot`."""
 
 else:
     from thrift.Thrift import TException, TProcessor
@@ -65,20 +66,37 @@ class _ClientFacts(Protocol):
     """What a client says about itself, the same in both I/O worlds."""
 
     @property
-    def client_class(self) -> type[Any]: ...
+    def client_class(self) -> type[Any]:
+        """The generated `Client` class the calls go through."""
+
     @property
-    def settings(self) -> ClientSettings: ...
+    def settings(self) -> ClientSettings:
+        """The validated client options."""
+
     @property
-    def endpoints(self) -> list[Endpoint]: ...
+    def endpoints(self) -> list[Endpoint]:
+        """The endpoints, in the order given."""
+
     @property
-    def service_name(self) -> str: ...
+    def service_name(self) -> str:
+        """The Thrift service's name."""
+
     @property
-    def methods(self) -> list[str]: ...
+    def methods(self) -> list[str]:
+        """The service's method names."""
+
     @property
-    def closed(self) -> bool: ...
-    def stats(self) -> dict[str, int]: ...
-    def fleet_stats(self) -> dict[str, Any]: ...
-    def call_headers(self, headers: Mapping[str, str]) -> HeaderScope: ...
+    def closed(self) -> bool:
+        """Whether `close()` was called."""
+
+    def stats(self) -> dict[str, int]:
+        """Pool counters summed over endpoints, plus `retries` made by this client."""
+
+    def fleet_stats(self) -> dict[str, Any]:
+        """Each endpoint's state (calls out, latency, ejection), the retry budget and DNS."""
+
+    def call_headers(self, headers: Mapping[str, str]) -> HeaderScope:
+        """A `with` block whose calls send `headers` (THeader and HTTP)."""
 
 
 class ClientAPI(_ClientFacts, Protocol):
@@ -86,23 +104,35 @@ class ClientAPI(_ClientFacts, Protocol):
 
     def __enter__(self: _Self) -> _Self: ...
     def __exit__(self, *exc_info: object) -> None: ...
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the method `name` with these arguments; its result."""
+
     def invoke(
         self, method: str, args: Mapping[str, Any] | None = None, *, headers: Any = None
-    ) -> Any: ...
-    def connection(self) -> PinnedClientAPI: ...
-    def close(self) -> None: ...
+    ) -> Any:
+        """Call `method` with plain (JSON-like) arguments; the result comes back as plain data."""
+
+    def connection(self) -> PinnedClientAPI:
+        """One pooled connection pinned for several calls."""
+
+    def close(self) -> None:
+        """Close every idle connection; later calls raise `PoolClosed`."""
 
 
 class PinnedClientAPI(Protocol):
     """What every typed `PinnedClient` view has besides the service's methods."""
 
     @property
-    def broken(self) -> bool: ...
+    def broken(self) -> bool:
+        """Whether a call left the connection out of step (it is closed on release)."""
+
     def __enter__(self: _Self) -> _Self: ...
     def __exit__(self, *exc_info: object) -> None: ...
-    def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
-    def release(self) -> None: ...
+    def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the method `name` with these arguments; its result."""
+
+    def release(self) -> None:
+        """Give the connection back to its pool (closed if a call on it failed)."""
 
 
 class AsyncClientAPI(_ClientFacts, Protocol):
@@ -110,35 +140,52 @@ class AsyncClientAPI(_ClientFacts, Protocol):
 
     async def __aenter__(self: _Self) -> _Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the method `name` with these arguments; its result."""
+
     async def invoke(
         self, method: str, args: Mapping[str, Any] | None = None, *, headers: Any = None
-    ) -> Any: ...
-    def connection(self) -> AsyncPinnedClientAPI: ...
-    async def aclose(self) -> None: ...
-    def close(self) -> None: ...
+    ) -> Any:
+        """Call `method` with plain (JSON-like) arguments; the result comes back as plain data."""
+
+    def connection(self) -> AsyncPinnedClientAPI:
+        """One pooled connection pinned for several calls."""
+
+    async def aclose(self) -> None:
+        """Close every connection (busy ones once their calls end); later calls raise
+        `PoolClosed`."""
+
+    def close(self) -> None:
+        """`aclose()` for sync code and other threads: each loop's pools close on that loop."""
 
 
 class AsyncPinnedClientAPI(Protocol):
     """What every typed async pinned view has besides the service's (async) methods."""
 
     @property
-    def broken(self) -> bool: ...
+    def broken(self) -> bool:
+        """Whether a call left the connection out of step (it is closed on release)."""
+
     async def __aenter__(self: _Self) -> _Self: ...
     async def __aexit__(self, *exc_info: object) -> None: ...
-    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
-    def release(self) -> None: ...
+    async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        """Call the method `name` with these arguments; its result."""
+
+    def release(self) -> None:
+        """Give the connection back to its pool (closed if a call on it failed)."""
 
 
 class ServiceModule(Protocol[_Client_co]):
     """A generated service module whose stub declares ``TypedClient`` (a module matches this)."""
 
     @property
-    def TypedClient(self) -> type[_Client_co]: ...  # noqa: N802  # the stub's class name
+    def TypedClient(self) -> type[_Client_co]:  # noqa: N802  # the stub's class name
+        """The typed view of the service's sync client."""
 
 
 class AsyncServiceModule(Protocol[_Client_co]):
     """A generated service module whose stub declares ``TypedAsyncClient``."""
 
     @property
-    def TypedAsyncClient(self) -> type[_Client_co]: ...  # noqa: N802  # the stub's class name
+    def TypedAsyncClient(self) -> type[_Client_co]:  # noqa: N802  # the stub's class name
+        """The typed view of the service's async client."""

@@ -20,7 +20,6 @@ from .._exceptions import PoolClosed, PoolError, TransportError
 from .._outcome import raise_outcome
 from .._pool import inherited
 from .._service import no_such_method
-from .._settings import DEFAULT_MAX_IDLE
 from ._calls import AsyncCaller, achain
 
 if TYPE_CHECKING:
@@ -28,6 +27,7 @@ if TYPE_CHECKING:
 
     from .._endpoint import Endpoint
     from .._middleware import Call, Middleware
+    from .._settings import DEFAULT_MAX_IDLE
     from ..typing import AsyncClientAPI, AsyncPinnedClientAPI, AsyncServiceModule
     from ._connection import AsyncConnection
     from ._pool import AsyncConnectionPool

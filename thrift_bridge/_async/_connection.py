@@ -392,7 +392,9 @@ class AsyncConnection(asyncio.Protocol):
     def abandon(self, call: AsyncCall) -> None:
         """A caller gave up on `call`: its reply, when it comes, is read and dropped, and only
         then is the call's share of the connection free (the caller does not release it)."""
-        if call.future is not None and not call.future.done() and call.seqid in self.pending:
+        # Pending means no reply yet; the task's cancellation has usually cancelled the
+        # future already, so "done" alone does not say the reply came.
+        if call.future is not None and self.pending.get(call.seqid) is call:
             call.abandoned = call.cancelled = True
         elif call.owns_share:
             self.release()
@@ -431,6 +433,8 @@ class AsyncConnection(asyncio.Protocol):
         if call.abandoned:
             if call.cancelled and call.owns_share:
                 self.release()  # the drained call's share of the connection is free again
+            elif self.retiring and not self._live():
+                self.close()  # the last reply a retiring connection waited for
             return
         future = call.future
         assert future is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import struct
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TMessageType, TType
@@ -19,6 +18,8 @@ from thrift.Thrift import TApplicationException, TMessageType, TType
 from .._service import GeneratedMethod, calls_of, generated_method, result_unpacker
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .._endpoint import Endpoint
 
 try:  # the C codec ships in the thrift wheel; without it there is no fast path

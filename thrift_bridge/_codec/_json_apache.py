@@ -1,4 +1,4 @@
-"""Apache's own TJSONProtocol reader, held to our limits: the fallback for what JSON refuses.
+r"""Apache's own TJSONProtocol reader, held to our limits: the fallback for what JSON refuses.
 
 Apache's format is not quite JSON (bare-object map keys, number spellings like ``+1``, escapes
 like ``\\u+041``). `_json_stream` parses with the standard library's C scanner and hands what it
@@ -9,7 +9,6 @@ depth, container and string limits, and with its errors as our `ProtocolError`.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from thrift.protocol.TJSONProtocol import TJSONProtocol
@@ -20,6 +19,8 @@ from thrift.transport.TTransport import TMemoryBuffer, TTransportException
 from .._exceptions import ProtocolError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ._json_write import JsonLimits
 
 __all__ = ["ApacheJSONReader", "apache_errors"]

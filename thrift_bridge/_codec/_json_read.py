@@ -313,7 +313,7 @@ class Readers:
         return read
 
     def skip(self, type_name: Any, value: Any, depth: int, key: bool = False) -> None:
-        """Check a value the struct does not keep, as Apache's skip() reads it."""
+        """Check a value the struct does not keep, as Apache's reader skips over it."""
         ttype = self._type_id(type_name)
         if ttype == TType.STRUCT and not key:
             if type(value) is not tuple:

@@ -1,4 +1,4 @@
-"""Whole TJSONProtocol messages out of a byte stream: framing and parsing.
+r"""Whole TJSONProtocol messages out of a byte stream: framing and parsing.
 
 JSON over a buffered socket has no length prefix: a message ends where its outer array closes.
 `MessageReader` is fed bytes as they arrive (sans-I/O: a blocking socket loop and an asyncio

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._idl import _model as m
 from .._idl._resolve import find_service, type_info
 from .._idl._service import helper_structs
 from ..typing import AsyncClientAPI, AsyncPinnedClientAPI, ClientAPI, PinnedClientAPI
 from ._types import struct_lines
 
 if TYPE_CHECKING:
+    from .._idl import _model as m
     from ._writer import StubModule
 
 __all__ = ["VIEWS", "service_lines"]

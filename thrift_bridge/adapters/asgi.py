@@ -45,6 +45,7 @@ class CancelOnDisconnect:
         self.app = app
 
     async def __call__(self, scope: MutableMapping[str, Any], receive: Receive, send: Send) -> None:
+        """Run the app on one connection's scope, cancelled if an HTTP client disconnects."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

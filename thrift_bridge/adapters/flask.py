@@ -30,7 +30,6 @@ import contextvars
 import difflib
 import functools
 import os
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Flask, current_app, g, has_app_context, has_request_context
@@ -41,7 +40,7 @@ from .._urls import parse_urls
 from .registry import ClientRegistry
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from .._client import Client
     from .._pinned import PinnedClient

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection  # noqa: TC002  # FastAPI reads it at run time
 
-from .._async._client import AsyncClient
+from .._async._client import AsyncClient  # noqa: TC001  # so does FastAPI's signature check
 from .._exceptions import ConfigError
 from .asgi import CancelOnDisconnect
 from .registry import DEFAULT_PREFIX, AsyncClientRegistry

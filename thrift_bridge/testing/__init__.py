@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from thrift.protocol.TBinaryProtocol import (
@@ -52,6 +51,7 @@ from ._sockets import Address, ConnectionHandler, Connections, SocketServer, lis
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Callable
 
 __all__ = [
     "Address",
@@ -190,13 +190,18 @@ def serve(
     ssl_context: ssl.SSLContext | None = None,
     socket_path: str | None = None,
     host: str = "127.0.0.1",
+    port: int = 0,
 ) -> LoopbackServer:
     """Serve a Thrift processor on loopback, ready to accept when this returns.
+
+    `host` is any 127.0.0.x (or ::1) address; `port` 0 takes a free one (give one to serve
+    several addresses on the same port, as DNS discovery finds them).
 
     ``transport="header"`` ignores ``protocol``: Apache's header server answers in whatever
     subprotocol the client used; ``header_protocol`` only goes into ``.url``.
     ``protocol="header"`` runs THeaderProtocol over the buffered, framed or zlib transport,
-    as Apache's cross-language test servers do.
+    as Apache's cross-language test servers do. THeader requests run within the budget their
+    caller sent (``Deadline-Budget``: see `thrift_bridge.DeadlineProcessor`).
     """
     _check("scheme", scheme, SCHEMES)
     _check("transport", transport, TRANSPORTS)
@@ -207,7 +212,8 @@ def serve(
         raise ConfigError(f"transport {transport!r} does not apply to {scheme} (HTTP frames calls)")
     if socket_path is not None and scheme not in UNIX_SCHEMES:
         raise ConfigError(f"socket_path applies only to unix and unixs, not {scheme!r}")
-
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        raise ConfigError(f"invalid port {port!r} (expected 0 for any free one, or 1 to 65535)")
     if protocol == "header" and transport == "header":
         raise ConfigError("use transport='header' or protocol='header', not both")
     if protocol == "header" and scheme in HTTP_SCHEMES:
@@ -224,16 +230,22 @@ def serve(
         if wire_protocol != "binary":
             query["protocol"] = wire_protocol
 
+    if "header" in (transport, protocol):
+        from .._deadline import DeadlineProcessor
+
+        processor = DeadlineProcessor(processor)
     connections = Connections(ssl_context)
     backend: SocketServer | HTTPServer
     if scheme in HTTP_SCHEMES:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        backend = HTTPServer((host, 0), family, processor, _protocol_factory(protocol), connections)
+        backend = HTTPServer(
+            (host, port), family, processor, _protocol_factory(protocol), connections
+        )
         address: Address = (host, backend.server_address[1])
         url = url_of(scheme, address, query, HTTP_PATH)
         cleanup: Callable[[], None] = lambda: None  # noqa: E731
     else:
-        listener, address, cleanup = listen(scheme, host, socket_path)
+        listener, address, cleanup = listen(scheme, host, socket_path, port)
         work = _thrift_worker(processor, transport, protocol, header_protocol)
         backend = SocketServer(listener, connections, work)
         url = url_of(scheme, address, query)

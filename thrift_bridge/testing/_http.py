@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import http.server
 import logging
-import socket
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TMessageType
 from thrift.transport.TTransport import DEFAULT_MAX_FRAME_SIZE, TMemoryBuffer
 
 from ._sockets import JOIN_TIMEOUT, Connections
+
+if TYPE_CHECKING:
+    import socket
 
 __all__ = ["HTTP_PATH", "HTTPServer"]
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException, TMessageType, TType
+
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 __all__ = ["HeaderCheckingProcessor"]
 

@@ -150,9 +150,10 @@ class SocketServer:
 
 
 def listen(
-    scheme: str, host: str, socket_path: str | None
+    scheme: str, host: str, socket_path: str | None, port: int = 0
 ) -> tuple[socket.socket, Address, Callable[[], None]]:
-    """Bind and listen; return the socket, its address and a cleanup for any files made."""
+    """Bind and listen (on `port`, 0: any free one); return the socket, its address and a
+    cleanup for any files made."""
     if scheme in UNIX_SCHEMES:
         made_dir = None
         if socket_path is None:
@@ -177,7 +178,9 @@ def listen(
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        listener.bind((host, 0))
+        if port:  # several addresses, one port (DNS discovery): a port just freed is fine
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
         listener.listen(64)
     except OSError:
         listener.close()

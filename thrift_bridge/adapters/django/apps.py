@@ -13,4 +13,5 @@ class ThriftBridgeConfig(AppConfig):
     verbose_name = "Thrift clients (thrift-bridge)"
 
     def ready(self) -> None:
+        """Register the system checks of THRIFT_CLIENTS."""
         from . import checks  # noqa: F401 - registers the checks

@@ -7,7 +7,6 @@ both from the same settings; each is built on first use, once per process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from django.conf import settings
@@ -18,6 +17,8 @@ from ..._exceptions import ConfigError
 from ..registry import AsyncClientRegistry, ClientRegistry, _Registry
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from ..._async._client import AsyncClient
     from ..._client import Client
 

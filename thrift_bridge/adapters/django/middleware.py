@@ -128,6 +128,7 @@ class ThriftClientMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: Any) -> Any:
+        """Serve one request with `request.thrift`; release what it pinned afterwards."""
         if self._is_async:
             return self._acall(request)
         request.thrift = thrift = RequestClients()
