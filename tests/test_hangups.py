@@ -5,12 +5,13 @@ behind (tasks, file descriptors, busy connections)."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
-from typing import Any
+from typing import Any, Callable
 
 import django
 import pytest
@@ -46,6 +47,19 @@ def forget_arrivals(handler: Any) -> None:
 def all_arrived(handler: Any) -> bool:
     """Whether `HANGUPS` more calls arrived at the held server (bounded, blocking)."""
     return all(handler.arrived.acquire(timeout=BOUND) for _ in range(HANGUPS))
+
+
+async def drained(stats: Callable[[], Any]) -> dict[str, Any]:
+    """`stats()` (awaited if need be) once every abandoned call's reply has been drained (its
+    share of the connection given back), or after a bound."""
+    for _ in range(200):
+        now = stats()
+        if inspect.isawaitable(now):
+            now = await now
+        if now["in_use"] == 0:
+            break
+        await asyncio.sleep(0.01)
+    return now
 
 
 async def hang_up_together(app: Any, path: str, handler: Any) -> list[list[dict[str, Any]]]:
@@ -91,7 +105,7 @@ async def test_one_listener_task_per_request_and_none_left_after_it(held_server)
     assert len(asyncio.all_tasks()) == before
     handler.release.set()  # the abandoned replies arrive now and are drained
     assert await asyncio.wait_for(client.slow_echo("after", 0.0), BOUND) == "after"
-    assert client.stats()["in_use"] == 0
+    assert (await drained(client.stats))["in_use"] == 0
     await client.aclose()
     assert len(asyncio.all_tasks()) == before
     assert await settled_fds(fds) <= fds  # every connection closed, at both ends
@@ -115,7 +129,11 @@ async def test_fastapi_hang_ups_cancel_every_call_and_leave_nothing(held_server,
         handler.release.set()
         after = await asyncio.wait_for(web_client.get("/slow/after"), BOUND)
         assert after.json() == {"value": "after"}
-        stats = (await web_client.get("/stats")).json()
+
+        async def app_stats() -> dict[str, Any]:
+            return (await web_client.get("/stats")).json()
+
+        stats = await drained(app_stats)
         assert (stats["in_use"], stats["cancelled"]) == (0, HANGUPS)
         assert stats["open"] <= HANGUPS
         assert len(asyncio.all_tasks()) == tasks
@@ -161,7 +179,7 @@ async def test_aiohttp_hang_ups_cancel_every_call_and_leave_nothing(held_server)
         after = await asyncio.wait_for(web_client.get("/slow/after"), BOUND)
         assert await after.text() == "after"
         client = app[THRIFT_CLIENTS]["alltypes"]
-        assert client.stats()["in_use"] == 0
+        assert (await drained(client.stats))["in_use"] == 0
     assert client.closed
     assert len(asyncio.all_tasks()) == tasks
     assert await settled_fds(fds) <= fds
@@ -182,7 +200,7 @@ async def test_django_hang_ups_cancel_every_call_and_leave_nothing(held_server):
         handler.release.set()
         client = aclients["alltypes"]
         assert await asyncio.wait_for(client.slow_echo("after", 0.0), BOUND) == "after"
-        assert client.stats()["in_use"] == 0
+        assert (await drained(client.stats))["in_use"] == 0
     assert client.closed  # override_settings' end closed it
 
     assert await settled_fds(fds) <= fds
@@ -275,9 +293,10 @@ def test_uvicorn_workers_cancel_every_hung_up_call_and_keep_nothing(held_server)
         for pid, worker in workers.items():
             assert worker.get(f"/slow/after-{pid}") == {"value": f"after-{pid}"}
             kept = before[pid]["tasks"], before[pid]["fds"] - before[pid]["open"]
-            for _ in range(50):  # bounded: the previous request's task ends a moment later
+            for _ in range(100):  # bounded: abandoned replies drain, the last request ends
                 stats = worker.get("/stats")
-                if stats["tasks"] == kept[0] and stats["fds"] - stats["open"] <= kept[1]:
+                settled = stats["tasks"] == kept[0] and stats["fds"] - stats["open"] <= kept[1]
+                if settled and stats["in_use"] == 0:  # every abandoned reply drained too
                     break
                 handler.started.wait(0.02)
             assert stats["in_use"] == 0
