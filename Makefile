@@ -92,7 +92,7 @@ test-python:
 	echo "== pytest on Python $(V) ($$py)" && \
 	.venv-$(V)/bin/pytest $(PYTEST_ARGS) -q && \
 	if [ "$(V)" = "$(OLDEST_PYTHON)" ]; then \
-	  echo "== mypy as Python $(V)" && .venv-$(V)/bin/mypy --python-version $(V); \
+	  echo "== mypy as Python $(V) (the package)" && .venv-$(V)/bin/mypy --python-version $(V) thrift_bridge; \
 	fi
 
 .venv-%/.installed-stamp: setup.cfg pyproject.toml

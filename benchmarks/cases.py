@@ -272,9 +272,9 @@ def _connect_per_call_over(tls: bool) -> Factory:
 
 
 def _items() -> list[Any]:
-    from benchmarks.generated.bench import Bench
+    from benchmarks.generated.bench.ttypes import Item
 
-    return [Bench.Item(id=i, name=f"item {i}", score=i / 3, tags=[1, 2, 3]) for i in range(100)]
+    return [Item(id=i, name=f"item {i}", score=i / 3, tags=[1, 2, 3]) for i in range(100)]
 
 
 RAW = "raw Apache (accelerated binary, buffered, one connection)"
@@ -414,7 +414,7 @@ GROUPS: list[Group] = [
         SCHEME_LABELS["binary"],
         {
             **{
-                SCHEME_LABELS[scheme]: _echo(lambda ctx, scheme=scheme: ctx.ours(scheme))
+                SCHEME_LABELS[scheme]: _echo(lambda ctx, scheme=scheme: ctx.ours(scheme))  # type: ignore[misc]
                 for scheme in SCHEMES
             },
             TLS_CONNECT_PER_CALL: _connect_per_call_over(tls=True),
@@ -435,7 +435,7 @@ def thread_calls(ctx: Context, threads: int, shared: bool) -> list[Case]:
         client = ctx.ours(pool_size=threads)
         return [lambda: client.echo(SMALL)] * threads
     clients = [ctx.apache(f"apache private {i}") for i in range(threads)]
-    return [lambda c=c: c.echo(SMALL) for c in clients]
+    return [lambda c=c: c.echo(SMALL) for c in clients]  # type: ignore[misc]
 
 
 def throughput(calls: list[Case], seconds: float) -> float:

@@ -105,7 +105,7 @@ def made(factories: dict[str, Callable[[], T]], notes: list[str]) -> dict[str, T
 
 def build(ctx: c.Context, group: c.Group, notes: list[str]) -> dict[str, c.Case]:
     """The group's cases that can run here."""
-    return made({name: (lambda f=f: f(ctx)) for name, f in group.cases.items()}, notes)
+    return made({name: (lambda f=f: f(ctx)) for name, f in group.cases.items()}, notes)  # type: ignore[misc]
 
 
 #: Seconds per calibrated block of the task rows (256 tasks need more than 20 ms to settle).

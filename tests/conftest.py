@@ -45,6 +45,14 @@ def _private_cache_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[No
         os.environ["XDG_CACHE_HOME"] = saved
 
 
+@pytest.fixture(
+    params=[("asyncio", {}), ("asyncio", {"use_uvloop": True})], ids=["asyncio", "uvloop"]
+)
+def anyio_backend(request: pytest.FixtureRequest) -> Any:
+    """Run each async test on asyncio's default loop and on uvloop (anyio's pytest plugin)."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
 def compiler() -> str:
     """The Thrift compiler; skipped when missing, except under CI where that is a failure."""

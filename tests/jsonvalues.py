@@ -131,7 +131,9 @@ def apache_decode(data: bytes, cls: type) -> tuple[str, int, int, Any]:
     name, message_type, seqid = proto.readMessageBegin()
     if message_type == TMessageType.EXCEPTION:
         cls = TApplicationException
-    if getattr(cls.read, "__self__", None) is cls:  # frozen classes read through a classmethod
+    if (
+        getattr(getattr(cls, "read", None), "__self__", None) is cls
+    ):  # frozen classes read through a classmethod
         obj = cls.read(proto)  # type: ignore[attr-defined]
     else:
         obj = cls()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -21,8 +22,16 @@ from thrift_bridge.testing import serve
 from tests.generated.alltypes import AllTypes
 from tests.handlers import AllTypesHandler
 
+
+class Announcing(AllTypesHandler):
+    def slow_echo(self, value, delay_seconds):
+        print(f"slow_echo {value}", flush=True)  # the request has arrived
+        return super().slow_echo(value, delay_seconds)
+
+
 kwargs = json.loads(sys.argv[1])
-with serve(AllTypes.Processor(AllTypesHandler()), **kwargs) as server:
+handler = Announcing() if sys.argv[2] == "announce" else AllTypesHandler()
+with serve(AllTypes.Processor(handler), **kwargs) as server:
     print(server.url, flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin (or kills us)
 """
@@ -42,11 +51,16 @@ def system_binary(name: str, package: str) -> str:
 
 
 class ServerProcess:
-    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9."""
+    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9.
 
-    def __init__(self, **serve_kwargs: object):
+    With `announce=True` every slow_echo call prints "slow_echo <value>" as it arrives, for
+    `announced()`; off by default, since nobody reads the pipe of a busy server (it would fill).
+    """
+
+    def __init__(self, *, announce: bool = False, **serve_kwargs: object):
+        mode = "announce" if announce else "quiet"
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SCRIPT, json.dumps(serve_kwargs)],
+            [sys.executable, "-c", _SCRIPT, json.dumps(serve_kwargs), mode],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
@@ -58,6 +72,13 @@ class ServerProcess:
         if not self.url:
             self.stop()
             raise RuntimeError("the server process did not start")
+
+    def announced(self, line: str, timeout: float = 10) -> bool:
+        """Whether the server (started with `announce=True`) prints `line` within `timeout`."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        return bool(ready) and stdout.readline().strip() == line
 
     def kill(self) -> None:
         """SIGKILL: the process dies mid-whatever, its sockets reset by the kernel."""

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 import pytest
 from thrift.Thrift import TApplicationException
+from thrift.transport.TTransport import CReadableTransport
 
+from thrift_bridge import AsyncClient, Client, ConnectionPool, parse_url
+
+from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import (
     BadInput,
     Choice,
@@ -17,8 +20,18 @@ from .generated.alltypes.ttypes import (
     Unavailable,
 )
 
-if TYPE_CHECKING:
-    from thrift_bridge import AsyncClient, Client
+
+def decodes_in_c(url: str) -> bool:
+    """Whether a connection to `url` decodes replies with Apache's C codec: an accelerated
+    protocol over a transport the C code reads from directly (a `CReadableTransport`)."""
+    with ConnectionPool(parse_url(url), AllTypes.Client, size=1) as pool:
+        conn = pool.acquire()
+        try:
+            accelerated = "Accelerated" in type(conn.protocol).__name__
+            return accelerated and isinstance(conn.transport, CReadableTransport)
+        finally:
+            pool.release(conn)
+
 
 EVERYTHING = Everything(
     a_bool=True,

@@ -17,51 +17,23 @@ from thrift.Thrift import TApplicationException
 from thrift_bridge import (
     AccessLog,
     AsyncClient,
-    AsyncConnectionPool,
     ConfigError,
-    ConnectError,
     Metrics,
     PoolClosed,
-    PoolTimeout,
     ProtocolError,
     ReadTimeout,
     TransportError,
-    parse_url,
 )
 from thrift_bridge.demo import combinations
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
+from .aio import bounded
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type_async
 
 pytestmark = pytest.mark.anyio
-
-#: Bound on any single await that could hang if the client were wrong.
-BOUND = 10.0
-
-
-@pytest.fixture(
-    params=[("asyncio", {}), ("asyncio", {"use_uvloop": True})], ids=["asyncio", "uvloop"]
-)
-def anyio_backend(request):
-    """Run each test on asyncio's default loop and on uvloop (anyio's pytest plugin)."""
-    return request.param
-
-
-def bounded(awaitable):
-    """`awaitable`, failing the test instead of hanging."""
-    return asyncio.wait_for(awaitable, BOUND)
-
-
-async def until(predicate, what: str) -> None:
-    """Yield to the loop until `predicate()` holds (bounded in rounds and time)."""
-    for _ in range(1000):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"never happened: {what}")
 
 
 def open_fds() -> int:
@@ -200,86 +172,6 @@ async def test_sync_and_async_middleware_and_the_built_ins(alltypes, caplog):
     ]
 
 
-async def test_a_reply_that_never_comes_times_out_and_the_next_call_succeeds(alltypes):
-    async with AsyncClient(AllTypes, alltypes.url, timeout=0.3, retries=0) as client:
-        with pytest.raises(ReadTimeout, match=r"no complete reply within 0\.3s"):
-            await bounded(client.slow_echo("late", 2.0))
-        assert await bounded(client.echo_string("next")) == "next"
-        stats = client.stats()
-    assert stats["discarded"] >= 1  # the connection the late reply was due on went
-
-
-async def test_connect_errors_retry_on_the_next_endpoint(alltypes, closed_port):
-    dead = f"tcp://127.0.0.1:{closed_port}"
-    async with AsyncClient(AllTypes, [dead, alltypes.url], retries=1, retry_backoff=0) as c:
-        assert [await bounded(c.add(i, 1)) for i in range(6)] == [i + 1 for i in range(6)]
-        assert c.stats()["retries"] <= 1
-    async with AsyncClient(AllTypes, dead, retries=0) as client:
-        with pytest.raises(ConnectError):
-            await bounded(client.add(1, 1))
-
-
-@pytest.mark.parametrize("idempotent", [False, True])
-async def test_a_call_lost_after_sending_is_retried_only_when_idempotent(idempotent):
-    """A peer that reads each request and hangs up: only an idempotent method is sent again."""
-    accepted = []
-
-    def read_and_hang_up(conn: socket.socket) -> None:
-        accepted.append(conn.recv(65536))
-
-    with serve_raw(read_and_hang_up) as raw:
-        names = {"add"} if idempotent else set()
-        async with AsyncClient(
-            AllTypes, raw.url, retries=2, retry_backoff=0, idempotent=names
-        ) as client:
-            with pytest.raises(TransportError):
-                await bounded(client.add(1, 2))
-            stats = client.stats()
-    assert len(accepted) == (3 if idempotent else 1)
-    assert all(b"add" in request for request in accepted)  # each a whole request, sent
-    assert stats["retries"] == (2 if idempotent else 0)
-    assert stats["discarded"] == len(accepted)
-
-
-async def test_an_endpoint_that_refuses_is_skipped_for_its_cooldown(alltypes, closed_port):
-    dead = f"tcp://127.0.0.1:{closed_port}"
-    async with AsyncClient(
-        AllTypes, [dead, alltypes.url], retries=1, retry_backoff=0, cooldown=60
-    ) as client:
-        answers = [await bounded(client.add(i, 1)) for i in range(20)]
-        stats = client.stats()
-    assert answers == [i + 1 for i in range(20)]
-    assert stats["retries"] == 1  # the dead one was tried once, then left alone
-    assert stats["created"] == 1
-
-
-async def test_the_pool_is_bounded_and_times_out_waiters(alltypes):
-    async with AsyncClient(AllTypes, alltypes.url, pool_size=1, pool_timeout=0.2) as client:
-        slow = asyncio.ensure_future(client.slow_echo("hold", 1.0))
-        await until(lambda: client.stats()["in_use"] == 1, "the slow call holds the connection")
-        with pytest.raises(PoolTimeout, match="all 1 connections of the pool stayed busy"):
-            await bounded(client.add(1, 1))
-        assert await bounded(slow) == "hold"
-        stats = client.stats()
-    assert stats["created"] == 1
-    assert stats["timeouts"] == 1
-
-
-async def test_a_server_restart_between_calls_is_invisible(socket_dir):
-    path = os.path.join(socket_dir, "r.sock")
-    server = serve(AllTypes.Processor(AllTypesHandler()), scheme="unix", socket_path=path)
-    try:
-        async with AsyncClient(AllTypes, server.url, retries=0) as client:
-            assert await bounded(client.add(1, 1)) == 2
-            server.close()  # the loop sees the pooled connection close while it is idle
-            server = serve(AllTypes.Processor(AllTypesHandler()), scheme="unix", socket_path=path)
-            await until(lambda: client.stats()["open"] == 0, "the loop saw the idle close")
-            assert await bounded(client.add(2, 2)) == 4  # non-idempotent, no retry: a fresh one
-            assert client.stats()["created"] == 2
-    finally:
-        server.close()
-
-
 def _reply_with_seqid(seqid: int) -> bytes:
     """A binary REPLY to `add` carrying `seqid`."""
     from thrift.protocol.TBinaryProtocol import TBinaryProtocol
@@ -386,26 +278,6 @@ async def test_a_client_works_on_a_second_event_loop_with_its_own_connections(al
     assert result == (42, 2)  # its own connection there, none borrowed across loops
     assert await bounded(client.add(2, 2)) == 4
     await client.aclose()
-
-
-async def test_a_pool_refuses_a_second_loop_with_a_clear_error(alltypes):
-    pool = AsyncConnectionPool(parse_url(alltypes.url), AllTypes)
-    conn = await bounded(pool.acquire())
-    pool.release(conn)
-
-    def elsewhere() -> str:
-        async def acquire() -> str:
-            try:
-                await pool.acquire()
-            except ConfigError as exc:
-                return str(exc)
-            return "acquired"
-
-        return asyncio.run(acquire())
-
-    message = await asyncio.get_running_loop().run_in_executor(None, elsewhere)
-    assert "belongs to another event loop" in message
-    await pool.aclose()
 
 
 @pytest.mark.parametrize("server_kind", ["threaded", "nonblocking"])

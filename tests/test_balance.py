@@ -1,5 +1,6 @@
-"""Balancers: round robin and p2c over peak EWMA, with cooldown, ejection, priorities, panic
-mode and a changing membership. Time is a parameter; the RNG is seeded."""
+"""Balancers (`_balance`): round robin and p2c over peak EWMA, with cooldown, ejection,
+priorities, panic mode and a changing membership, driven directly (time is a parameter; the RNG
+is seeded); then round robin and cooldown through both clients against real servers."""
 
 from __future__ import annotations
 
@@ -7,14 +8,21 @@ import math
 import random
 import threading
 from collections import Counter
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from thrift_bridge import ConnectError
 from thrift_bridge._balance import PeakEwmaP2C, RoundRobin, make_balancer
 from thrift_bridge._ejection import EjectionPolicy, Ejector
 from thrift_bridge._fleet import Change
+from thrift_bridge.testing import serve
+
+from .generated.alltypes import AllTypes
+from .handlers import AllTypesHandler
+from .paths import AsyncPath, SyncPath, public_type
 
 
 def p2c(keys: list[str], **options: object) -> PeakEwmaP2C[str]:
@@ -112,7 +120,7 @@ def test_p2c_weights_share_traffic_in_proportion():
     balancer = p2c(["a", "b", "c"], weights={"a": 4, "b": 1, "c": 1})
     for key in ("a", "b", "c"):
         balancer.finished(balancer.pick(0.0, avoid={"a", "b", "c"} - {key}), 0.0, 0.01, ok=True)
-    shares = Counter()
+    shares: Counter[str] = Counter()
     for _ in range(3000):  # two calls out at a time
         first, second = balancer.pick(0.0), balancer.pick(0.0)
         shares.update([first, second])
@@ -146,7 +154,7 @@ def test_backups_take_calls_only_while_every_primary_is_out(policy):
 
 @pytest.mark.parametrize("policy", ["round_robin", "p2c"])
 def test_an_ejected_endpoint_gets_no_calls_then_exactly_one_probe(policy):
-    events = []
+    events: list[Any] = []
     balancer = make_balancer(
         policy, ["a", "b"], ejection=EjectionPolicy(), rng=random.Random(5), on_event=events.append
     )
@@ -209,7 +217,7 @@ def test_reports_after_a_key_left_are_ignored():
 
 
 def test_a_balancer_may_start_empty_but_never_becomes_empty():
-    balancer = RoundRobin([])
+    balancer: RoundRobin[str] = RoundRobin([])
     with pytest.raises(LookupError, match="no endpoints to pick from yet"):
         balancer.pick(0.0)
     assert balancer.update(["a"]) == Change(added=("a",))
@@ -296,3 +304,99 @@ def test_a_pick_always_names_a_current_member(ops, policy, seed):
                 balancer.abandoned(key, now)
             else:
                 balancer.finished(key, now, step / 100, ok=op == "ok")
+
+
+# --- through both clients, against real servers ---------------------------------------
+
+
+CLIENTS = pytest.mark.parametrize(
+    "path_class", [SyncPath, AsyncPath], ids=["Client", "AsyncClient"]
+)
+
+
+class Counting(AllTypesHandler):
+    """Counts the `add` calls it answers, in a list shared by several servers."""
+
+    def __init__(self, counts: list[int], index: int) -> None:
+        super().__init__()
+        self.counts = counts
+        self.index = index
+
+    def add(self, a: int, b: int) -> int:
+        self.counts[self.index] += 1
+        return a + b
+
+
+@CLIENTS
+def test_comma_separated_hosts_take_turns(path_class):
+    counts = [0, 0]
+    with (
+        serve(AllTypes.Processor(Counting(counts, 0))) as one,
+        serve(AllTypes.Processor(Counting(counts, 1))) as two,
+    ):
+        port_one, port_two = one.address[1], two.address[1]
+        path = path_class("several endpoints")
+        path.open([f"tcp://127.0.0.1:{port_one},127.0.0.1:{port_two}"], balancer="round_robin")
+        try:
+            assert [path.call("add", (i, 1), ("a", "b")) for i in range(10)] == list(range(1, 11))
+        finally:
+            path.close()
+        assert counts == [5, 5]
+        assert one.connections_accepted == 1
+        assert two.connections_accepted == 1
+
+
+@CLIENTS
+def test_an_endpoint_that_refuses_sits_out_its_cooldown(path_class, closed_port):
+    """Its first failed connect is retried on the other endpoint; then it is skipped."""
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        path = path_class("several endpoints")
+        dead = f"tcp://127.0.0.1:{closed_port}"
+        path.open(
+            [dead, server.url], retries=1, retry_backoff=0, cooldown=60, balancer="round_robin"
+        )
+        try:
+            answers = [path.call("add", (i, 1), ("a", "b")) for i in range(20)]
+            stats = path.client.stats()
+        finally:
+            path.close()
+    assert answers == [i + 1 for i in range(20)]
+    assert stats["retries"] == 1  # the dead one was tried once, then left alone
+    assert stats["created"] == 1
+
+
+@CLIENTS
+def test_a_down_endpoints_turns_are_spread_evenly_over_the_others(path_class, closed_port):
+    """One of three endpoints down: the other two share its turns, not only its neighbour."""
+    counts = [0, 0]
+    with (
+        serve(AllTypes.Processor(Counting(counts, 0))) as one,
+        serve(AllTypes.Processor(Counting(counts, 1))) as two,
+    ):
+        path = path_class("several endpoints")
+        path.open(
+            [one.url, f"tcp://127.0.0.1:{closed_port}", two.url],
+            retries=1,
+            retry_backoff=0,
+            cooldown=60,
+            balancer="round_robin",
+        )
+        try:
+            answers = [path.call("add", (i, 1), ("a", "b")) for i in range(30)]
+        finally:
+            path.close()
+    assert answers == [i + 1 for i in range(30)]
+    assert abs(counts[0] - counts[1]) <= 2, counts  # was 20/10: the neighbour took every turn
+
+
+@CLIENTS
+def test_with_every_endpoint_down_the_caller_gets_connect_error(path_class, closed_port):
+    path = path_class("single endpoint")
+    path.open([f"tcp://127.0.0.1:{closed_port}"], retries=0)
+    try:
+        with pytest.raises(ConnectError) as caught:
+            path.call("add", (1, 1), ("a", "b"))
+    finally:
+        path.close()
+    assert public_type(caught.value) is ConnectError
+    assert caught.value.method == "add"

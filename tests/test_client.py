@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import socket
+import time
 
 import pytest
 
-from thrift_bridge import Client, ConfigError, ConnectError, ProtocolError
+from thrift_bridge import Client, ConfigError, ConnectError, PoolClosed, ProtocolError
 from thrift_bridge.testing import serve, serve_raw
 
 from .generated.alltypes import AllTypes
 from .generated.calculator import Calculator
-from .handlers import CalculatorHandler
+from .handlers import AllTypesHandler, CalculatorHandler
 
 
 @pytest.mark.parametrize("service", [Calculator, Calculator.Client])
@@ -32,7 +34,7 @@ def test_anything_else_is_not_a_service(service):
 def test_unknown_method_lists_the_service_methods():
     with Client(Calculator, "tcp://127.0.0.1:9090") as client:
         with pytest.raises(AttributeError, match=r"'mul' is not a method .*add, divide"):
-            client.mul(1, 2)
+            client.mul(1, 2)  # type: ignore[attr-defined]
         with pytest.raises(ConfigError, match="'mul' is not a method"):
             client.call("mul", 1, 2)
 
@@ -91,3 +93,30 @@ def test_errors_pickle_with_their_context(closed_port):
     assert type(copy) is type(info.value)
     assert copy.endpoint == info.value.endpoint
     assert copy.method == "add"
+
+
+def test_oneway_returns_once_flushed():
+    with (
+        serve(AllTypes.Processor(AllTypesHandler())) as server,
+        Client(AllTypes, server.url) as client,
+    ):
+        assert client.fire("ping") is None  # type: ignore[func-returns-value]
+        deadline = time.monotonic() + 5
+        while client.last_fired() != "ping" and time.monotonic() < deadline:
+            time.sleep(0.01)  # the server runs a oneway call after the client has returned
+        assert client.last_fired() == "ping"
+
+
+def test_close_closes_idle_connections_and_later_calls_fail():
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        before = len(os.listdir("/proc/self/fd"))
+        client = Client(AllTypes, server.url)
+        client.add(1, 1)
+        client.close()
+        assert client.closed
+        deadline = time.monotonic() + 5  # until the server has closed its side too
+        while len(os.listdir("/proc/self/fd")) != before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(os.listdir("/proc/self/fd")) == before
+        with pytest.raises(PoolClosed):
+            client.add(1, 1)

@@ -78,7 +78,10 @@ def test_without_now_the_block_starts_on_the_monotonic_clock():
     assert before + 60.0 <= at <= time.monotonic() + 60.0
 
 
-@pytest.mark.parametrize("seconds", [-0.001, math.nan, math.inf, True, "1", [1]])
+@pytest.mark.parametrize(
+    "seconds",
+    [-0.001, math.nan, math.inf, pytest.param(10**5000, id="5000 digits"), True, "1", [1]],
+)
 def test_a_bad_budget_is_a_config_error(seconds):
     with pytest.raises(ConfigError, match="invalid deadline"):
         deadline(seconds)

@@ -1,18 +1,30 @@
-"""Property tests for endpoint parsing: only `ConfigError` ever escapes, and URLs round-trip."""
+"""Property tests for endpoints, parsed from URLs and built directly: only `ConfigError` ever
+escapes, its message names the bad value and what is accepted, and valid endpoints round-trip
+through their URL."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import string
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from thrift_bridge import ConfigError, Endpoint, parse_url
-from thrift_bridge._options import OPTION_NAMES
+
+#: Where an endpoint is: the fields that are not options.
+LOCATION = ("scheme", "host", "port", "path", "username", "password")
+#: The endpoint options (query parameters or keyword arguments): every other field.
+OPTION_NAMES = tuple(
+    sorted(field.name for field in dataclasses.fields(Endpoint) if field.name not in LOCATION)
+)
 
 SETTINGS = settings(max_examples=300, deadline=None)
+#: For the tests building endpoints directly (each example builds several).
+DIRECT = settings(max_examples=200, deadline=None)
 
 # --- (a) any text at all ----------------------------------------------------------------
 
@@ -148,6 +160,12 @@ DURATIONS = st.one_of(
     st.sampled_from(["1.5", "2s", "250ms", "0.001", "86400"]),
 )
 SIZES = st.integers(1, 2**31 - 1)
+#: Options every scheme takes, with values a URL round-trips.
+TIMING = {
+    "timeout": DURATIONS,
+    "connect_timeout": DURATIONS,
+    "max_message_size": st.integers(16_384_000, 2**31 - 1),
+}
 SAFE_TEXT = st.text(
     st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=12
 )  # no surrogates (not encodable) and no control characters
@@ -214,11 +232,7 @@ def valid_endpoints(draw: st.DrawFn) -> Endpoint:
         draw(
             st.fixed_dictionaries(
                 {},
-                optional={
-                    "timeout": DURATIONS,
-                    "connect_timeout": DURATIONS,
-                    "max_message_size": st.integers(16_384_000, 2**31 - 1),
-                },
+                optional=TIMING,
             )
         )
     )
@@ -353,3 +367,130 @@ def keyword_only(endpoint: Endpoint) -> dict[str, object]:
 def test_any_single_keyword_value_only_ever_raises_config_error(name, value):
     for url in ("tcps://h:1", "https://h/rpc", "tcp://h?transport=header"):
         parse_or_none(url, **{name: value})
+
+
+# --- (d) endpoints built directly ---------------------------------------------------------
+
+BARE_HOSTS = st.one_of(
+    st.lists(LABELS, min_size=1, max_size=3).map(".".join),
+    st.ip_addresses().map(str),  # an IPv6 address without brackets, as Endpoint holds it
+    st.sampled_from(["localhost", "API.Example.COM"]),
+)
+
+
+@st.composite
+def endpoint_fields(draw: st.DrawFn) -> dict[str, Any]:
+    """Keyword arguments that make a valid `Endpoint(...)`, in any accepted spelling."""
+    scheme = draw(st.sampled_from(["tcp", "tcps", "http", "https", "unix", "unixs", "TCP"]))
+    fields: dict[str, Any] = {"scheme": scheme}
+    if scheme.startswith("unix"):
+        segments = draw(st.lists(SEGMENT, min_size=1, max_size=3))
+        fields["path"] = draw(st.sampled_from(["/", "./", "../"])) + "/".join(segments)
+    else:
+        fields["host"] = draw(BARE_HOSTS)
+        fields["port"] = draw(st.integers(0, 65535))  # 0: the scheme's default
+    if scheme.startswith("http"):
+        segments = draw(st.lists(SEGMENT, max_size=3))
+        fields["path"] = "/" + "/".join(quote(segment, safe="") for segment in segments)
+        if draw(st.booleans()):
+            fields["username"] = draw(SAFE_TEXT)
+            fields["password"] = draw(st.none() | SAFE_TEXT)
+        if draw(st.booleans()):
+            fields["bearer_token"] = draw(SAFE_TEXT)
+    fields.update(draw(wire_options(scheme.lower())))
+    takes_headers = "header" in (fields.get("transport"), fields.get("protocol"))
+    if (takes_headers or scheme.startswith("http")) and draw(st.booleans()):
+        fields["headers"] = draw(
+            st.dictionaries(st.from_regex(HEADER_NAME, fullmatch=True), SAFE_TEXT, max_size=2)
+        )
+    fields.update(
+        draw(
+            st.fixed_dictionaries(
+                {},
+                optional={**TIMING, "pipeline": st.integers(1, 1024)},
+            )
+        )
+    )
+    if scheme.startswith("http"):
+        fields.pop("pipeline", None)  # HTTP/1.1 carries one call at a time
+    if scheme in ("tcps", "https", "unixs"):
+        fields.update(
+            draw(
+                st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "server_hostname": SAFE_TEXT,
+                        "certfile": SAFE_TEXT,
+                        "ca_certs": SAFE_TEXT,
+                    },
+                )
+            )
+        )
+        if "certfile" in fields and draw(st.booleans()):
+            fields["keyfile"] = draw(SAFE_TEXT)
+        if "ca_certs" not in fields:
+            fields["validate"] = draw(st.sampled_from([True, False, "true", "no", "0"]))
+    return fields
+
+
+@DIRECT
+@given(endpoint_fields())
+def test_a_valid_endpoint_built_directly_round_trips_through_its_url(fields):
+    endpoint = Endpoint(**fields)
+    check_usable_with_keywords(endpoint)
+    # Its fields are in their one spelling: building it from them again changes nothing.
+    assert dataclasses.replace(endpoint) == endpoint
+    assert Endpoint(
+        **{f.name: getattr(endpoint, f.name) for f in dataclasses.fields(endpoint)}
+    ) == (endpoint)
+
+
+def check_usable_with_keywords(endpoint: Endpoint) -> None:
+    """`check_usable`, for an endpoint that may hold keyword-only options."""
+    repr(endpoint)
+    hash(endpoint)
+    again = parse_url(endpoint.url, **keyword_only(endpoint))
+    assert again == endpoint
+    assert hash(again) == hash(endpoint)
+
+
+#: Values that are wrong for most fields, and right for some.
+BAD_VALUES = st.one_of(
+    ANY_VALUE,
+    st.sampled_from([-5, 0, 65536, 10**5000, -(10**5000), "nonsense", "framd", "", " ", "/x"]),
+)
+
+
+def names_the_value(message: str, name: str, value: object) -> bool:
+    """Whether an error message names the bad value (or, for credentials, only the field)."""
+    from thrift_bridge._exceptions import shown
+
+    if name in ("username", "password"):
+        return "credentials" in message  # never echoed
+    if name == "bearer_token":
+        return name in message  # never echoed
+    text = value.strip().lower() if isinstance(value, str) else None
+    return shown(value) in message or (bool(text) and repr(text) in message) or name in message
+
+
+@DIRECT
+@example({"scheme": "tcp", "host": "h"}, "port", -5)
+@example({"scheme": "tcp", "host": "h"}, "protocol", "nonsense")
+@example({"scheme": "tcp", "host": "h"}, "transport", "framd")
+@example({"scheme": "tcp", "host": "h"}, "timeout", 10**5000)
+@example({"scheme": "http", "host": "h", "path": "/"}, "password", "")  # was dropped silently
+@given(
+    endpoint_fields(),
+    st.sampled_from([field.name for field in dataclasses.fields(Endpoint)]),
+    BAD_VALUES,
+)
+def test_any_field_value_builds_an_endpoint_or_raises_config_error_naming_it(fields, name, value):
+    fields = {**fields, name: value}
+    try:
+        endpoint = Endpoint(**fields)
+    except ConfigError as exc:
+        message = str(exc)
+        assert names_the_value(message, name, value), message
+        assert re.search(r"expected|only|appl|not supported|without|exceeds", message), message
+    else:
+        check_usable_with_keywords(endpoint)

@@ -13,8 +13,8 @@ import pytest
 from thrift.protocol.TProtocol import TProtocolException
 from thrift.transport.TTransport import TTransportException
 
-from thrift_bridge import _exceptions as exceptions
-from thrift_bridge._exceptions import (
+import thrift_bridge
+from thrift_bridge import (
     ArgumentError,
     ConfigError,
     ConnectError,
@@ -31,13 +31,18 @@ from thrift_bridge._exceptions import (
     Timeout,
     TransportError,
     WriteTimeout,
-    map_exceptions,
-    wrap_error,
 )
+from thrift_bridge._exceptions import map_exceptions, wrap_error  # the unit under test
 
 TT = TTransportException
 ENDPOINT = "tcp://h:1"
-CLASSES = [getattr(exceptions, n) for n in exceptions.__all__ if n[0].isupper()]
+#: Every exception class the package exports but IDLError, whose constructor takes where in
+#: the IDL file the error is (tests/test_idl_load_errors.py).
+CLASSES = [
+    cls
+    for cls in (getattr(thrift_bridge, name) for name in thrift_bridge.__all__)
+    if isinstance(cls, type) and issubclass(cls, ThriftBridgeError) and cls.__name__ != "IDLError"
+]
 
 # --- the tree -----------------------------------------------------------------------------
 
@@ -47,6 +52,7 @@ CLASSES = [getattr(exceptions, n) for n in exceptions.__all__ if n[0].isupper()]
     [
         (ConfigError, (ThriftBridgeError, ValueError)),
         (ArgumentError, (ConfigError, ValueError)),
+        (thrift_bridge.IDLError, (ConfigError, ValueError)),
         (TransportError, (ThriftBridgeError,)),
         (ConnectError, (TransportError,)),
         (ConnectTimeout, (ConnectError, Timeout)),

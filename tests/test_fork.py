@@ -44,6 +44,21 @@ def in_child(work: Callable[[], str]) -> str:
     return b"".join(chunks).decode()
 
 
+def test_the_child_drops_inherited_connections_and_the_parent_keeps_its_own(thrift_server):
+    server = thrift_server("alltypes")
+    with Client(AllTypes, server.url) as client:
+        assert client.add(1, 1) == 2
+
+        def child() -> str:  # must open its own connection and leave the parent's alone
+            return f"answered {client.add(2, 2)}, created {client.stats()['created']}"
+
+        assert in_child(child) == "answered 4, created 1"
+        assert client.add(3, 3) == 6  # the parent's socket is untouched and still in step
+        stats = client.stats()
+    assert stats["created"] == 1
+    assert stats["discarded"] == 0
+
+
 @pytest.mark.parametrize("scheme", ["tcp", "unix"])
 def test_a_connection_pinned_before_fork_refuses_calls_in_the_child(
     thrift_server, scheme, socket_dir

@@ -67,7 +67,12 @@ async def hang_up_together(app: Any, path: str, handler: Any) -> list[list[dict[
     arrived (each on a connection of its own); the messages each request was sent."""
     forget_arrivals(handler)
     all_in = threading.Event()
-    counter = threading.Thread(target=lambda: all_arrived(handler) and all_in.set(), daemon=True)
+
+    def count() -> None:
+        if all_arrived(handler):
+            all_in.set()
+
+    counter = threading.Thread(target=count, daemon=True)
     counter.start()
     try:
         paths = [f"{path}{n}" for n in range(HANGUPS)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from thrift_bridge._exceptions import ConfigError
+from thrift_bridge import ConfigError
 from thrift_bridge.cli._compile import compile_idl
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ from thrift.transport.TTransport import TMemoryBuffer
 
 import thrift_bridge
 
-BASES = {
+BASES: dict[str, tuple[int, Any, Any]] = {
     "bool": (TType.BOOL, None, st.booleans()),
     "i8": (TType.BYTE, None, st.integers(-128, 127)),
     "i16": (TType.I16, None, st.integers(-(2**15), 2**15 - 1)),
@@ -125,6 +125,8 @@ def schemas(draw: st.DrawFn) -> dict[str, Any]:
             else:
                 explicit = True
             used_ids.add(fid)
+            ftype: Any
+            default: Any
             kind = draw(st.sampled_from(["base", "base", "list", "enum"] if enums else ["base"]))
             if kind == "enum":
                 enum = draw(st.sampled_from(enums))

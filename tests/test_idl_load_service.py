@@ -174,11 +174,11 @@ def test_extends_across_included_files(thrift_server) -> None:
 def test_loaded_client_takes_the_fast_path_like_a_compiled_one(demo, protocol) -> None:
     """codec.py calls a method by the C codec only when `<method>_args.__init__` has exactly
     the method's parameters, as in generated code; a loaded service must qualify too."""
-    from thrift_bridge._fast import fast_calls
+    from thrift_bridge._codec._binary import binary_methods  # the codec is the unit here
 
     endpoint = thrift_bridge.parse_url(f"tcp://127.0.0.1:1?protocol={protocol}")
-    compiled = fast_calls(GeneratedCustomerService.Client, None, endpoint)
-    loaded = fast_calls(demo.CustomerService.Client, None, endpoint)
+    compiled = binary_methods(GeneratedCustomerService.Client, None, endpoint)
+    loaded = binary_methods(demo.CustomerService.Client, None, endpoint)
     assert (
         sorted(loaded)
         == sorted(compiled)

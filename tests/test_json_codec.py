@@ -116,7 +116,7 @@ def test_fields_go_out_in_id_order_whatever_order_the_idl_declares_them_in():
 
 def test_struct_and_container_keys_are_written_as_apache_writes_them_and_read_where_it_can():
     key = shapes.Frozen(a=1)
-    value = shapes.StructKeys(by_struct={key: "one"}, by_list={(1, 2): "pair"})
+    value = shapes.StructKeys(by_struct={key: "one"}, by_list={(1, 2): "pair"})  # type: ignore[dict-item]
     ours = encode_message("m", 2, 1, value)
     assert ours == apache_bytes("m", 2, 1, value)
     assert b'{{"1":{"i32":1},"3":{"i32":5}}:"one"}' in ours  # a bare object as a key: not JSON

@@ -13,7 +13,7 @@ import threading
 import time
 import tracemalloc
 import zlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import trustme
@@ -42,6 +42,8 @@ if TYPE_CHECKING:
     import socket
 
 MiB = 1024 * 1024
+#: How late past its timeout a call may end (scheduling on a loaded 2-core machine).
+SLACK = 1.0
 
 
 def _message_header(name: bytes, seqid: int = 1) -> bytes:
@@ -67,7 +69,7 @@ def _slow_bytes(conn: socket.socket) -> None:
     reply = _message_header(b"echo_big") + b"\x0b\x00\x00" + struct.pack("!i", 1000) + b"x" * 1000
     for byte in reply:
         conn.sendall(bytes([byte]))
-        time.sleep(0.02)
+        time.sleep(0.02)  # the trickle is what is under test
 
 
 def _frame(payload: bytes) -> bytes:
@@ -167,7 +169,7 @@ def test_hostile_servers_give_a_clean_error_in_time_with_bounded_memory(
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
-            assert elapsed < 1.5, f"{case} took {elapsed:.2f}s"
+            assert elapsed < 1 + SLACK, f"{case} took {elapsed:.2f}s"
             assert peak < 16 * MiB, f"{case} allocated {peak / MiB:.0f} MiB"
             assert client.stats()["discarded"] == 1
 
@@ -183,7 +185,7 @@ def test_slow_byte_by_byte_reply_times_out_at_the_call_deadline():
         start = time.monotonic()
         with pytest.raises(ReadTimeout):
             client.echo_big("x")
-        assert time.monotonic() - start < 0.5 + 0.5
+        assert time.monotonic() - start < 0.5 + SLACK  # the reply would take 30 s
 
 
 def _reply(name: str, seqid: int, result: object) -> bytes:
@@ -256,7 +258,7 @@ def _http_answer(payload: bytes, *, then: str = "wait", trickle_from: int | None
             with contextlib.suppress(OSError):
                 for byte in payload[trickle_from:]:
                     conn.sendall(bytes([byte]))
-                    time.sleep(0.02)
+                    time.sleep(0.02)  # the trickle is what is under test
         if then == "wait":
             conn.recv(1)
 
@@ -314,7 +316,7 @@ def test_hostile_http_servers_give_a_clean_error_in_time(case, payload, then, ex
                 _, peak = tracemalloc.get_traced_memory()
             finally:
                 tracemalloc.stop()
-            assert elapsed < 1.5, f"{case} took {elapsed:.2f}s"
+            assert elapsed < 1 + SLACK, f"{case} took {elapsed:.2f}s"
             assert peak < 16 * MiB, f"{case} allocated {peak / MiB:.0f} MiB"
             assert client.stats()["discarded"] == 1
     # Counted before any garbage collection: a discarded connection's socket is closed, not
@@ -334,12 +336,12 @@ def test_http_reply_trickling_byte_by_byte_times_out_at_the_call_deadline(phase)
             with pytest.raises(ReadTimeout):
                 client.echo_big("x")
             elapsed = time.monotonic() - start
-    assert elapsed < 0.5 + 0.5, f"the {phase} trickled for {elapsed:.2f}s past a 0.5 s timeout"
+    assert elapsed < 0.5 + SLACK, f"the {phase} trickled for {elapsed:.2f}s past a 0.5 s timeout"
 
 
 def test_kill_9_mid_call_then_restart(socket_dir):
     path = os.path.join(socket_dir, "k.sock")
-    server = ServerProcess(scheme="unix", socket_path=path)
+    server = ServerProcess(announce=True, scheme="unix", socket_path=path)
     client = Client(AllTypes, server.url, timeout=10, retries=0)
     try:
         assert client.add(1, 1) == 2
@@ -353,7 +355,7 @@ def test_kill_9_mid_call_then_restart(socket_dir):
 
         caller = threading.Thread(target=in_flight)
         caller.start()
-        time.sleep(0.2)  # let the request reach the server
+        assert server.announced("slow_echo x")  # the request reached the server
         start = time.monotonic()
         server.kill()
         caller.join(10)
@@ -381,10 +383,23 @@ def test_graceful_restart_mid_run_every_later_call_succeeds(socket_dir):
                 assert [client.add(round_, i) for i in range(20)] == [round_ + i for i in range(20)]
 
 
+class Announcing(AllTypesHandler):
+    """Sets `arrived` when a slow_echo call reaches it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.arrived = threading.Event()
+
+    def slow_echo(self, value: str, delay_seconds: float) -> str:
+        self.arrived.set()
+        return super().slow_echo(value, delay_seconds)
+
+
 def test_server_closed_mid_call_is_a_transport_error_at_once_then_calls_succeed(socket_dir):
     path = os.path.join(socket_dir, "c.sock")
-    server = serve(AllTypes.Processor(AllTypesHandler()), scheme="unix", socket_path=path)
-    outcome: list[BaseException | float] = []
+    handler = Announcing()
+    server = serve(AllTypes.Processor(handler), scheme="unix", socket_path=path)
+    outcome: list[Any] = []  # the error, then the seconds it took
     with Client(AllTypes, server.url, timeout=10, retries=0) as client:
         try:
 
@@ -398,13 +413,13 @@ def test_server_closed_mid_call_is_a_transport_error_at_once_then_calls_succeed(
 
             caller = threading.Thread(target=in_flight)
             caller.start()
-            time.sleep(0.2)
+            assert handler.arrived.wait(10)  # the request reached the server
             server.close()  # shuts every open connection down, as a stopping server does
             caller.join(10)
         finally:
             server.close()
         assert isinstance(outcome[0], TransportError)
-        assert outcome[1] < 2  # not the 10 s timeout
+        assert outcome[1] < 3  # not the server's 3 s, nor the 10 s timeout
         with serve(AllTypes.Processor(AllTypesHandler()), scheme="unix", socket_path=path):
             assert [client.add(1, i) for i in range(5)] == [1, 2, 3, 4, 5]
         assert client.stats()["discarded"] == 1
@@ -492,7 +507,7 @@ def test_tls_handshake_never_answered_is_a_connect_timeout():
                 client.add(1, 1)
             elapsed = time.monotonic() - start
         assert raw.connections_accepted == 1  # retries=0: one connect attempt, not two
-    assert elapsed < 0.5 + 0.5
+    assert elapsed < 0.5 + SLACK
 
 
 SECRET = "Zq9x" + "Kw7v"  # asserted absent in halves too: a partial leak is still a leak

@@ -11,6 +11,7 @@ import pytest
 import trustme
 
 from thrift_bridge import (
+    AccessLog,
     Client,
     ConfigError,
     ConnectError,
@@ -22,7 +23,6 @@ from thrift_bridge import (
     WriteTimeout,
     parse_url,
 )
-from thrift_bridge._middleware import AccessLog
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.testing import serve_raw
 

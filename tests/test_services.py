@@ -14,8 +14,15 @@ import pytest
 from thrift.Thrift import TApplicationException
 from thrift.TMultiplexedProcessor import TMultiplexedProcessor
 
-from thrift_bridge import Client, ConfigError, ConnectError, RateLimited, TransportError
-from thrift_bridge._middleware import AccessLog, Metrics, fingerprint
+from thrift_bridge import (
+    AccessLog,
+    Client,
+    ConfigError,
+    ConnectError,
+    Metrics,
+    RateLimited,
+    TransportError,
+)
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
 from .generated.alltypes import AllTypes
@@ -170,11 +177,16 @@ def test_middleware_can_reject_and_retry(multiplexed):
 
 def test_middleware_applies_to_pinned_sessions(multiplexed):
     calls = []
+
+    def record(call, proceed):
+        calls.append(call.method)
+        return proceed(call)
+
     with Client(
         Calculator,
         multiplexed.url,
         service_name="Calculator",
-        middleware=[lambda call, proceed: calls.append(call.method) or proceed(call)],
+        middleware=[record],
     ) as client:
         with client.connection() as pinned:
             assert pinned.add(2, 3) == 5
@@ -197,10 +209,9 @@ def test_access_log_line_per_call_in_zask_format(header_server, caplog):
             client.raise_error(1)
     lines = [r.getMessage() for r in caplog.records if r.name == "thrift_bridge.access"]
     # The access key is a secret: its fingerprint (8 hex digits of its SHA-256) stands in for it.
-    assert fingerprint("k1") == "#" + hashlib.sha256(b"k1").hexdigest()[:8]
     pattern = (
-        "^"
-        + fingerprint("k1")
+        "^#"
+        + hashlib.sha256(b"k1").hexdigest()[:8]
         + r' - \[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] - "AllTypes" - "METHOD" - OUTCOME - \d+ms$'
     )
     assert re.match(pattern.replace("METHOD", "add").replace("OUTCOME", "OK"), lines[0])

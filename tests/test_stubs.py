@@ -198,9 +198,9 @@ def _check_class(cls: ast.ClassDef, runtime: type, module: types.ModuleType) -> 
         assert list(fields) == list(inspect.signature(runtime).parameters)
     if spec:
         assert set(fields) == set(spec), runtime.__qualname__
-        for name, annotation in fields.items():
+        for name, node_type in fields.items():
             ttype, args = spec[name][1], spec[name][3]
-            assert _typed(annotation, ttype, args), f"{runtime.__qualname__}.{name}"
+            assert _typed(node_type, ttype, args), f"{runtime.__qualname__}.{name}"
 
 
 def _check_view(cls: ast.ClassDef, module: types.ModuleType) -> None:

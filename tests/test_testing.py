@@ -99,7 +99,7 @@ def apache_socket(
                 **extra,
             )
         return TSocket(unix_socket=server.address)
-    host, port = server.address
+    host, port = server.address  # type: ignore[str-unpack]
     if tls:
         return TSSLSocket(host, port, ssl_context=client_ctx, **extra)
     return TSocket(host, port)
@@ -286,7 +286,7 @@ def test_http_oneway_gets_an_empty_reply(thrift_server):
 
 def test_http_garbage_body_drops_the_connection(thrift_server):
     server = thrift_server("alltypes", scheme="http")
-    conn = http.client.HTTPConnection(*server.address, timeout=10)
+    conn = http.client.HTTPConnection(*server.address, timeout=10)  # type: ignore[misc]
     try:
         conn.request("POST", "/thrift", b"\x00garbage")
         with pytest.raises(http.client.RemoteDisconnected):
@@ -368,7 +368,7 @@ def test_close_leaves_no_fds_or_threads(server_ssl_context, client_ssl_context, 
             clients.append(socket.create_connection(server.address, timeout=10))
             clients[0].sendall(b"")
         elif scheme in ("http", "https"):
-            conn: Any = (http.client.HTTPSConnection if tls else http.client.HTTPConnection)(
+            conn: Any = (http.client.HTTPSConnection if tls else http.client.HTTPConnection)(  # type: ignore[misc]
                 *server.address, timeout=10, **({"context": client_ssl_context} if tls else {})
             )
             clients.append(conn)

@@ -32,7 +32,7 @@ import threading
 from collections import deque
 from typing import Any
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, shown
 
 __all__ = ["RetryBudget", "RetryBudgetPolicy"]
 
@@ -43,7 +43,9 @@ _SLICES = 10  # the window's resolution, as Finagle's WindowedAdder
 def _number(name: str, value: object, low: float, high: float) -> float:
     """A number in [low, high] as a float, or `ConfigError`."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        raise ConfigError(f"invalid retry_budget {name} {value!r} (expected {low:g} to {high:g})")
+        raise ConfigError(
+            f"invalid retry_budget {name} {shown(value)} (expected {low:g} to {high:g})"
+        )
     return float(value)
 
 

@@ -26,7 +26,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._exceptions import ConfigError, DeadlineExceeded
+from ._exceptions import ConfigError, DeadlineExceeded, shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -76,9 +76,15 @@ def _check_seconds(seconds: object) -> float | None:
         or not (0 <= seconds < math.inf)
     ):
         raise ConfigError(
-            f"invalid deadline {seconds!r} (expected a number of seconds >= 0, or None for none)"
+            f"invalid deadline {shown(seconds)} "
+            "(expected a number of seconds >= 0, or None for none)"
         )
-    return float(seconds)
+    try:
+        return float(seconds)
+    except OverflowError:  # an int past the largest float
+        raise ConfigError(
+            f"invalid deadline {shown(seconds)} (expected a number of seconds a float can hold)"
+        ) from None
 
 
 class DeadlineScope:

@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, Literal, TypeVar
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, shown
 
 __all__ = ["EjectionEvent", "EjectionPolicy", "Ejector", "ejection_backoff"]
 
@@ -43,7 +43,7 @@ def _check(name: str, value: object, *, whole: bool, low: float, high: float) ->
     ):
         kind = "a whole number" if whole else "a number"
         raise ConfigError(
-            f"invalid ejection {name} {value!r} (expected {kind} {low:g} to {high:g})"
+            f"invalid ejection {name} {shown(value)} (expected {kind} {low:g} to {high:g})"
         )
     return value if whole else float(value)
 

@@ -11,7 +11,7 @@ import dataclasses
 import re
 from typing import Any
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, shown
 from ._options import (
     DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_FRAME_SIZE,
@@ -58,7 +58,9 @@ def _valid_host(host: object) -> str:
             pass
     elif isinstance(host, str) and _HOSTNAME_RE.fullmatch(host):
         return host.lower()
-    raise ConfigError(f"invalid host {host!r} (expected a host name, IPv4 address or IPv6 address)")
+    raise ConfigError(
+        f"invalid host {shown(host)} (expected a host name, IPv4 address or IPv6 address)"
+    )
 
 
 def _valid_unix_path(path: object) -> str:
@@ -71,9 +73,17 @@ def _valid_unix_path(path: object) -> str:
     ):
         return path
     raise ConfigError(
-        f"invalid unix socket path {path!r} (expected '/abs/path', './rel/path' or '../rel/path', "
-        "naming a file)"
+        f"invalid unix socket path {shown(path)} "
+        "(expected '/abs/path', './rel/path' or '../rel/path', naming a file)"
     )
+
+
+def _is_default(value: object, default: object) -> bool:
+    """Whether an option holds its default (a value that cannot be compared does not)."""
+    try:
+        return bool(value == default)
+    except Exception:  # Decimal('sNaN') and other values that refuse comparison
+        return False
 
 
 def _valid_fields(endpoint: Endpoint) -> dict[str, Any]:
@@ -81,21 +91,24 @@ def _valid_fields(endpoint: Endpoint) -> dict[str, Any]:
     scheme = endpoint.scheme.lower() if isinstance(endpoint.scheme, str) else endpoint.scheme
     if scheme not in SCHEMES:
         raise ConfigError(
-            f"unknown scheme {endpoint.scheme!r} (expected one of: {', '.join(SCHEMES)})"
+            f"unknown scheme {shown(endpoint.scheme)} (expected one of: {', '.join(SCHEMES)})"
         )
     out: dict[str, Any] = {"scheme": scheme}
     port = endpoint.port
     if isinstance(port, bool) or not isinstance(port, int):
-        raise ConfigError(f"invalid port {port!r} (expected a number from 1 to 65535)")
+        raise ConfigError(f"invalid port {shown(port)} (expected a number from 1 to 65535)")
     if scheme in UNIX_SCHEMES:
         if endpoint.host != "localhost" or port != 0:
-            raise ConfigError(f"a {scheme} endpoint has a path, not a host or port")
+            raise ConfigError(
+                f"a {scheme} endpoint has a path, not a host or port (got host "
+                f"{shown(endpoint.host)} and port {shown(port)}; expected neither)"
+            )
         out["path"] = _valid_unix_path(endpoint.path)
     else:
         out["host"] = _valid_host(endpoint.host)
         out["port"] = port or DEFAULT_PORTS[scheme]
         if not 0 < out["port"] < 65536:
-            raise ConfigError(f"invalid port {port!r} (expected a number from 1 to 65535)")
+            raise ConfigError(f"invalid port {shown(port)} (expected a number from 1 to 65535)")
         path = endpoint.path
         if scheme in HTTP_SCHEMES:
             path = path or "/"
@@ -104,18 +117,28 @@ def _valid_fields(endpoint: Endpoint) -> dict[str, Any]:
                 or not path.startswith("/")
                 or any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in path)
             ):
-                raise ConfigError(f"invalid HTTP path {path!r} (expected '/' and a URL path)")
+                raise ConfigError(f"invalid HTTP path {shown(path)} (expected '/' and a URL path)")
             out["path"] = path
         elif path != "":
-            raise ConfigError(f"a {scheme} endpoint has no path, got {path!r}")
+            raise ConfigError(
+                f"a {scheme} endpoint has no path, got {shown(path)} "
+                "(expected '': only http(s) and unix sockets take a path)"
+            )
     for name in ("username", "password"):
         value = getattr(endpoint, name)
         if value is not None and (scheme not in HTTP_SCHEMES or not isinstance(value, str)):
             raise ConfigError(
                 f"user credentials are only accepted for http and https as text, not for {scheme}"
             )
+    if endpoint.password is not None and endpoint.username is None:
+        raise ConfigError(  # never echoed: the value is a secret
+            "incomplete user credentials: a password without a username "
+            "(expected both, or a username alone as a token)"
+        )
     values = {name: getattr(endpoint, name) for name in OPTION_NAMES}
-    given = [name for name, value in values.items() if value != OPTION_DEFAULTS[name]]
+    given = [
+        name for name, value in values.items() if not _is_default(value, OPTION_DEFAULTS[name])
+    ]
     out.update(validate_options(scheme, values, given))
     return out
 

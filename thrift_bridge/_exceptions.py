@@ -53,6 +53,7 @@ __all__ = [
     "TransportError",
     "WriteTimeout",
     "map_exceptions",
+    "shown",
     "wrap_error",
 ]
 
@@ -153,6 +154,17 @@ class PoolClosed(PoolError):
 
 class RateLimited(Timeout):
     """The client's `rate_limit` would have delayed the call past `rate_limit_timeout`."""
+
+
+def shown(value: object) -> str:
+    """`repr(value)` for a message about a bad value; an integer too long to print (Python
+    refuses over 4300 digits) is described instead, so the message never fails itself."""
+    try:
+        return repr(value)
+    except ValueError:
+        if isinstance(value, int):
+            return f"<an integer of about {int(value.bit_length() * 0.30103)} digits>"
+        raise
 
 
 class DeadlineExceeded(Timeout):

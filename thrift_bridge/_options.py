@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any, Literal, get_args
 
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, shown
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -97,7 +97,7 @@ def _duration(name: str, value: object) -> float:
         seconds = math.nan
     if not (0 < seconds <= _MAX_DURATION):
         raise ConfigError(
-            f"invalid {name} {value!r} (expected seconds > 0 and at most {_MAX_DURATION:g}, "
+            f"invalid {name} {shown(value)} (expected seconds > 0 and at most {_MAX_DURATION:g}, "
             "as a number or text like '1.5', '2s', '250ms')"
         )
     return seconds
@@ -109,7 +109,8 @@ def _size(name: str, value: object) -> int:
         value = int(value.strip().replace("_", ""))
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 2**31 - 1:
         raise ConfigError(
-            f"invalid {name} {value!r} (expected a whole number of bytes from 1 to {2**31 - 1})"
+            f"invalid {name} {shown(value)} "
+            f"(expected a whole number of bytes from 1 to {2**31 - 1})"
         )
     return value
 
@@ -124,7 +125,7 @@ def _boolean(name: str, value: object) -> bool:
             return True
         if text in ("0", "false", "no", "off"):
             return False
-    raise ConfigError(f"invalid {name} {value!r} (expected true or false)")
+    raise ConfigError(f"invalid {name} {shown(value)} (expected true or false)")
 
 
 def _choice(choices: tuple[str, ...]) -> Callable[[str, object], str]:
@@ -133,7 +134,9 @@ def _choice(choices: tuple[str, ...]) -> Callable[[str, object], str]:
     def parse(name: str, value: object) -> str:
         text = value.strip().lower() if isinstance(value, str) else None
         if text not in choices:
-            raise ConfigError(f"unknown {name} {value!r} (expected one of: {', '.join(choices)})")
+            raise ConfigError(
+                f"unknown {name} {shown(value)} (expected one of: {', '.join(choices)})"
+            )
         return text
 
     return parse
@@ -147,8 +150,8 @@ def _text(name: str, value: object) -> str:
             return value
         except UnicodeEncodeError:
             pass
-    shown = "a value" if name == "bearer_token" and value else repr(value)
-    raise ConfigError(f"invalid {name} {shown} (expected a non-empty string)")
+    named = "a value" if name == "bearer_token" and value else shown(value)
+    raise ConfigError(f"invalid {name} {named} (expected a non-empty string)")
 
 
 def _headers(name: str, value: object) -> tuple[tuple[str, str], ...]:
@@ -159,15 +162,18 @@ def _headers(name: str, value: object) -> tuple[tuple[str, str], ...]:
         items = value
     else:
         raise ConfigError(
-            f"invalid {name} {value!r} (expected a mapping of header names to values)"
+            f"invalid {name} {shown(value)} (expected a mapping of header names to values)"
         )
     out = []
     for item in items:
         if not (isinstance(item, (tuple, list)) and len(item) == 2):
-            raise ConfigError(f"invalid {name} entry {item!r} (expected a (name, value) pair)")
+            raise ConfigError(f"invalid {name} entry {shown(item)} (expected a (name, value) pair)")
         key, val = item
         if not isinstance(key, str) or not _HEADER_NAME_RE.fullmatch(key):
-            raise ConfigError(f"invalid HTTP header name {key!r} in {name}")
+            raise ConfigError(
+                f"invalid HTTP header name {shown(key)} in {name} "
+                "(expected letters, digits and !#$%&'*+-.^_`|~)"
+            )
         if not isinstance(val, str) or any(c in val for c in "\r\n\x00"):
             raise ConfigError(
                 f"invalid value for HTTP header {key!r} in {name} "
@@ -182,7 +188,7 @@ def _pipeline(name: str, value: object) -> int:
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 4:
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1024:
-        raise ConfigError(f"invalid {name} {value!r} (expected a whole number from 1 to 1024)")
+        raise ConfigError(f"invalid {name} {shown(value)} (expected a whole number from 1 to 1024)")
     return value
 
 
@@ -203,7 +209,7 @@ def _dns_server(name: str, value: object) -> str:
             raise ValueError(port)
     except ValueError:
         raise ConfigError(
-            f"invalid {name} {value!r} (expected an IP address and optional port: "
+            f"invalid {name} {shown(value)} (expected an IP address and optional port: "
             "'10.0.0.2', '127.0.0.1:5353' or '[::1]:53')"
         ) from None
     host = f"[{address}]" if address.version == 6 else str(address)

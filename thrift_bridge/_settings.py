@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from ._balance import BALANCERS
 from ._budget import RetryBudgetPolicy
 from ._ejection import EjectionPolicy
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, shown
 from ._options import OPTION_NAMES
 
 __all__ = [
@@ -44,7 +44,7 @@ _RATE_UNITS = {"s": 1.0, "sec": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "hour"
 def _whole(name: str, value: object, minimum: int) -> int:
     """A whole number >= minimum, or ConfigError."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"invalid {name} {value!r} (expected a whole number >= {minimum})")
+        raise ConfigError(f"invalid {name} {shown(value)} (expected a whole number >= {minimum})")
     return value
 
 
@@ -54,7 +54,9 @@ def _seconds(name: str, value: object, *, optional: bool = False) -> Any:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e9:
         accepted = "None or " if optional else ""
-        raise ConfigError(f"invalid {name} {value!r} (expected {accepted}a number of seconds >= 0)")
+        raise ConfigError(
+            f"invalid {name} {shown(value)} (expected {accepted}a number of seconds >= 0)"
+        )
     return float(value)
 
 
@@ -74,7 +76,7 @@ def _policy(name: str, kind: type[_Policy], value: object) -> _Policy | None:
             raise ConfigError(f"unknown {name} field(s) {unknown} (expected: {', '.join(fields)})")
         return kind(**value)
     raise ConfigError(
-        f"invalid {name} {value!r} (expected true, false, a {kind.__name__} or a mapping of "
+        f"invalid {name} {shown(value)} (expected true, false, a {kind.__name__} or a mapping of "
         f"{', '.join(fields)})"
     )
 
@@ -96,7 +98,7 @@ def parse_rate(text: object) -> float:
     )
     if not match or match[2] not in _RATE_UNITS or float(match[1]) <= 0:
         raise ConfigError(
-            f"invalid rate_limit {text!r} "
+            f"invalid rate_limit {shown(text)} "
             "(expected calls per unit like '200/s', '30/min', '1000/h')"
         )
     return float(match[1]) / _RATE_UNITS[match[2]]
@@ -127,7 +129,9 @@ class RetryPolicy:
         if not isinstance(names, (list, tuple, set, frozenset)) or not all(
             isinstance(name, str) for name in names
         ):
-            raise ConfigError(f"invalid idempotent {self.idempotent!r} (expected method names)")
+            raise ConfigError(
+                f"invalid idempotent {shown(self.idempotent)} (expected method names)"
+            )
         object.__setattr__(self, "idempotent", frozenset(names))
 
     def may_retry(self, method: str, *, sent: bool, attempt: int) -> bool:
@@ -197,16 +201,16 @@ class ClientSettings:
         set_field(self, "max_lifetime", _seconds("max_lifetime", self.max_lifetime, optional=True))
         set_field(self, "cooldown", _seconds("cooldown", self.cooldown))
         if not isinstance(self.retry, RetryPolicy):
-            raise ConfigError(f"invalid retry {self.retry!r} (expected a RetryPolicy)")
+            raise ConfigError(f"invalid retry {shown(self.retry)} (expected a RetryPolicy)")
         name = self.service_name
         if name is not None and (not isinstance(name, str) or not name or ":" in name):
             raise ConfigError(
-                f"invalid service_name {name!r} (expected a non-empty name without ':')"
+                f"invalid service_name {shown(name)} (expected a non-empty name without ':')"
             )
         layers: object = self.middleware
         if not isinstance(layers, (list, tuple)) or not all(callable(m) for m in layers):
             raise ConfigError(
-                f"invalid middleware {layers!r} (expected a list of callables taking "
+                f"invalid middleware {shown(layers)} (expected a list of callables taking "
                 "(call, proceed))"
             )
         set_field(self, "middleware", tuple(layers))
@@ -220,7 +224,7 @@ class ClientSettings:
         balancer = self.balancer.strip().lower() if isinstance(self.balancer, str) else None
         if balancer not in BALANCERS:
             raise ConfigError(
-                f"unknown balancer {self.balancer!r} (expected one of: {', '.join(BALANCERS)})"
+                f"unknown balancer {shown(self.balancer)} (expected one of: {', '.join(BALANCERS)})"
             )
         set_field(self, "balancer", balancer)
         set_field(

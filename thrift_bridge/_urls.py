@@ -13,7 +13,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ._endpoint import Endpoint, is_host_name
-from ._exceptions import ConfigError
+from ._exceptions import ConfigError, shown
 from ._options import (
     DEFAULT_PORTS,
     HTTP_SCHEMES,
@@ -267,16 +267,17 @@ def parse_urls(urls: str | Endpoint | Sequence[str | Endpoint], **options: Any) 
         items = list(urls)
     else:
         raise ConfigError(
-            f"invalid endpoint {urls!r} (expected a URL string, an Endpoint, or a list of them)"
+            f"invalid endpoint {shown(urls)} "
+            "(expected a URL string, an Endpoint, or a list of them)"
         )
     if not items:
         raise ConfigError("no endpoint given (expected a URL or a non-empty list of URLs)")
     result = []
     for item in items:
         if not isinstance(item, (str, Endpoint)):
-            shown = type(item).__name__ if isinstance(item, (bytes, bytearray)) else repr(item)
+            named = type(item).__name__ if isinstance(item, (bytes, bytearray)) else shown(item)
             raise ConfigError(
-                f"invalid endpoint {shown} in the list (expected URL strings or Endpoint values)"
+                f"invalid endpoint {named} in the list (expected URL strings or Endpoint values)"
             )
         if isinstance(item, Endpoint):
             if options:

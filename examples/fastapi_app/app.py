@@ -63,11 +63,12 @@ def create_app(config: Any = None) -> FastAPI:
     ) -> JSONResponse:
         """The customer and their accounts (two calls at once), with the worker's pid."""
         # Both calls run to their end (return_exceptions): none is left behind the response.
-        customer, accounts = await asyncio.gather(
+        outcomes: tuple[Any, Any] = await asyncio.gather(
             customers.get_customer(customer_id),
             customers.accounts(customer_id),
             return_exceptions=True,
         )
+        customer, accounts = outcomes
         if isinstance(customer, CustomerNotFound):
             return JSONResponse({"error": customer.message, "pid": os.getpid()}, status_code=404)
         for outcome in (customer, accounts):

@@ -31,9 +31,9 @@ from .._exceptions import (
     ConnectError,
     ConnectTimeout,
     ReadTimeout,
-    ThriftBridgeError,
     TransportError,
     WriteTimeout,
+    wrap_error,
 )
 from .._headers import send_headers
 from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
@@ -519,10 +519,11 @@ class AsyncConnection(asyncio.Protocol):
     def _break(self, exc: BaseException) -> None:
         """The connection is out of step or gone: fail every awaited call, close it."""
         if self.error is None:
-            error = exc if isinstance(exc, ThriftBridgeError) else TransportError(f"{exc}")
+            # Mapped as the sync client maps a failed read (a malformed reply: ProtocolError).
+            where = self.endpoint.redacted_url
+            error = wrap_error(exc, where, reading=True) or TransportError(f"{exc}", endpoint=where)
             if error is not exc:
                 error.__cause__ = exc
-            error.endpoint = error.endpoint or self.endpoint.redacted_url
             self.error = error
         if self._watchdog is not None:
             self._watchdog.cancel()

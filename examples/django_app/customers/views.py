@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -59,9 +60,10 @@ async def customer_json_async(request: HttpRequest, customer_id: int) -> JsonRes
     if refused is not None:
         return refused
     customers = aclients["customers"]
-    customer, accounts = await asyncio.gather(
+    outcomes: tuple[Any, Any] = await asyncio.gather(
         customers.get_customer(customer_id), customers.accounts(customer_id), return_exceptions=True
     )
+    customer, accounts = outcomes
     if isinstance(customer, CustomerNotFound):
         return JsonResponse({"error": customer.message, "pid": os.getpid()}, status=404)
     for outcome in (customer, accounts):

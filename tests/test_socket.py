@@ -1,4 +1,9 @@
-"""SocketIO and FramedTransport on real socket pairs: kernel timeouts, deadlines, frames."""
+"""`_wire._socket.SocketIO` on real sockets: kernel timeouts, one deadline per call.
+
+SocketIO is tested directly: how it waits (in the kernel, with no poll before each send and
+recv, a README promise) cannot be seen through a client, and each deadline case is one
+socket operation here rather than a whole call.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ import time
 
 import pytest
 
-from thrift_bridge import ProtocolError, ReadTimeout, WriteTimeout
+from thrift_bridge import ReadTimeout, WriteTimeout
 from thrift_bridge._wire._socket import SocketIO
-from thrift_bridge._wire._streams import FramedTransport
+
+#: How late past its deadline a timeout may fire (scheduling on a loaded 2-core machine).
+SLACK = 1.0
 
 
 @pytest.fixture
@@ -46,7 +53,9 @@ def test_a_silent_peer_times_out_at_the_deadline_as_read_timeout(pair):
     start = time.monotonic()
     with pytest.raises(ReadTimeout, match=r"no complete reply within 0\.2s"):
         io.recv(10)
-    assert 0.15 < time.monotonic() - start < 1.0
+    elapsed = time.monotonic() - start
+    assert elapsed >= 0.19  # not before the deadline (the kernel's timer may round down)
+    assert elapsed < 0.2 + SLACK
     io.begin_call()  # the next call gets the whole timeout again
     assert kernel_timeout(ours, socket.SO_RCVTIMEO) == pytest.approx(0.2)
 
@@ -54,18 +63,20 @@ def test_a_silent_peer_times_out_at_the_deadline_as_read_timeout(pair):
 def test_a_reply_trickling_in_byte_by_byte_still_ends_at_the_call_deadline(pair):
     ours, theirs = pair
     io = SocketIO(ours, 0.3)
+    received = []
 
     def read_trickle() -> None:
         for _ in range(100):  # a byte every 50 ms: each recv succeeds, the whole never does
             theirs.send(b"x")
-            io.recv(1)
-            time.sleep(0.05)
+            received.append(io.recv(1))
+            time.sleep(0.05)  # the trickle is what is under test
 
     io.begin_call()
-    start = time.monotonic()
     with pytest.raises(ReadTimeout):
         read_trickle()
-    assert time.monotonic() - start < 0.6
+    # The deadline is the call's, not each recv's: a 0.3 s call holds about 6 of these reads
+    # (fewer on a loaded machine), nowhere near the 100 a per-recv timeout would allow.
+    assert 1 <= len(received) < 20
 
 
 def test_a_peer_that_never_reads_makes_sending_time_out(pair):
@@ -75,7 +86,7 @@ def test_a_peer_that_never_reads_makes_sending_time_out(pair):
     start = time.monotonic()
     with pytest.raises(WriteTimeout, match="could not be sent within"):
         io.send_parts(b"head", bytes(64 << 20))  # far more than the socket buffers hold
-    assert time.monotonic() - start < 2.0
+    assert time.monotonic() - start < 0.2 + SLACK
     assert not io.sent
 
 
@@ -87,7 +98,7 @@ def test_tls_sockets_keep_pythons_timeouts(server_ssl_context, ca_file):
 
     with serve_raw(hold, scheme="tcps", ssl_context=server_ssl_context) as server:
         context = ssl.create_default_context(cafile=ca_file)
-        host, port = server.address[:2]
+        host, port = server.address[:2]  # type: ignore[str-unpack]
         with context.wrap_socket(
             socket.create_connection((host, port)), server_hostname="localhost"
         ) as tls:
@@ -96,45 +107,3 @@ def test_tls_sockets_keep_pythons_timeouts(server_ssl_context, ca_file):
             io.begin_call()
             with pytest.raises(ReadTimeout):
                 io.recv(10)
-
-
-def frame(payload: bytes) -> bytes:
-    return struct.pack("!i", len(payload)) + payload
-
-
-def test_framed_reads_a_frame_arriving_one_byte_at_a_time(pair):
-    ours, theirs = pair
-    framed = FramedTransport(SocketIO(ours, 2.0), 1024)
-    framed.io.begin_call()
-    for byte in frame(b"hello world"):
-        theirs.send(bytes([byte]))
-    assert framed.readAll(11) == b"hello world"
-    assert framed.is_usable()
-
-
-def test_framed_keeps_bytes_past_a_frame_for_the_next_one(pair):
-    ours, theirs = pair
-    framed = FramedTransport(SocketIO(ours, 2.0), 1024)
-    framed.io.begin_call()
-    theirs.sendall(frame(b"first") + frame(b"second"))  # one segment, two frames
-    assert framed.read(100) == b"first"
-    assert not framed.is_usable()  # idle with a frame nobody asked for: out of step
-    assert framed.read(100) == b"second"  # from what the first recv brought in
-    assert framed.is_usable()
-
-
-def test_framed_message_spanning_frames_is_joined(pair):
-    ours, theirs = pair
-    framed = FramedTransport(SocketIO(ours, 2.0), 1024)
-    framed.io.begin_call()
-    theirs.sendall(frame(b"abc") + frame(b"defgh"))
-    assert framed.readAll(8) == b"abcdefgh"
-
-
-def test_framed_refuses_a_frame_over_max_frame_size_by_its_header(pair):
-    ours, theirs = pair
-    framed = FramedTransport(SocketIO(ours, 2.0), 100)
-    framed.io.begin_call()
-    theirs.sendall(frame(b"x" * 101))
-    with pytest.raises(ProtocolError, match=r"frame size 101 is outside 0\.\.max_frame_size=100"):
-        framed.read(10)
