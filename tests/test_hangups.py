@@ -49,6 +49,15 @@ def all_arrived(handler: Any) -> bool:
     return all(handler.arrived.acquire(timeout=BOUND) for _ in range(HANGUPS))
 
 
+async def fds_at_rest(url: str) -> int:
+    """The process's fd count once the loop has made its own lazy descriptors (uvloop's, for
+    a connection and a wake-up from another thread) and a warm-up connection has closed."""
+    async with AsyncClient(AllTypes, url) as warm:
+        assert await asyncio.wait_for(warm.add(1, 1), BOUND) == 2
+    await asyncio.to_thread(asyncio.get_running_loop().call_soon_threadsafe, lambda: None)
+    return await settled_fds(open_fds() - 1)  # the server's end of the warm-up connection
+
+
 async def drained(stats: Callable[[], Any]) -> dict[str, Any]:
     """`stats()` (awaited if need be) once every abandoned call's reply has been drained (its
     share of the connection given back), or after a bound."""
@@ -85,7 +94,7 @@ async def test_one_listener_task_per_request_and_none_left_after_it(held_server)
     """The README's cost: one task per request while it runs, gone when it returns, also when a
     disconnect cancelled it."""
     server, handler = held_server
-    fds = open_fds()
+    fds = await fds_at_rest(server.url)
     client = AsyncClient(AllTypes, server.url, pool_size=HANGUPS, retries=0)
     during: list[int] = []
 
@@ -121,7 +130,7 @@ async def test_fastapi_hang_ups_cancel_every_call_and_leave_nothing(held_server,
     monkeypatch.setenv("ALLTYPES_URL", server.url)
     monkeypatch.setenv("POOL_SIZE", str(HANGUPS))
     app = slow_app()
-    fds = open_fds()
+    fds = await fds_at_rest(server.url)
     async with Lifespan(app), http(app) as web_client:
         handler.release.set()
         assert (await web_client.get("/slow/warm")).json() == {"value": "warm"}
@@ -164,7 +173,7 @@ async def test_aiohttp_hang_ups_cancel_every_call_and_leave_nothing(held_server)
     app = web.Application()
     setup(app, {"alltypes": {"service": ALLTYPES, "url": server.url, "pool_size": HANGUPS}})
     app.router.add_get("/slow/{value}", slow)
-    fds, tasks = open_fds(), len(asyncio.all_tasks())
+    fds, tasks = await fds_at_rest(server.url), len(asyncio.all_tasks())
     async with TestClient(TestServer(app, handler_cancellation=True)) as web_client:
         forget_arrivals(handler)
         paths = [f"/slow/gone{n}" for n in range(HANGUPS)]
@@ -195,7 +204,7 @@ async def test_aiohttp_hang_ups_cancel_every_call_and_leave_nothing(held_server)
 async def test_django_hang_ups_cancel_every_call_and_leave_nothing(held_server):
     server, handler = held_server
     config = {"alltypes": {"SERVICE": ALLTYPES, "URL": server.url, "POOL_SIZE": HANGUPS}}
-    fds, tasks = open_fds(), len(asyncio.all_tasks())
+    fds, tasks = await fds_at_rest(server.url), len(asyncio.all_tasks())
     with override_settings(THRIFT_BRIDGE=config):
         views.CANCELLED.clear()
         sent = await hang_up_together(ASGIHandler(), "/async/slow/gone", handler)
