@@ -15,7 +15,7 @@ APT_PACKAGES := thrift-compiler haproxy dnsmasq-base
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 HAS_APT := $(shell command -v apt-get >/dev/null 2>&1 && echo yes)
 
-.PHONY: all demo test lint test-pythons test-python idl sysdeps venv bench bench-server bench-sysdeps soak clean flask-example django-example fastapi-example
+.PHONY: all demo test lint test-pythons test-python idl sysdeps venv bench bench-fleet bench-server bench-sysdeps soak clean flask-example django-example fastapi-example
 
 #: Every Python version the package claims (setup.cfg); `make test` runs the suite on each.
 PYTHON_VERSIONS := 3.9 3.10 3.11 3.12 3.13
@@ -152,6 +152,11 @@ $(BENCH_BUILD)/cert.pem:
 bench: venv bench-server
 	$(PY) -m pip install -q -e '.[bench]'
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+
+## bench-fleet: issue 22's fleet proofs against five Python servers on 127.0.0.x and dnsmasq
+## (a few minutes); prints the table, writes the Fleet section of benchmarks/RESULTS.md
+bench-fleet: sysdeps venv
+	$(PY) -m benchmarks.fleet $(FLEET_ARGS)
 
 clean:
 	rm -rf $(VENV) .venv-3.* build *.egg-info .mypy_cache .ruff_cache .pytest_cache .benchmarks

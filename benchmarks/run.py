@@ -535,9 +535,23 @@ def main(argv: list[str] | None = None) -> int:
         print("--quick: RESULTS.md not written")
     else:
         with open(args.output, "w") as out:
-            out.write(text)
+            out.write(text + _fleet_section(args.output))
         print(f"wrote {os.path.relpath(args.output)}")
     return 0
+
+
+def _fleet_section(path: str) -> str:
+    """The Fleet section `make bench-fleet` wrote into `path` (kept: this run measures other
+    things), with the blank line before it; empty if there is none."""
+    from benchmarks.fleet import SECTION
+
+    try:
+        with open(path) as old:
+            previous = old.read()
+    except FileNotFoundError:
+        return ""
+    _, found, rest = previous.partition(SECTION)
+    return f"\n{found}{rest}" if found else ""
 
 
 if __name__ == "__main__":

@@ -44,6 +44,22 @@ def _free_port() -> int:
     raise RuntimeError("no loopback port free for both UDP and TCP")
 
 
+def common_port(hosts: list[str]) -> int:
+    """A TCP port free on every one of `hosts` just now (servers behind one DNS name)."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind((hosts[0], 0))
+            port = int(probe.getsockname()[1])
+        try:
+            for host in hosts[1:]:
+                with socket.socket() as other:
+                    other.bind((host, port))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no port free on every address")
+
+
 class Dnsmasq:
     """One foreground dnsmasq answering for *.test from `hosts` and the given SRV records."""
 

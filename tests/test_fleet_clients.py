@@ -4,11 +4,13 @@ sent to THeader servers), the retry budget, ejection, and DNS discovery with dns
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import socket
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from thrift.Thrift import TApplicationException
@@ -25,9 +27,12 @@ from thrift_bridge import (
 )
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
-from .dnsmasq import Dnsmasq
+from .dnsmasq import Dnsmasq, common_port
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 BOUND = 10.0  # seconds any wait in these tests may take before it counts as hung
 
@@ -109,6 +114,43 @@ def test_the_remaining_budget_travels_in_a_theader_header():
     without, within = processor.seen
     assert "Deadline-Budget" not in without
     assert 0 < int(within["Deadline-Budget"]) <= 5000  # whole milliseconds
+
+
+def test_time_spent_waiting_for_a_connection_comes_off_the_budget():
+    """The budget sent (and the attempt's timeout) is what is left once a pooled connection
+    is had, not what was left when the call began waiting for one."""
+    processor = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    held, release = threading.Event(), threading.Event()
+    times: dict[str, float] = {}
+    results: list[Any] = []
+    with serve(processor, transport="header") as server:
+        with Client(AllTypes, server.url, pool_size=1, pool_timeout=BOUND) as client:
+
+            def hold() -> None:
+                with client.connection():  # the pool's only connection
+                    held.set()
+                    release.wait(BOUND)
+
+            def call() -> None:
+                with deadline(5):
+                    times["entered"] = time.monotonic()
+                    results.append(client.add(1, 1))
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            assert held.wait(BOUND)
+            caller = threading.Thread(target=call)
+            caller.start()
+            release.wait(0.3)  # the call waits for the connection meanwhile
+            times["released"] = time.monotonic()
+            release.set()
+            holder.join(BOUND)
+            caller.join(BOUND)
+    assert results == [2]
+    sent = int(processor.seen[-1]["Deadline-Budget"])
+    # Left when the connection was had: at most 5 s minus the time from entering the block
+    # to the release (the connection came after it).
+    assert sent <= math.ceil((times["entered"] + 5 - times["released"]) * 1000)
 
 
 class Front(AllTypesHandler):
@@ -249,22 +291,6 @@ def dns(tmp_path):
         server.stop()
 
 
-def _free_port(hosts: list[str]) -> int:
-    """A port free on every one of `hosts` just now."""
-    for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind((hosts[0], 0))
-            port = int(probe.getsockname()[1])
-        try:
-            for host in hosts[1:]:
-                with socket.socket() as other:
-                    other.bind((host, port))
-        except OSError:
-            continue
-        return port
-    raise RuntimeError("no port free on every address")
-
-
 def _serving(hosts: list[str], port: int) -> tuple[dict[str, Counting], list[Any]]:
     """A counting AllTypes server on each host, all on `port`."""
     handlers = {host: Counting() for host in hosts}
@@ -275,12 +301,31 @@ def _serving(hosts: list[str], port: int) -> tuple[dict[str, Counting], list[Any
 HOSTS = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 
 
+@contextlib.contextmanager
+def _named_fleet(
+    dns: Dnsmasq, named: list[str] | None = None, query: str = ""
+) -> Iterator[tuple[int, dict[str, Counting], str]]:
+    """Counting servers on every one of HOSTS (one port), those `named` (all by default)
+    being api.svc.test in `dns`: the port, the handlers by host, and the URL discovering
+    them (plus `query`)."""
+    port = common_port(HOSTS)
+    handlers, servers = _serving(HOSTS, port)
+    url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}{query}"
+    try:
+        dns.write({"api.svc.test": HOSTS if named is None else named})
+        dns.reload()
+        yield port, handlers, url
+    finally:
+        for server in servers:
+            server.close()
+
+
 def _members(fleet: dict[str, Any]) -> list[str]:
     return sorted(url for url, row in fleet["endpoints"].items() if not row["draining"])
 
 
 def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
-    port = _free_port(HOSTS)
+    port = common_port(HOSTS)
     handlers, servers = _serving(HOSTS, port)
     try:
         dns.write({"api.svc.test": HOSTS[:2]})
@@ -316,18 +361,10 @@ def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
 
 @pytest.mark.anyio
 async def test_the_async_client_discovers_too(dns):
-    port = _free_port(HOSTS)
-    handlers, servers = _serving(HOSTS, port)
-    try:
-        dns.write({"api.svc.test": HOSTS})
-        dns.reload()
-        url = f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+    with _named_fleet(dns) as (port, handlers, url):
         async with AsyncClient(AllTypes, url, balancer="round_robin") as client:
             results = [await asyncio.wait_for(client.add(i, 1), BOUND) for i in range(30)]
             members = _members(client.fleet_stats())
-    finally:
-        for server in servers:
-            server.close()
     assert results == [i + 1 for i in range(30)]
     assert members == [f"tcp://{h}:{port}" for h in HOSTS]
     assert [handlers[h].calls for h in HOSTS] == [10, 10, 10]
@@ -337,3 +374,219 @@ def test_a_name_that_does_not_resolve_is_a_connect_error(dns):
     url = f"tcp://nowhere.svc.test:9090?discovery=dns&dns_server=127.0.0.1:{dns.port}"
     with Client(AllTypes, url) as client, pytest.raises(ConnectError, match=r"nowhere\.svc\.test"):
         client.add(1, 2)
+
+
+def test_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
+    """Many threads calling a fresh client at once: one resolves, the others wait for its
+    answer instead of failing with "DNS discovery found none"."""
+    with _named_fleet(dns) as (_, _, url):
+        threads = 16
+        start = threading.Barrier(threads)
+        outcomes: list[Any] = []
+
+        def call(client: Client) -> None:
+            start.wait(BOUND)
+            try:
+                outcomes.append(client.add(1, 1))
+            except Exception as exc:  # recorded: the assertion below names it
+                outcomes.append(exc)
+
+        for _ in range(3):  # a fresh client each round: the first resolution is the race
+            with Client(AllTypes, url, pool_size=threads) as client:
+                workers = [threading.Thread(target=call, args=(client,)) for _ in range(threads)]
+                for worker in workers:
+                    worker.start()
+                for worker in workers:
+                    worker.join(BOUND)
+    assert outcomes == [2] * (3 * threads)
+
+
+@pytest.mark.anyio
+async def test_async_calls_made_while_the_first_resolution_is_out_wait_for_it(dns):
+    outcomes: list[Any] = []
+    with _named_fleet(dns) as (_, _, url):
+        for _ in range(3):
+            async with AsyncClient(AllTypes, url) as client:
+                calls = [asyncio.wait_for(client.add(1, 1), BOUND) for _ in range(32)]
+                outcomes += await asyncio.gather(*calls, return_exceptions=True)
+    assert outcomes == [2] * 96
+
+
+def test_a_dead_fleet_draws_on_the_budget_even_for_refused_connects():
+    """Retries after a refused connect are free only while another endpoint is usable: when
+    every endpoint is cooling down (the fleet is down), they are charged like any other."""
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+    urls = [f"tcp://127.0.0.1:{port}" for port in ports]
+    budget = {"percent_can_retry": 0.0, "min_retries_per_sec": 0.05, "ttl": 60.0}  # 3 retries
+    options = {"retries": 2, "retry_backoff": 0, "retry_budget": budget, "cooldown": 60}
+    with Client(AllTypes, urls, balancer="round_robin", **options) as client:
+        for _ in range(20):
+            with pytest.raises(ConnectError):
+                client.add(1, 2)
+        retries, fleet = client.stats()["retries"], client.fleet_stats()
+    # Call 1: its first retry goes to the other endpoint, still usable: free. After that both
+    # are cooling down, so every retry is charged: 3 granted, then refused (18 calls).
+    assert fleet["retry_budget"]["transparent"] == 1
+    assert fleet["retry_budget"]["retries"] == 3
+    assert fleet["retry_budget"]["refused"] == 18
+    assert retries == 4  # not 2 x 20
+
+
+# --- deadlines on pinned connections ----------------------------------------------------------
+
+
+def test_a_pinned_call_keeps_the_deadline_in_force():
+    with serve_raw(hang) as hung, Client(AllTypes, hung.url, timeout=5) as client:
+        with client.connection() as pinned:
+            with deadline(0.3), pytest.raises(DeadlineExceeded) as caught:
+                pinned.add(1, 2)  # without the deadline: ReadTimeout after 5 s
+    assert caught.value.method == "add"
+
+
+def test_a_pinned_call_sends_the_remaining_budget():
+    processor = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    with serve(processor, transport="header") as server, Client(AllTypes, server.url) as client:
+        with client.connection() as pinned:
+            assert pinned.add(1, 1) == 2
+            with deadline(5):
+                assert pinned.add(2, 2) == 4
+    without, within = processor.seen
+    assert "Deadline-Budget" not in without
+    assert 0 < int(within["Deadline-Budget"]) <= 5000
+
+
+@pytest.mark.anyio
+async def test_an_async_pinned_call_keeps_the_deadline_in_force():
+    with serve_raw(hang) as hung:
+        async with AsyncClient(AllTypes, hung.url, timeout=5) as client:
+            async with client.connection() as pinned:
+                with deadline(0.3), pytest.raises(DeadlineExceeded):
+                    await asyncio.wait_for(pinned.add(1, 2), BOUND)
+
+
+def test_a_call_waiting_on_an_endpoint_that_leaves_the_dns_goes_elsewhere(dns):
+    """A call picked an endpoint and waits for its pool; the DNS drops that endpoint and its
+    pool is closed: the call is picked again onto one still there, not failed (PoolClosed)."""
+    held, release = threading.Event(), threading.Event()
+    results: list[Any] = []
+    fleet = _named_fleet(dns, HOSTS[:1], "&resolve_interval=0.2")
+    with fleet as (port, handlers, url), contextlib.ExitStack() as cleanup:
+        cleanup.callback(release.set)
+        second = f"tcp://{HOSTS[1]}:{port}"
+        with Client(AllTypes, url, pool_size=1, pool_timeout=BOUND) as client:
+
+            def hold() -> None:
+                with client.connection():  # the first endpoint's only connection
+                    held.set()
+                    release.wait(BOUND)
+
+            def call() -> None:
+                try:
+                    results.append(client.add(1, 1))
+                except Exception as exc:  # recorded: the assertion below names it
+                    results.append(exc)
+
+            holder = threading.Thread(target=hold)
+            holder.start()
+            assert held.wait(BOUND)
+            caller = threading.Thread(target=call)
+            caller.start()
+            for _ in range(500):  # until the call waits in the first endpoint's line
+                if client.stats()["waits"]:
+                    break
+                release.wait(0.01)
+            dns.write({"api.svc.test": HOSTS[1:2]})
+            dns.reload()
+            for _ in range(500):  # calls under a short deadline make the client resolve again
+                with deadline(0.05), contextlib.suppress(DeadlineExceeded):
+                    client.add(2, 2)
+                if _members(client.fleet_stats()) == [second]:
+                    break
+            else:
+                pytest.fail("discovery never dropped the first endpoint")
+            caller.join(BOUND)
+            release.set()
+            holder.join(BOUND)
+    assert results == [2]
+    assert handlers[HOSTS[1]].calls >= 1
+
+
+# --- what the README promises of pinned connections and fleet_stats ----------------------------
+
+
+def test_pinned_calls_do_not_feed_the_balancer_and_are_not_retried():
+    handlers = [Counting(), Counting()]
+    with (
+        serve(AllTypes.Processor(handlers[0])) as one,
+        serve(AllTypes.Processor(handlers[1])) as two,
+    ):
+        with Client(AllTypes, [one.url, two.url], idempotent={"add"}) as client:
+            with client.connection() as pinned:
+                assert [pinned.add(i, 1) for i in range(10)] == list(range(1, 11))
+            rows = client.fleet_stats()["endpoints"]
+    assert sorted(h.calls for h in handlers) == [0, 10]  # all on the pinned connection
+    assert [(row["calls"], row["pending"]) for row in rows.values()] == [(0, 0), (0, 0)]
+    assert all(row["ewma"] == 0.0 for row in rows.values())  # no latency recorded
+
+
+def test_a_failed_pinned_call_is_not_retried():
+    with serve_raw(read_and_hang_up) as failing:
+        with Client(AllTypes, failing.url, idempotent={"add"}, retries=3) as client:
+            with client.connection() as pinned, pytest.raises(TransportError):
+                pinned.add(1, 2)
+            assert client.stats()["retries"] == 0
+
+
+def test_fleet_stats_has_no_budget_without_retries_or_with_the_budget_off():
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        for options in ({"retries": 0}, {"retry_budget": False}):
+            with Client(AllTypes, server.url, **options) as client:
+                assert client.fleet_stats()["retry_budget"] is None
+        with Client(AllTypes, server.url) as client:
+            assert client.add(1, 1) == 2
+            budget = client.fleet_stats()["retry_budget"]
+    assert set(budget) == {"deposits", "retries", "refused", "transparent", "balance"}
+    assert budget["deposits"] == 1
+
+
+def test_p2c_counts_the_wait_for_a_connection_in_an_endpoints_latency():
+    """A call that waited in an endpoint's pool line was slow there, whatever the server's
+    own time: p2c's latency record (`ewma`) counts from the pick, as Finagle's does."""
+    handlers = [Counting(), Counting()]
+    with (
+        serve(AllTypes.Processor(handlers[0])) as one,
+        serve(AllTypes.Processor(handlers[1])) as two,
+    ):
+        urls = [one.url, two.url]
+        for _ in range(20):  # the call may go to the free endpoint: then try again
+            with Client(AllTypes, urls, pool_size=1, pool_timeout=BOUND) as client:
+                calling, done = threading.Event(), threading.Event()
+                times: dict[str, float] = {}
+                before = [h.calls for h in handlers]
+
+                def call(client: Any = client, calling=calling, done=done, times=times) -> None:
+                    times["calling"] = time.monotonic()
+                    calling.set()
+                    client.add(1, 1)
+                    done.set()
+
+                with client.connection():  # one endpoint's only connection
+                    caller = threading.Thread(target=call)
+                    caller.start()
+                    assert calling.wait(BOUND)
+                    waited = not done.wait(0.3)  # still waiting: it went to the busy one
+                    released = time.monotonic()
+                caller.join(BOUND)
+                assert done.is_set()
+                if waited:
+                    where = urls[0] if handlers[0].calls > before[0] else urls[1]
+                    ewma = client.fleet_stats()["endpoints"][where]["ewma"]
+                    break
+        else:
+            pytest.fail("the call never went to the busy endpoint")
+    # It waited at least until the release: far above the server's own microseconds.
+    assert ewma >= (released - times["calling"]) / 2

@@ -88,6 +88,8 @@ def test_the_client_and_the_registry_hand_the_policies_to_the_settings():
         ("tcps://_thrift._tcp.api.test?discovery=SRV", {"discovery": "srv", "dns_server": None}),
         ("tcp://h?discovery=dns&resolve_interval=5s", {"resolve_interval": 5.0}),
         ("tcp://h?discovery=dns&dns_server=127.0.0.1", {"dns_server": "127.0.0.1:53"}),
+        ("tcp://h?discovery=dns&resolve_interval=250ms", {"resolve_interval": 0.25}),
+        ("tcp://h?discovery=srv&resolve_interval=2s", {"resolve_interval": 2.0}),
         ("tcp://h?discovery=dns&dns_server=10.0.0.2:5353", {"dns_server": "10.0.0.2:5353"}),
         ("tcp://h?discovery=dns&dns_server=[::1]:5300", {"dns_server": "[::1]:5300"}),
         ("tcp://h:1", {"discovery": None, "dns_server": None}),

@@ -21,7 +21,12 @@ connection broke before a byte of the request was written) cost no server any wo
 another endpoint cannot amplify load on the backends, which is what the budget guards. gRPC
 makes the same call for its "transparent" retries (gRFC A6), which skip retry throttling.
 Such retries are still bounded by the retry policy's count and the deadline, and the endpoint
-that refused sits out (cooldown, ejection). `may_retry(now, reached_server=...)` applies this.
+that refused sits out (cooldown, ejection). They are free only while they have somewhere to
+go: when no endpoint the call has not tried is usable (every one cooling down or ejected: the
+fleet looks down, or there is only one), the caller passes ``reached_server=True`` and the
+retry withdraws like any other, so a dead fleet costs at most ``1 + percent_can_retry``
+attempts per call plus the reserve (measured in `make bench-fleet`). `may_retry(now,
+reached_server=...)` applies the budget.
 """
 
 from __future__ import annotations

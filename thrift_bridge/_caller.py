@@ -148,6 +148,7 @@ class CallerCore:
         self.plain = not settings.middleware and self.limiter is None and not header_endpoints
         self.retried = 0
         self._lock = threading.Lock()
+        self._answered = threading.Condition()  # notified when a resolution ends
 
     def _make_pool(self, endpoint: Endpoint) -> Any:
         """The pool of one endpoint (the sync or async kind)."""
@@ -182,8 +183,18 @@ class CallerCore:
         )
         return ConnectError(f"no endpoint to call: DNS discovery found none ({why})")
 
+    def left_fleet(self, pool: Any) -> bool:
+        """Whether `pool`'s endpoint has left the fleet (DNS discovery), its pool closed."""
+        return self.only is None and pool not in self.by_endpoint.values()
+
+    def elsewhere(self, now: float, avoid: tuple[Any, ...]) -> bool:
+        """Whether an endpoint this call has not tried is usable (for free transparent retries)."""
+        return self.balancer is not None and self.balancer.usable_besides(now, avoid)
+
     def finished(self, pool: Any, started: float, ok: bool) -> None:
-        """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure."""
+        """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure; its
+        latency counts from `started`, when it picked the endpoint (so a wait in the pool's
+        line and the connect count too: Finagle's balancer sees them likewise)."""
         if self.balancer is not None:
             now = time.monotonic()
             self.balancer.finished(pool, now, now - started, ok)
@@ -211,9 +222,28 @@ class CallerCore:
         """A name could not be resolved: its last endpoints stay (and it is tried again)."""
         discovery.failed(now, str(error))
         _log.warning("DNS discovery of %s failed: %s", discovery.endpoint.host, error)
+        with self._answered:
+            self._answered.notify_all()
+
+    def await_endpoints(self, timeout: float) -> None:
+        """Block (at most `timeout` seconds) while no endpoint is known and a resolution
+        another caller claimed is out: a call then goes with its answer, not fail before it."""
+        with self._answered:
+            self._answered.wait_for(
+                lambda: self.by_endpoint or not any(d.resolving for d in self.discoveries),
+                timeout,
+            )
 
     def resolved(self, discovery: Discovery, now: float, targets: list[Target]) -> list[Any]:
         """A name's answer: pools opened for new endpoints; the pools that left (to close)."""
+        try:
+            return self._act_on(discovery, now, targets)
+        finally:
+            with self._answered:
+                self._answered.notify_all()
+
+    def _act_on(self, discovery: Discovery, now: float, targets: list[Target]) -> list[Any]:
+        """`resolved` before the callers waiting for an answer are woken."""
         if not discovery.resolved(now, targets) or self.balancer is None:
             return []
         with self._lock:

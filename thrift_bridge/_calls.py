@@ -98,9 +98,9 @@ class Caller(CallerCore):
         from ._resolver import DEFAULT_DNS_TIMEOUT, resolve
 
         now = time.monotonic()
+        left = remaining(now)
+        timeout = DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(5.0, left))
         for discovery in self.due_resolutions(now):
-            left = remaining(now)
-            timeout = DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(5.0, left))
             try:
                 targets = resolve(discovery.endpoint, timeout)
             except ConnectError as exc:
@@ -108,6 +108,8 @@ class Caller(CallerCore):
                 continue
             for pool in self.resolved(discovery, time.monotonic(), targets):
                 pool.close()
+        if not self.by_endpoint:  # nothing to call yet: wait for another call's resolution
+            self.await_endpoints(timeout)
 
     @staticmethod
     def _drive(

@@ -45,6 +45,7 @@ __all__ = [
     "encode_budget",
     "exceeded",
     "expired",
+    "pinned_timeout",
     "remaining",
 ]
 
@@ -186,6 +187,25 @@ def attempt_timeout(
     if left <= 0:
         raise exceeded(now, method=method, endpoint=endpoint)
     return min(timeout, left)
+
+
+def pinned_timeout(
+    timeout: float,
+    now: float,
+    headers: dict[str, str] | None,
+    *,
+    method: str | None = None,
+    endpoint: str | None = None,
+) -> float | None:
+    """For a call on a pinned connection: `timeout` cut to the deadline in force (None without
+    one), the budget written into `headers` when given; `DeadlineExceeded` when none is left."""
+    left = remaining(now)
+    if left is None:
+        return None
+    cut = attempt_timeout(timeout, now, method=method, endpoint=endpoint)
+    if headers is not None:
+        headers[BUDGET_HEADER] = encode_budget(left)
+    return cut
 
 
 def encode_budget(seconds: float) -> str:

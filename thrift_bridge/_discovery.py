@@ -145,6 +145,12 @@ class Discovery:
             self._claimed_at = self._last_attempt = now
             return True
 
+    @property
+    def resolving(self) -> bool:
+        """Whether a caller has claimed a resolution and not reported it yet."""
+        with self._lock:
+            return self._claimed_at is not None
+
     def resolved(self, now: float, targets: Iterable[Target]) -> bool:
         """Report an answer; whether the set of targets changed. An empty answer counts as
         a failure: the last good set stays."""

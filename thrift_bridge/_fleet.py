@@ -136,6 +136,13 @@ class Balancer(Generic[K]):
                 self.ejector.claim(node.key, now)
             return node.key
 
+    def usable_besides(self, now: float, avoid: Collection[K]) -> bool:
+        """Whether a member other than `avoid` is usable (neither draining, cooling down nor
+        ejected): False when the fleet looks down (panic mode) or nothing else is left."""
+        with self._lock:
+            members = [n for n in self._nodes.values() if not n.draining and n.key not in avoid]
+            return bool(self._usable(members, now))
+
     def _usable(self, members: list[Node[K]], now: float) -> list[Node[K]]:
         """Members neither cooling down nor resting in the ejector (lock held)."""
         ejector = self.ejector

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 from ._calls import call_on
-from ._exceptions import PoolClosed, PoolError, TransportError
+from ._deadline import exceeded, expired, pinned_timeout
+from ._exceptions import PoolClosed, PoolError, Timeout, TransportError
 from ._outcome import raise_outcome
 from ._pool import inherited
 from ._service import no_such_method
@@ -101,12 +103,16 @@ class PinnedClient:
             )
         if name not in self._caller.answers:
             raise AttributeError(no_such_method(name, self._caller.module, self._caller.answers))
+        headers = info.headers if info is not None and self._caller.carries_headers else None
+        timeout = pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where)
         try:
-            return call_on(conn, name, args, kwargs, info)
+            return call_on(conn, name, args, kwargs, info, timeout)
         except BaseException as exc:
             outcome = self._caller.settle(conn, name, exc, info)
             if not outcome.keep:
                 self._broken = outcome.error
+            if isinstance(exc, Timeout) and expired(time.monotonic()):
+                raise exceeded(time.monotonic(), **where) from exc
             raise_outcome(outcome, exc)
             raise  # unreachable: raise_outcome always raises
 

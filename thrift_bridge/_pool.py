@@ -126,8 +126,9 @@ class ConnectionPool:
         """A connection for one caller: an idle healthy one or a new one; may wait.
 
         `timeout`: how long to wait for room (None: the pool's); `connect_timeout`: for a new
-        connection (None: the endpoint's).
+        connection (None: the endpoint's); time spent waiting for room comes off it.
         """
+        began = time.monotonic()
         with self._lock:
             # Queue behind earlier waiters: a thread that just released a connection must not
             # take it back before the waiter it woke runs (that starved waiters for minutes).
@@ -141,6 +142,8 @@ class ConnectionPool:
                 self._discard(conn, was_reused=True)
             else:
                 return conn
+        if connect_timeout is not None:  # a deadline's share: the wait spent some of it
+            connect_timeout = max(0.001, connect_timeout - (time.monotonic() - began))
         try:
             conn = Connection(
                 self.endpoint,

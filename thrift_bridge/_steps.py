@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._caller import ACQUIRE, CALL, WAIT, CallError
 from ._deadline import BUDGET_HEADER, attempt_timeout, encode_budget, exceeded, expired, remaining
-from ._exceptions import ConnectError, PoolTimeout, Timeout
+from ._exceptions import ConnectError, PoolClosed, PoolTimeout, Timeout
 from ._outcome import raise_outcome
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["call_steps"]
 
 _log = logging.getLogger("thrift_bridge")
+#: Picks at most per attempt whose pool closed because its endpoint left the fleet meanwhile.
+_REPICKS = 8
 
 
 def call_steps(
@@ -54,11 +56,12 @@ def call_steps(
     else:
         pool, failure = first
     outstanding = None  # the pool whose pick the balancer still counts
-    started = 0.0  # when the current attempt's call began
+    picked = 0.0  # when the current attempt picked its endpoint: its latency counts from there
+    repicks = 0
     try:
         while True:
             if failure is None:  # one attempt
-                now = time.monotonic()
+                now = picked = time.monotonic()
                 pool = outstanding = core.choose(now, tried)
                 where = pool.endpoint.redacted_url
                 timeout = attempt_timeout(pool.endpoint.timeout, now, method=name, endpoint=where)
@@ -71,6 +74,13 @@ def call_steps(
                     conn = yield ACQUIRE, (pool, wait, connect)
                 except ConnectError as exc:
                     failure = exc
+                except PoolClosed:
+                    core.abandoned(pool, time.monotonic())
+                    outstanding = None
+                    if not core.left_fleet(pool) or repicks >= _REPICKS:
+                        raise  # the client was closed
+                    repicks += 1  # DNS took the endpoint away between pick and acquire
+                    continue
                 except PoolTimeout as exc:
                     core.abandoned(pool, time.monotonic())
                     outstanding = None
@@ -78,16 +88,24 @@ def call_steps(
                         raise exceeded(time.monotonic(), method=name, endpoint=where) from exc
                     raise
                 else:
+                    started = time.monotonic()
+                    if left is not None:  # waiting for the connection spent some of it
+                        left = remaining(started) or 0.0
+                        if left <= 0:
+                            pool.release(conn)
+                            core.abandoned(pool, started)
+                            outstanding = None
+                            raise exceeded(started, method=name, endpoint=where)
+                        timeout = min(timeout, left)
                     if left is not None and info is not None and core.carries_headers:
                         info.headers[BUDGET_HEADER] = encode_budget(left)
-                    started = time.monotonic()
                     try:
                         result = yield CALL, (conn, timeout if left is not None else None)
                     except CallError as exc:
                         failure = exc
                     else:
                         pool.release(conn)
-                        core.finished(pool, started, True)
+                        core.finished(pool, picked, True)
                         outstanding = None
                         return result
             # The attempt failed: settle it, tell the balancer, then retry or give up.
@@ -98,7 +116,7 @@ def call_steps(
                 if outstanding is not None:
                     answered = outcome.keep and isinstance(failure.error, core.answers[name])
                     if answered or not outcome.keep:
-                        core.finished(pool, started, answered)
+                        core.finished(pool, picked, answered)
                     else:
                         core.abandoned(pool, now)  # refused before a byte went out: no verdict
                     outstanding = None
@@ -125,7 +143,10 @@ def call_steps(
                         failure.method = failure.method or name
                     raise failure
                 outcome, cause, reached = None, failure, False
-            if budget is not None and not budget.may_retry(now, reached_server=reached):
+            # Free only while it can go somewhere usable (see `_budget`): with the fleet down,
+            # a retry after a refused connect draws on the budget like any other.
+            free = not reached and core.elsewhere(now, (*tried, pool))
+            if budget is not None and not budget.may_retry(now, reached_server=not free):
                 _log.debug("retry of %s not made: the retry budget is spent", name)
                 if outcome is not None:
                     raise_outcome(outcome, cause)

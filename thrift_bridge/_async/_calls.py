@@ -130,16 +130,15 @@ class AsyncCaller(CallerCore):
         endpoint is known yet (bounded by the deadline)."""
         now = time.monotonic()
         due = self.due_resolutions(now)
-        if not due:
-            return
         left = remaining(now)
         timeout = 5.0 if left is None else max(0.001, min(5.0, left))
         tasks = [asyncio.ensure_future(self._resolve(d, timeout)) for d in due]
         self._resolving.update(tasks)
         for task in tasks:
             task.add_done_callback(self._resolving.discard)
-        if not self.by_endpoint:  # nothing to call yet: this call needs the answers
-            await asyncio.gather(*tasks)
+        if not self.by_endpoint and self._resolving:
+            # Nothing to call yet: this call needs the answers, its own or another call's.
+            await asyncio.wait(list(self._resolving), timeout=timeout)
 
     async def _resolve(self, discovery: Discovery, timeout: float) -> None:
         """Ask the DNS for one name and act on the answer (a task of its own)."""

@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .._base import ClientBase
 from .._caller import CallError
-from .._exceptions import PoolClosed, PoolError, TransportError
+from .._deadline import exceeded, expired, pinned_timeout
+from .._exceptions import PoolClosed, PoolError, Timeout, TransportError
 from .._outcome import raise_outcome
 from .._pool import inherited
 from .._service import no_such_method
@@ -381,12 +383,16 @@ class AsyncPinnedClient:
             )
         if name not in caller.answers:
             raise AttributeError(no_such_method(name, module, caller.answers))
+        headers = info.headers if info is not None and caller.carries_headers else None
+        timeout = pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where)
         try:
-            return await conn.call(name, args, kwargs, info, pinned=True)
+            return await conn.call(name, args, kwargs, info, timeout=timeout, pinned=True)
         except CallError as failure:
             outcome = caller.settle(failure.call, name, failure.error, info)
             if not outcome.keep:
                 self._broken = outcome.error
+            if isinstance(failure.error, Timeout) and expired(time.monotonic()):
+                raise exceeded(time.monotonic(), **where) from failure.error
             raise_outcome(outcome, failure.error)
             raise  # unreachable: raise_outcome always raises
 

@@ -121,7 +121,7 @@ class AsyncConnectionPool:
         """A connection with room for one call: a usable one, a new one, or one freed in time.
 
         `timeout`: how long to wait in line (None: the pool's); `connect_timeout`: for a new
-        connection (None: the endpoint's).
+        connection (None: the endpoint's); time spent in line comes off it.
         """
         loop = self._check_loop()
         if self._closed:
@@ -165,6 +165,8 @@ class AsyncConnectionPool:
             raise
         if conn is not None:
             return conn
+        if connect_timeout is not None:  # a deadline's share: the wait spent some of it
+            connect_timeout = max(0.001, connect_timeout - (loop.time() - (due - wait)))
         return await self._open(reserved=True, connect_timeout=connect_timeout)
 
     def _time_out_waiters(self) -> None:
