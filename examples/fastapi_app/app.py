@@ -7,7 +7,6 @@ Run it with ``make fastapi-example`` (which also starts the demo Thrift server),
 
 from __future__ import annotations
 
-import asyncio
 import html
 import os
 from typing import Annotated, Any
@@ -21,6 +20,7 @@ from thrift_bridge.adapters.starlette import CancelOnDisconnect, thrift_client, 
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
 from ..ids import MAX_ID, parse_customer_id
+from ..lookups import customer_with_accounts
 
 #: What a view declares to get the app's pooled client of the "customers" alias.
 Customers = Annotated[AsyncClient, Depends(thrift_client("customers"))]
@@ -62,25 +62,10 @@ def create_app(config: Any = None) -> FastAPI:
         customer_id: Annotated[int, Path(ge=1, le=MAX_ID)], customers: Customers
     ) -> JSONResponse:
         """The customer and their accounts (two calls at once), with the worker's pid."""
-        # Both calls run to their end (return_exceptions): none is left behind the response.
-        outcomes: tuple[Any, Any] = await asyncio.gather(
-            customers.get_customer(customer_id),
-            customers.accounts(customer_id),
-            return_exceptions=True,
-        )
-        customer, accounts = outcomes
-        if isinstance(customer, CustomerNotFound):
-            return JSONResponse({"error": customer.message, "pid": os.getpid()}, status_code=404)
-        for outcome in (customer, accounts):
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return JSONResponse(
-            {
-                "customer": to_dict(customer),
-                "accounts": [to_dict(account) for account in accounts],
-                "pid": os.getpid(),
-            }
-        )
+        try:
+            return JSONResponse(await customer_with_accounts(customers, customer_id))
+        except CustomerNotFound as exc:
+            return JSONResponse({"error": exc.message, "pid": os.getpid()}, status_code=404)
 
     @app.get("/api/customers")
     async def search_json(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -14,6 +12,7 @@ from thrift_bridge.adapters.django import aclients
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
 from ...ids import MAX_ID, parse_customer_id
+from ...lookups import customer_with_accounts
 
 
 def lookup(request: HttpRequest) -> HttpResponse:
@@ -59,16 +58,7 @@ async def customer_json_async(request: HttpRequest, customer_id: int) -> JsonRes
     refused = _out_of_range(customer_id)
     if refused is not None:
         return refused
-    customers = aclients["customers"]
-    outcomes: tuple[Any, Any] = await asyncio.gather(
-        customers.get_customer(customer_id), customers.accounts(customer_id), return_exceptions=True
-    )
-    customer, accounts = outcomes
-    if isinstance(customer, CustomerNotFound):
-        return JsonResponse({"error": customer.message, "pid": os.getpid()}, status=404)
-    for outcome in (customer, accounts):
-        if isinstance(outcome, BaseException):
-            raise outcome
-    accounts_data = [to_dict(account) for account in accounts]
-    body = {"customer": to_dict(customer), "accounts": accounts_data, "pid": os.getpid()}
-    return JsonResponse(body)
+    try:
+        return JsonResponse(await customer_with_accounts(aclients["customers"], customer_id))
+    except CustomerNotFound as exc:
+        return JsonResponse({"error": exc.message, "pid": os.getpid()}, status=404)
