@@ -60,9 +60,9 @@ idl: sysdeps venv
 	$(PY) -m thrift_bridge compile -o tests/generated $(IDL_TESTS)
 	$(PY) -m thrift_bridge compile -o benchmarks/generated $(IDL_BENCH)
 
-## demo: start the demo service on loopback and call it through every URL scheme
+## demo: start the demo service on loopback and call it through every URL scheme (DEMO_ARGS=--trace: one traced call)
 demo: venv
-	$(PY) -m thrift_bridge demo
+	$(PY) -m thrift_bridge demo $(DEMO_ARGS)
 
 ## test: the static checks, then the whole pytest suite on every claimed Python version
 test: sysdeps venv bench-server lint test-pythons

@@ -86,27 +86,34 @@ class Context:
 
         return Bench
 
-    def ours(self, scheme: str = "binary", pool_size: int = 4) -> Any:
-        """A thrift-bridge `Client` on one of the server's endpoints."""
+    def ours(self, scheme: str = "binary", pool_size: int = 4, **options: Any) -> Any:
+        """A thrift-bridge `Client` on one of the server's endpoints (with endpoint options)."""
         from thrift_bridge import Client
 
         url = self.servers.url(scheme)
         return self.once(
-            f"ours {scheme} {pool_size}",
-            lambda: Client(self.bench_module(), url, pool_size=pool_size),
+            f"ours {scheme} {pool_size} {sorted(options.items())}",
+            lambda: Client(self.bench_module(), url, pool_size=pool_size, **options),
         )
 
-    def apache(self, key: str = "apache", *, framed: bool = False, json: bool = False) -> Any:
+    def apache(
+        self, key: str = "apache", *, framed: bool = False, json: bool = False, tls: bool = False
+    ) -> Any:
         """Apache's generated client on one persistent connection: accelerated binary, or
-        TJSONProtocol (buffered, on the JSON port)."""
+        TJSONProtocol (buffered, on the JSON port); `tls`: a TSSLSocket (buffered binary)."""
         from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
         from thrift.protocol.TJSONProtocol import TJSONProtocol
         from thrift.transport.TSocket import TSocket
+        from thrift.transport.TSSLSocket import TSSLSocket
         from thrift.transport.TTransport import TBufferedTransport, TFramedTransport
 
         def make() -> Any:
             port = self.servers.ports["json" if json else "framed" if framed else "binary"]
-            sock = TSocket(self.servers.host, port)
+            if tls:
+                port = self.servers.ports["tls"]
+                sock = TSSLSocket(self.servers.host, port, ca_certs=self.servers.ca_file)
+            else:
+                sock = TSocket(self.servers.host, port)
             transport = TFramedTransport(sock) if framed else TBufferedTransport(sock)
             transport.open()
             protocol = TJSONProtocol if json else TBinaryProtocolAccelerated
@@ -298,6 +305,16 @@ def _echo(method: Callable[[Context], Any], payload: Any = SMALL, name: str = "e
     return factory
 
 
+BIG_ITEM = "struct holding a 1 MiB string"
+
+
+def _big_item() -> Any:
+    """An `Item` whose name is 1 MiB (the large string nested in a struct argument)."""
+    from benchmarks.generated.bench.ttypes import Item
+
+    return Item(id=1, name=PAYLOADS["1 MiB"], score=0.5, tags=[1, 2, 3])
+
+
 def _batch(method: Callable[[Context], Any]) -> Factory:
     """A factory of `client.batch(<100 items>)` calls."""
 
@@ -328,6 +345,9 @@ def _payload_group() -> Group:
     cases["Apache 100-struct batch"] = _batch(lambda ctx: ctx.apache())
     cases["thrift-bridge 100-struct batch"] = _batch(lambda ctx: ctx.ours())
     pairs["thrift-bridge 100-struct batch"] = "Apache 100-struct batch"
+    cases[f"Apache {BIG_ITEM}"] = _echo(lambda ctx: ctx.apache(), _big_item(), "echo_item")
+    cases[f"thrift-bridge {BIG_ITEM}"] = _echo(lambda ctx: ctx.ours(), _big_item(), "echo_item")
+    pairs[f"thrift-bridge {BIG_ITEM}"] = f"Apache {BIG_ITEM}"
     return Group(
         "payload",
         "payload scaling: string echo (and 1 MiB binary), buffered binary",
@@ -351,6 +371,109 @@ def _json_floor(method: str, args: Any, result: Any) -> Factory:
 
 
 JSON_FLOOR = "floor: raw socket, pre-encoded JSON"
+
+APACHE_BINARY = "Apache binary buffered"
+OURS_BUFFERED = "thrift-bridge binary buffered"
+OURS_COMPACT = "thrift-bridge compact framed"
+OURS_HTTP_LARGE = "thrift-bridge http (keep-alive)"
+HTTP_FLOOR = "floor: raw socket, pre-encoded HTTP POST, C++ server"
+APACHE_TLS = "Apache TSSLSocket kept open"
+OURS_TLS = "thrift-bridge tcps"
+OURS_ZLIB = "thrift-bridge zlib"
+
+
+def _http_floor(ctx: Context) -> Case:
+    """The raw-socket floor of a 1 MiB echo over HTTP: our POST's bytes, the reply read."""
+    from thrift_bridge._http1 import post_head
+    from thrift_bridge._urls import parse_url
+
+    request, _ = encoded_echo(PAYLOADS["1 MiB"])
+    head = post_head(parse_url(ctx.servers.url("http"))) + b"%d\r\n\r\n" % len(request)
+    sock = ctx.raw_socket("http")
+    sock.sendall(head + request)
+    reply = bytearray()
+    while b"\r\n\r\n" not in reply or len(reply) < _http_size(reply):
+        reply += sock.recv(1 << 20)
+    return _ping_pong(sock, head + request, len(reply))
+
+
+def _http_size(reply: bytes) -> int:
+    """The whole length of an HTTP reply with a Content-Length, from its first bytes."""
+    head, _, _ = bytes(reply).partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            return len(head) + 4 + int(value)
+    raise RuntimeError("the HTTP reply has no Content-Length")
+
+
+def _wire_group() -> Group:
+    """Large payloads through compact, zlib, HTTP and TLS, and small calls over TLS, each beside
+    the reference its target names (same size)."""
+    cases: dict[str, Factory] = {}
+    pairs: dict[str, str] = {}
+
+    def add(name: str, factory: Factory, reference: str | None = None) -> None:
+        cases[name] = factory
+        pairs[name] = reference or name
+
+    for label in ("64 KiB", "1 MiB"):
+        value = PAYLOADS[label]
+        apache = f"{APACHE_BINARY} {label}"
+        add(apache, _echo(lambda ctx: ctx.apache(), value))
+        add(f"{OURS_BUFFERED} {label}", _echo(lambda ctx: ctx.ours(), value), apache)
+        add(f"{OURS_COMPACT} {label}", _echo(lambda ctx: ctx.ours("compact"), value), apache)
+        ours = f"{OURS_BUFFERED} {label}"
+        add(f"{OURS_ZLIB} {label}", _echo(lambda ctx: ctx.ours("zlib"), value), ours)
+        add(f"{OURS_HTTP_LARGE} {label}", _echo(lambda ctx: ctx.ours("http"), value), ours)
+    ours_1mib = f"{OURS_BUFFERED} 1 MiB"
+    add(f"{OURS_ZLIB} zlib_level=1 1 MiB", _zlib_echo(1), ours_1mib)
+    add(HTTP_FLOOR, _http_floor, ours_1mib)
+    add(f"{APACHE_BINARY} 100-struct batch", _batch(lambda ctx: ctx.apache()))
+    add(
+        f"{OURS_COMPACT} 100-struct batch",
+        _batch(lambda ctx: ctx.ours("compact")),
+        f"{APACHE_BINARY} 100-struct batch",
+    )
+    add(f"{APACHE_BINARY} {BIG_ITEM}", _echo(lambda ctx: ctx.apache(), _big_item(), "echo_item"))
+    add(
+        f"{OURS_COMPACT} {BIG_ITEM}",
+        _echo(lambda ctx: ctx.ours("compact"), _big_item(), "echo_item"),
+        f"{APACHE_BINARY} {BIG_ITEM}",
+    )
+    for label in ("16 B", "1 MiB"):
+        apache_tls = f"{APACHE_TLS} {label}"
+        add(apache_tls, _echo(lambda ctx: ctx.apache("apache tls", tls=True), PAYLOADS[label]))
+        add(f"{OURS_TLS} {label}", _echo(lambda ctx: ctx.ours("tls"), PAYLOADS[label]), apache_tls)
+    return Group(
+        "wire",
+        "large payloads through compact, zlib, HTTP and TLS; small calls over TLS",
+        f"{APACHE_BINARY} 1 MiB",
+        cases,
+        pairs,
+    )
+
+
+def _zlib_echo(level: int) -> Factory:
+    """A 1 MiB echo on the zlib endpoint at compression `level`."""
+    return _echo(lambda ctx: ctx.ours("zlib", zlib_level=level), PAYLOADS["1 MiB"])
+
+
+def zlib_share(ctx: Context, level: int) -> tuple[Case, Case]:
+    """A 1 MiB zlib echo through thrift-bridge at `level`, and what the zlib module alone does
+    with the same bytes at the same level: compress the request, decompress the reply."""
+    import zlib
+
+    request, reply = encoded_echo(PAYLOADS["1 MiB"])
+    deflate = zlib.compressobj(level)
+    compressed_reply = deflate.compress(reply) + deflate.flush(zlib.Z_SYNC_FLUSH)
+
+    def alone() -> object:
+        deflate = zlib.compressobj(level)
+        out = deflate.compress(request) + deflate.flush(zlib.Z_SYNC_FLUSH)
+        return out, zlib.decompressobj().decompress(compressed_reply)
+
+    return _zlib_echo(level)(ctx), alone
 
 
 def _json_group() -> Group:
@@ -381,6 +504,77 @@ def _json_group() -> Group:
         cases,
         pairs,
     )
+
+
+UNINSTRUMENTED = "uninstrumented (pooled 16 B call)"
+OTEL_NO_SDK = "instrumentor installed, no SDK (no-op providers)"
+OTEL_SDK = "instrumentor + SDK, BatchSpanProcessor, spans dropped"
+
+
+def _telemetry(ctx: Context, kind: str) -> Any:
+    """The instrumentation installed during a case: None, without an SDK, or with one."""
+
+    def make() -> Any:
+        from thrift_bridge import _hooks
+
+        if kind == "none":
+            return None
+        if kind == "no-sdk":
+            from thrift_bridge.instrumentation import ThriftBridgeInstrumentor
+
+            instrumentor = ThriftBridgeInstrumentor()
+            instrumentor.instrument()  # no provider set in this process: the API's no-ops
+            telemetry = _hooks.hook
+            instrumentor.uninstrument()
+            return telemetry
+        from opentelemetry.sdk.metrics import MeterProvider
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+
+        from thrift_bridge.instrumentation._client import ClientTelemetry
+
+        class Dropped(SpanExporter):  # type: ignore[misc]
+            """Exports nowhere: the batch is built and handed over, then dropped."""
+
+            def export(self, spans: Any) -> Any:
+                from opentelemetry.sdk.trace.export import SpanExportResult
+
+                return SpanExportResult.SUCCESS
+
+        tracer_provider = TracerProvider()
+        tracer_provider.add_span_processor(BatchSpanProcessor(Dropped()))
+        meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+        ctx._closers.append(tracer_provider.shutdown)
+        ctx._closers.append(meter_provider.shutdown)
+        return ClientTelemetry(tracer_provider, meter_provider)
+
+    try:
+        return ctx.once(f"telemetry {kind}", make, close=None)
+    except ImportError as exc:
+        raise Unavailable(
+            f"OpenTelemetry is not installed ({exc}); pip install -e '.[otel]'"
+        ) from exc
+
+
+def _traced(kind: str) -> Factory:
+    """A pooled 16 B echo with `kind` of instrumentation installed around it (every case,
+    the baseline too, installs its own before each call: the same global store in each)."""
+
+    def factory(ctx: Context) -> Case:
+        from thrift_bridge._hooks import install
+
+        telemetry = _telemetry(ctx, kind)
+        bound = ctx.ours().echo
+        ctx._closers.append(lambda: install(None))  # no instrumentation left behind
+
+        def call() -> object:
+            install(telemetry)
+            return bound(SMALL)
+
+        return call
+
+    return factory
 
 
 GROUPS: list[Group] = [
@@ -421,7 +615,18 @@ GROUPS: list[Group] = [
         },
     ),
     _payload_group(),
+    _wire_group(),
     _json_group(),
+    Group(
+        "otel",
+        "OpenTelemetry instrumentation: pooled 16 B echo, tcp binary buffered",
+        UNINSTRUMENTED,
+        {
+            UNINSTRUMENTED: _traced("none"),
+            OTEL_NO_SDK: _traced("no-sdk"),
+            OTEL_SDK: _traced("sdk"),
+        },
+    ),
 ]
 
 GROUPS_BY_KEY = {group.key: group for group in GROUPS}

@@ -19,3 +19,6 @@ class BenchHandler:
 
     def batch(self, items: list[Any]) -> list[Any]:
         return items
+
+    def echo_item(self, item: Any) -> Any:
+        return item

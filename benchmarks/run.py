@@ -77,8 +77,14 @@ class Measured:
         return statistics.median(a / b for a, b in pairs)
 
 
-def measure(blocks: dict[str, Block], rounds: int, target: float = BLOCK) -> Measured:
-    """Calibrated blocks of every case, in interleaved shuffled rounds."""
+def measure(
+    blocks: dict[str, Block],
+    rounds: int,
+    target: float = BLOCK,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Measured:
+    """Calibrated blocks of every case, in interleaved shuffled rounds, timed by `clock`
+    (wall clock; `time.thread_time` for this thread's own CPU time)."""
     sizes = {name: calibrate(block, target) for name, block in blocks.items()}
     times: dict[str, list[float]] = {name: [] for name in blocks}
     for _ in range(rounds):
@@ -86,10 +92,59 @@ def measure(blocks: dict[str, Block], rounds: int, target: float = BLOCK) -> Mea
         random.shuffle(order)
         for name in order:
             block, n = blocks[name], sizes[name]
-            start = time.perf_counter()
+            start = clock()
             block(n)
-            times[name].append((time.perf_counter() - start) / n)
+            times[name].append((clock() - start) / n)
     return Measured(times)
+
+
+#: The zlib levels of `zlib_rounds`: the default (as Apache's C++ server) and the fastest.
+ZLIB_LEVELS = (6, 1)
+
+
+def zlib_rounds(ctx: c.Context, rounds: int) -> Measured:
+    """The client's own CPU time per 1 MiB zlib echo, and the zlib module's alone on the same
+    bytes at the same level, in the same rounds (this thread's CPU time: the server's is not
+    counted)."""
+    blocks: dict[str, Block] = {}
+    for level in ZLIB_LEVELS:
+        ours, alone = c.zlib_share(ctx, level)
+        blocks[f"thrift-bridge zlib 1 MiB echo, level {level}: client CPU"] = as_block(ours)
+        blocks[f"zlib module alone, level {level}: compress request + decompress reply"] = as_block(
+            alone
+        )
+    return measure(blocks, rounds, clock=time.thread_time)
+
+
+def zlib_table(measured: Measured) -> list[str]:
+    """The table of `zlib_rounds`."""
+    lines = [
+        "\n### zlib: the client's own CPU time of a 1 MiB echo vs the zlib module alone\n",
+        "Ratio: the row's CPU time over the zlib module's alone at the same level, paired by "
+        "round; median.\n",
+        "| case | median µs (CPU) | ratio |",
+        "| --- | ---: | ---: |",
+    ]
+    names = list(measured.rounds)
+    for ours, alone in zip(names[::2], names[1::2]):
+        for name in (ours, alone):
+            ratio = measured.ratio(name, alone)
+            lines.append(f"| {name} | {measured.median(name) * 1e6:,.1f} | {ratio:.3f} |")
+    return lines
+
+
+def zlib_targets(measured: Measured) -> list[Target]:
+    """The client's share of a zlib echo: at most 1.2x the zlib module's own work."""
+    names = list(measured.rounds)
+    return [
+        Target(
+            f"zlib 1 MiB echo, level {level}: client CPU / zlib module alone",
+            measured.ratio(ours, alone),
+            1.2,
+            True,
+        )
+        for level, ours, alone in zip(ZLIB_LEVELS, names[::2], names[1::2])
+    ]
 
 
 def made(factories: dict[str, Callable[[], T]], notes: list[str]) -> dict[str, T]:
@@ -343,6 +398,50 @@ def _json_targets(results: dict[str, dict[str, tuple[float, float]]]) -> list[Ta
     ]
 
 
+def _otel_targets(results: dict[str, dict[str, tuple[float, float]]]) -> list[Target]:
+    """The instrumentation's overhead on the pooled 16 B call: at most 3 % without an SDK; with
+    the SDK and a batch span processor, the figure (no limit: reported)."""
+    rows = results["otel"]
+    return [
+        Target(
+            "instrumentor installed, no SDK / uninstrumented pooled 16 B call",
+            rows[c.OTEL_NO_SDK][1],
+            1.03,
+            True,
+        ),
+        Target(
+            "instrumentor + SDK (BatchSpanProcessor) / uninstrumented (reported)",
+            rows[c.OTEL_SDK][1],
+            float("inf"),
+            True,
+        ),
+    ]
+
+
+def _wire_targets(results: dict[str, dict[str, tuple[float, float]]]) -> list[Target]:
+    """TLS, compact and HTTP against the references issue 23 names."""
+    rows = results["wire"]
+
+    def ratio(name: str) -> float:
+        return rows[name][1] if name in rows else math.nan
+
+    return [
+        Target(f"TLS 16 B / {c.APACHE_TLS}", ratio(f"{c.OURS_TLS} 16 B"), 1.0, True),
+        Target(f"TLS 1 MiB / {c.APACHE_TLS}", ratio(f"{c.OURS_TLS} 1 MiB"), 1.0, True),
+        Target(
+            f"compact 64 KiB / {c.APACHE_BINARY}", ratio(f"{c.OURS_COMPACT} 64 KiB"), 0.75, True
+        ),
+        Target(f"compact 1 MiB / {c.APACHE_BINARY}", ratio(f"{c.OURS_COMPACT} 1 MiB"), 0.6, True),
+        Target(
+            "HTTP 1 MiB (keep-alive) / our buffered TCP 1 MiB",
+            ratio(f"{c.OURS_HTTP_LARGE} 1 MiB"),
+            1.5,
+            True,
+            ratio(c.HTTP_FLOOR),
+        ),
+    ]
+
+
 def _target_table(targets: list[Target]) -> list[str]:
     """The targets as a Markdown table: measured ratio, limit, met, floor."""
     lines = [
@@ -361,7 +460,7 @@ def _target_table(targets: list[Target]) -> list[str]:
 
 
 #: What `--only` takes: the per-call groups, and `async` for the asyncio rows.
-GROUP_KEYS = [*c.GROUPS_BY_KEY, "async"]
+GROUP_KEYS = [*c.GROUPS_BY_KEY, "zlib", "async"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -411,6 +510,10 @@ def main(argv: list[str] | None = None) -> int:
                 small = measured
             if group.key == "schemes":
                 schemes = measured
+        if only is None or "zlib" in only:
+            print("measuring: zlib", flush=True)
+            zlib_measured = zlib_rounds(ctx, rounds)
+            lines += zlib_table(zlib_measured)
         if only is None or "async" in only:
             print("measuring: asyncio", flush=True)
             async_notes: list[str] = []
@@ -424,6 +527,12 @@ def main(argv: list[str] | None = None) -> int:
         servers.stop()
     if only is not None:
         summary = _target_table(_json_targets(results)) if "json" in results else []
+        if "otel" in results:
+            summary += _target_table(_otel_targets(results))
+        if "wire" in results:
+            summary += _target_table(_wire_targets(results))
+        if "zlib" in only:
+            summary += _target_table(zlib_targets(zlib_measured))
         if "async" in only:
             summary += _target_table(async_targets(sequential, tasks))
         command = f"python -m benchmarks.run --only {args.only}"
@@ -484,6 +593,13 @@ def main(argv: list[str] | None = None) -> int:
             small.ratio(c.CONNECT_PER_CALL, c.THRIFT_FLOOR),
         ),
         Target(
+            "open + call + close per call / pooled call, over the same ratio for the floor",
+            small.ratio(c.CONNECT_PER_CALL, c.OURS)
+            / small.ratio(c.CONNECT_PER_CALL, c.THRIFT_FLOOR),
+            0.9,
+            False,
+        ),
+        Target(
             "thrift-bridge HTTP / Apache THttpClient", results["http"][c.OURS_HTTP][1], 0.4, True
         ),
         Target(
@@ -506,7 +622,16 @@ def main(argv: list[str] | None = None) -> int:
             True,
         ),
     ]
-    summary = _target_table([*targets, *_json_targets(results), *async_targets(sequential, tasks)])
+    summary = _target_table(
+        [
+            *targets,
+            *_wire_targets(results),
+            *zlib_targets(zlib_measured),
+            *_json_targets(results),
+            *_otel_targets(results),
+            *async_targets(sequential, tasks),
+        ]
+    )
     summary.append(
         "\nfloor: the same ratio for the raw-socket floor (a pre-encoded request to the same C++ "
         "server, no client code at all); no client can do better than its floor."

@@ -14,4 +14,5 @@ service Bench {
   string echo(1: string s),
   binary echo_bin(1: binary b),
   list<Item> batch(1: list<Item> items),
+  Item echo_item(1: Item item),
 }

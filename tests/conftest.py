@@ -67,6 +67,23 @@ def compiler() -> str:
     return path
 
 
+@pytest.fixture(scope="module")
+def cpp_bench_servers() -> Iterator[Any]:
+    """Apache's C++ bench server (`make bench-server`), one per module; skipped when it is not
+    built, except under CI where that is a failure."""
+    from benchmarks.servers import built, start_cpp
+
+    if not built():
+        if os.environ.get("CI"):
+            pytest.fail("build/bench/ has no C++ bench server: make bench-server builds it")
+        pytest.skip("the C++ bench server is not built (make bench-server)")
+    servers = start_cpp()
+    try:
+        yield servers
+    finally:
+        servers.stop()
+
+
 @pytest.fixture(scope="session")
 def tls() -> trustme.CA:
     """A session CA; its server certificate (issued on demand) names localhost and loopback."""

@@ -50,17 +50,13 @@ def system_binary(name: str, package: str) -> str:
     return found
 
 
-class ServerProcess:
-    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9.
+class ChildServer:
+    """A Python server in its own process: `argv` (after the interpreter) prints its URL once
+    it listens, and serves until its stdin closes; `kill()` is kill -9."""
 
-    With `announce=True` every slow_echo call prints "slow_echo <value>" as it arrives, for
-    `announced()`; off by default, since nobody reads the pipe of a busy server (it would fill).
-    """
-
-    def __init__(self, *, announce: bool = False, **serve_kwargs: object):
-        mode = "announce" if announce else "quiet"
+    def __init__(self, *argv: str):
         self.process = subprocess.Popen(
-            [sys.executable, "-c", _SCRIPT, json.dumps(serve_kwargs), mode],
+            [sys.executable, *argv],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             cwd=ROOT,
@@ -72,13 +68,6 @@ class ServerProcess:
         if not self.url:
             self.stop()
             raise RuntimeError("the server process did not start")
-
-    def announced(self, line: str, timeout: float = 10) -> bool:
-        """Whether the server (started with `announce=True`) prints `line` within `timeout`."""
-        stdout = self.process.stdout
-        assert stdout is not None
-        ready, _, _ = select.select([stdout], [], [], timeout)
-        return bool(ready) and stdout.readline().strip() == line
 
     def kill(self) -> None:
         """SIGKILL: the process dies mid-whatever, its sockets reset by the kernel."""
@@ -99,8 +88,27 @@ class ServerProcess:
             if stream is not None and not stream.closed:
                 stream.close()
 
-    def __enter__(self) -> ServerProcess:
+    def __enter__(self) -> ChildServer:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class ServerProcess(ChildServer):
+    """An AllTypes server in its own process; `url` once it listens; `kill()` is kill -9.
+
+    With `announce=True` every slow_echo call prints "slow_echo <value>" as it arrives, for
+    `announced()`; off by default, since nobody reads the pipe of a busy server (it would fill).
+    """
+
+    def __init__(self, *, announce: bool = False, **serve_kwargs: object):
+        mode = "announce" if announce else "quiet"
+        super().__init__("-c", _SCRIPT, json.dumps(serve_kwargs), mode)
+
+    def announced(self, line: str, timeout: float = 10) -> bool:
+        """Whether the server (started with `announce=True`) prints `line` within `timeout`."""
+        stdout = self.process.stdout
+        assert stdout is not None
+        ready, _, _ = select.select([stdout], [], [], timeout)
+        return bool(ready) and stdout.readline().strip() == line

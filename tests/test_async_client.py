@@ -433,27 +433,18 @@ async def test_rate_limit_holds_calls_on_the_loop(alltypes):
             await bounded(client.add(1, 2))
 
 
-async def test_pipelined_calls_against_the_cpp_bench_server():
+async def test_pipelined_calls_against_the_cpp_bench_server(cpp_bench_servers):
     """Apache's C++ TThreadedServer (the bench server) answers pipelined requests in order."""
     from benchmarks.generated.bench import Bench
-    from benchmarks.servers import built, start_cpp
 
-    if not built():
-        if os.environ.get("CI"):
-            pytest.fail("build/bench/ has no C++ bench server: make bench-server builds it")
-        pytest.skip("the C++ bench server is not built (make bench-server)")
-    servers = start_cpp()
-    try:
-        for name in ("binary", "framed", "compact"):
-            url = servers.url(name)
-            pipelined = url + ("&" if "?" in url else "?") + "pipeline=16"
-            async with AsyncClient(Bench, pipelined, pool_size=1) as client:
-                texts = [f"nonce {name} {i}" for i in range(300)]
-                answers = await bounded(asyncio.gather(*(client.echo(t) for t in texts)))
-                assert answers == texts
-                assert client.stats()["created"] == 1
-    finally:
-        servers.stop()
+    for name in ("binary", "framed", "compact"):
+        url = cpp_bench_servers.url(name)
+        pipelined = url + ("&" if "?" in url else "?") + "pipeline=16"
+        async with AsyncClient(Bench, pipelined, pool_size=1) as client:
+            texts = [f"nonce {name} {i}" for i in range(300)]
+            answers = await bounded(asyncio.gather(*(client.echo(t) for t in texts)))
+            assert answers == texts
+            assert client.stats()["created"] == 1
 
 
 def test_the_asyncio_example_runs_as_the_readme_shows():

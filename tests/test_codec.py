@@ -256,14 +256,15 @@ def test_one_mebibyte_round_trips_through_the_fast_path_from_many_threads(
         ("tcp://h:1?protocol=compact", True),
         ("tcp://h:1?protocol=compact&transport=framed", True),
         ("tcp://h:1?protocol=json", False),
-        ("tcp://h:1?transport=zlib", False),
-        ("tcp://h:1?transport=framed&zlib=true", False),
+        ("tcp://h:1?transport=zlib", True),
+        ("tcp://h:1?transport=framed&zlib=true", True),
         ("tcp://h:1?transport=header", False),
         ("tcp://h:1?protocol=header", False),
-        ("http://h/thrift", False),
+        ("http://h/thrift", True),
+        ("https://h/thrift?protocol=compact", True),
     ],
 )
-def test_fast_path_applies_to_binary_and_compact_on_buffered_or_framed_sockets(url, fast):
+def test_fast_path_applies_to_binary_and_compact_on_buffered_framed_zlib_and_http(url, fast):
     assert supports_fast_path(parse_url(url)) is fast
 
 
@@ -275,7 +276,9 @@ def test_the_codecs_cover_every_method_once_per_client_class_and_protocol():
     assert binary_methods(AllTypes.Client, "AllTypes", binary) is not methods
     assert set(binary_methods(AllTypes.Client, None, compact)) == set(methods)
     assert binary_methods(AllTypes.Client, None, compact) is not methods
-    assert binary_methods(AllTypes.Client, None, parse_url("tcp://h:1?transport=zlib")) == {}
+    zlib = binary_methods(AllTypes.Client, None, parse_url("tcp://h:1?transport=zlib"))
+    assert set(zlib) == set(methods)
+    assert binary_methods(AllTypes.Client, None, parse_url("tcp://h:1?transport=header")) == {}
     json = json_methods(AllTypes.Client, None, parse_url("tcp://h:1?protocol=json"))
     assert set(json) == set(methods)  # from the JSON codec: tests/test_json_calls.py
 

@@ -38,6 +38,7 @@ PRIVATE_IMPORTS: dict[tuple[str, str], str] = {
     ("test_codec.py", "thrift_bridge._codec._binary"): _CODEC,
     ("test_codec.py", "thrift_bridge._codec._json_methods"): _CODEC,
     ("test_idl_load_service.py", "thrift_bridge._codec._binary"): _CODEC,
+    ("test_large.py", "thrift_bridge._codec._binary"): _CODEC,
     ("test_json_calls.py", "thrift_bridge._codec._json_methods"): _CODEC,
     ("test_json_calls.py", "thrift_bridge._codec._json_stream"): _CODEC,
     ("test_json_calls.py", "thrift_bridge._codec._json_write"): _CODEC,

@@ -187,3 +187,33 @@ def test_example_project_under_gunicorn_with_3_preloaded_workers():
                 assert b"no customer with id 999" in r.read()
         finally:
             server.stop()
+
+
+def test_telemetry_false_opts_an_alias_out_of_instrumentation(calc_settings):
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from thrift_bridge.instrumentation import ThriftBridgeInstrumentor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    instrumentor = ThriftBridgeInstrumentor()
+    instrumentor.instrument(tracer_provider=provider)
+    config = {
+        "traced": {"SERVICE": CALC, "URL": calc_settings.url},
+        "quiet": {"SERVICE": CALC, "URL": calc_settings.url, "TELEMETRY": False},
+    }
+    try:
+        with override_settings(THRIFT_BRIDGE=config):
+            assert clients["quiet"].settings.telemetry is False
+            assert clients["quiet"].add(1, 1) == 2
+            assert clients["traced"].add(2, 2) == 4
+            clients.reset()
+    finally:
+        instrumentor.uninstrument()
+        provider.shutdown()
+    assert [span.name for span in exporter.get_finished_spans() if span.kind.name == "CLIENT"] == [
+        "Calculator/add"
+    ]

@@ -217,6 +217,7 @@ def test_readme_ssl_snippet_verbatim(tmp_path, monkeypatch, ca_file):
             lambda c: (c.settings.pool_size, c.settings.pool_timeout) == (3, 1),
         ),
         ({"RETRIES": 0}, lambda c: c.settings.retry.retries == 0),
+        ({"TELEMETRY": False}, lambda c: c.settings.telemetry is False),
         (
             {"TRANSPORT": "tcps://h:1", "SSL_VALIDATE": False},
             lambda c: c.endpoints[0].validate is False,

@@ -90,20 +90,79 @@ def test_a_peer_that_never_reads_makes_sending_time_out(pair):
     assert not io.sent
 
 
-def test_tls_sockets_keep_pythons_timeouts(server_ssl_context, ca_file):
+@pytest.fixture
+def tls_pair(server_ssl_context, ca_file):
+    """A TLS client socket to a raw TLS server running `tls_pair.handle(sock)` on accept."""
     from thrift_bridge.testing import serve_raw
 
-    def hold(sock: socket.socket) -> None:
-        sock.recv(1)
+    handlers: list = []
 
-    with serve_raw(hold, scheme="tcps", ssl_context=server_ssl_context) as server:
+    def handle(sock: socket.socket) -> None:
+        handlers[0](sock)
+
+    with serve_raw(handle, scheme="tcps", ssl_context=server_ssl_context) as server:
         context = ssl.create_default_context(cafile=ca_file)
         host, port = server.address[:2]  # type: ignore[str-unpack]
-        with context.wrap_socket(
-            socket.create_connection((host, port)), server_hostname="localhost"
-        ) as tls:
-            io = SocketIO(tls, 0.2)
-            assert tls.gettimeout() == pytest.approx(0.2)
-            io.begin_call()
-            with pytest.raises(ReadTimeout):
-                io.recv(10)
+
+        def connect(handler):
+            handlers.append(handler)
+            raw = socket.create_connection((host, port))
+            return context.wrap_socket(raw, server_hostname="localhost")
+
+        yield connect
+
+
+def test_tls_sockets_never_block_and_wait_for_the_deadline(tls_pair):
+    with tls_pair(lambda sock: sock.recv(1)) as tls:
+        io = SocketIO(tls, 0.2)
+        assert tls.gettimeout() == 0.0  # no poll() before each send, no failed read per reply
+        io.begin_call()
+        start = time.monotonic()
+        with pytest.raises(ReadTimeout, match=r"no complete reply within 0\.2s"):
+            io.recv(10)
+        assert 0.15 < time.monotonic() - start < 1.0
+        io.begin_call()
+        io.send_parts(b"x", b"")
+        assert io.sent
+
+
+def test_a_tls_reply_trickling_in_byte_by_byte_still_ends_at_the_call_deadline(tls_pair):
+    def trickle(sock: socket.socket) -> None:
+        sock.sendall(b"first")
+        for _ in range(100):  # then a record of one byte every 50 ms, for up to 5 s
+            time.sleep(0.05)
+            try:
+                sock.sendall(b"x")
+            except OSError:
+                return
+
+    with tls_pair(trickle) as tls:
+        io = SocketIO(tls, 0.3)
+        io.begin_call()
+        start = time.monotonic()
+        assert io.recv(5) == b"first"
+        with pytest.raises(ReadTimeout):
+            read_trickle(io)
+        assert time.monotonic() - start < 0.6
+
+
+def read_trickle(io: SocketIO) -> None:
+    """Read one byte at a time, 100 times (each recv succeeds; the whole reply never comes)."""
+    for _ in range(100):
+        io.recv(1)
+
+
+def test_a_tls_reply_larger_than_a_record_is_received_whole(tls_pair):
+    payload = bytes(range(256)) * 4096  # 1 MiB: 64 TLS records
+
+    def send_all(sock: socket.socket) -> None:
+        sock.sendall(payload)
+        sock.recv(1)
+
+    with tls_pair(send_all) as tls:
+        io = SocketIO(tls, 5.0)
+        io.begin_call()
+        first = io.recv(10)
+        rest = io.recv_buffer(len(payload) - len(first), first)
+        assert rest.getvalue() == payload
+        assert io.is_usable()

@@ -45,6 +45,7 @@ class ClientBase:
         rate_limit: str | None = None,
         rate_limit_burst: int | None = None,
         rate_limit_timeout: float = 1.0,
+        telemetry: bool = True,
         **options: Any,
     ):
         #: The generated `Client` class calls are made through.
@@ -68,6 +69,7 @@ class ClientBase:
                 "rate_limit": rate_limit,
                 "rate_limit_burst": rate_limit_burst,
                 "rate_limit_timeout": rate_limit_timeout,
+                "telemetry": telemetry,
                 **client_options,
             }
         )

@@ -4,14 +4,15 @@
 async, built by the subclass), the fleet policies (balancer with ejection, retry budget, DNS
 discovery), each method's answers, the retry counter, the per-call headers and the rate limit.
 
-A call on a client with one endpoint and no deadline in force runs its first attempt inline in
-the client's own I/O shell (`_calls.Caller.run`, `_async._calls.AsyncCaller.run`). Every other
-call, and the rest of one whose first attempt failed, is `call_steps`, written once: it picks
-the endpoint, cuts each attempt's timeouts to the deadline, settles each failure
-(`_outcome.settle`), tells the balancer how each attempt ended, asks the `RetryPolicy` and the
-retry budget, and yields what the shell must do next (acquire a connection, call on it, wait),
-blocking or awaiting. Resolving names (`discovery`) is the shell's I/O too: `due_resolutions`
-says which, `resolved` and `resolve_failed` take the answers.
+A call on a client with one endpoint, no deadline in force and no instrumentation following it
+(`_hooks`) runs its first attempt inline in the client's own I/O shell (`_calls.Caller.run`,
+`_async._calls.AsyncCaller.run`). Every other call, and the rest of one whose first attempt
+failed, is `call_steps`, written once: it picks the endpoint, cuts each attempt's timeouts to
+the deadline, settles each failure (`_outcome.settle`), tells the balancer how each attempt
+ended, asks the `RetryPolicy` and the retry budget, and yields what the shell must do next
+(acquire a connection, call on it, wait), blocking or awaiting. Resolving names (`discovery`)
+is the shell's I/O too: `due_resolutions` says which, `resolved` and `resolve_failed` take
+the answers.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from thrift.Thrift import TApplicationException
 
+from . import _hooks
 from ._balance import make_balancer
 from ._budget import RetryBudget
 from ._discovery import Discovery
@@ -149,6 +151,7 @@ class CallerCore:
         self.retried = 0
         self._lock = threading.Lock()
         self._answered = threading.Condition()  # notified when a resolution ends
+        _hooks.register(self)  # instrumentation observes every client's pools
 
     def _make_pool(self, endpoint: Endpoint) -> Any:
         """The pool of one endpoint (the sync or async kind)."""

@@ -2,10 +2,11 @@
 
 `Caller` is the one place a pooled call runs for the sync client, for every path: a plain
 method call, a call through middleware, `invoke`, and (one attempt on its own connection) a
-pinned session. On one endpoint with no deadline in force, the first attempt runs inline;
-every other call, and the rest of one whose first attempt failed, is `_caller.call_steps`
-(the same code as the async client's), whose steps `_drive` carries out, blocking. Names
-resolved by DNS are looked up here too, in the calling thread.
+pinned session. On one endpoint with no deadline in force and no instrumentation following
+the call, the first attempt runs inline; every other call, and the rest of one whose first
+attempt failed, is `_steps.call_steps` (the same code as the async client's), whose steps
+`_drive` carries out, blocking. Names resolved by DNS are looked up here too, in the calling
+thread.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import _hooks
 from ._caller import ACQUIRE, CALL, CallerCore, CallError
 from ._deadline import IN_FORCE, remaining
 from ._exceptions import ConnectError
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
     from ._connection import Connection
     from ._endpoint import Endpoint
+    from ._hooks import CallTrace
     from ._middleware import Call
 
 __all__ = ["Caller", "call_on"]
@@ -37,13 +40,16 @@ def call_on(
     kwargs: dict[str, Any],
     info: Call | None,
     timeout: float | None = None,
+    trace: CallTrace | None = None,
 ) -> Any:
-    """Call `name` on `conn` (headers in and out when middleware watches), within `timeout`
-    (None: the endpoint's); errors propagate."""
+    """Call `name` on `conn` (headers in and out when middleware watches, the trace's headers
+    out), within `timeout` (None: the endpoint's); errors propagate."""
     if info is not None:
         info.endpoint = conn.endpoint.redacted_url
         if conn.header_transport is not None:
             send_headers(conn.header_transport, conn.endpoint, info)
+    if trace is not None and trace.headers:
+        conn.carry_headers(trace.headers)
     conn.begin_call(timeout)
     result = conn.call(name, args, kwargs)
     if info is not None and conn.header_transport is not None:
@@ -69,12 +75,17 @@ class Caller(CallerCore):
     def run(
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
     ) -> Any:
-        """Run one call through the pools, retrying where the policy allows; its result."""
+        """Run one call through the pools, retrying where the policy allows; its result.
+
+        A call that instrumentation follows (`_hooks`) is all `call_steps`, under its trace.
+        """
+        if _hooks.hook is not None:
+            trace = _hooks.hook.start(self, name)
+            if trace is not None:
+                return _hooks.traced(trace, self._stepped, name, args, kwargs, info, trace)
         pool = self.only
         if pool is None or IN_FORCE() is not None:
-            if self.discoveries:
-                self.refresh()
-            return self._drive(call_steps(self, name, info), name, args, kwargs, info)
+            return self._stepped(name, args, kwargs, info, None)
         budget = self.budget
         if budget is not None:
             budget.deposit(time.monotonic())
@@ -91,7 +102,21 @@ class Caller(CallerCore):
                 pool.release(conn)
                 return result
         steps = call_steps(self, name, info, (pool, failure))
-        return self._drive(steps, name, args, kwargs, info)
+        return self._drive(steps, name, args, kwargs, info, None)
+
+    def _stepped(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None,
+    ) -> Any:
+        """A call made wholly of `call_steps` (names resolved first, if due)."""
+        if self.discoveries:
+            self.refresh()
+        steps = call_steps(self, name, info, None, trace)
+        return self._drive(steps, name, args, kwargs, info, trace)
 
     def refresh(self) -> None:
         """Resolve the discovered names that are due, in this thread (bounded by the deadline)."""
@@ -118,6 +143,7 @@ class Caller(CallerCore):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         info: Call | None,
+        trace: CallTrace | None,
     ) -> Any:
         """Carry out the steps of `call_steps`, blocking; the call's result."""
         step = next(steps)
@@ -130,7 +156,7 @@ class Caller(CallerCore):
                 elif kind == CALL:
                     conn, timeout = target
                     try:
-                        value = call_on(conn, name, args, kwargs, info, timeout)
+                        value = call_on(conn, name, args, kwargs, info, timeout, trace)
                     except BaseException as exc:
                         raise CallError(exc, conn, conn) from None
                 else:

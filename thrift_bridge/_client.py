@@ -60,6 +60,7 @@ class Client(ClientBase):
             rate_limit: str | None = None,
             rate_limit_burst: int | None = None,
             rate_limit_timeout: float = 1.0,
+            telemetry: bool = True,
             **options: Any,
         ) -> _View: ...
         @overload
@@ -81,6 +82,7 @@ class Client(ClientBase):
             rate_limit: str | None = None,
             rate_limit_burst: int | None = None,
             rate_limit_timeout: float = 1.0,
+            telemetry: bool = True,
             **options: Any,
         ) -> Client: ...
         def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...

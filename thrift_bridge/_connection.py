@@ -18,6 +18,7 @@ from ._wire._stack import open_transport
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Mapping
 
     from ._endpoint import Endpoint
 
@@ -100,6 +101,17 @@ class Connection:
         if fast is not None and not kwargs:
             return fast(self, args)
         return getattr(self.client, name)(*args, **kwargs)
+
+    def carry_headers(self, headers: Mapping[str, str]) -> None:
+        """Send `headers` with the next request: as THeader headers, or HTTP request headers
+        (other wires carry none)."""
+        if self.header_transport is not None:
+            for key, value in headers.items():
+                self.header_transport.set_header(key.encode(), value.encode())
+        elif self.endpoint.is_http:
+            from ._http1 import header_lines
+
+            self.transport.call_headers = header_lines(headers)
 
     @property
     def request_sent(self) -> bool:

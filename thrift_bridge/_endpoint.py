@@ -19,6 +19,7 @@ from ._options import (
     DEFAULT_PORTS,
     DEFAULT_RESOLVE_INTERVAL,
     DEFAULT_TIMEOUT,
+    DEFAULT_ZLIB_LEVEL,
     HTTP_SCHEMES,
     OPTION_DEFAULTS,
     OPTION_NAMES,
@@ -162,6 +163,7 @@ class Endpoint:
     header_protocol: HeaderProtocolName = "binary"
     transport: TransportName = "buffered"
     zlib: bool = False
+    zlib_level: int = DEFAULT_ZLIB_LEVEL  #: 0 (stored) to 9 (smallest); zlib streams only
     timeout: float = DEFAULT_TIMEOUT
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE

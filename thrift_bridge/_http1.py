@@ -25,11 +25,13 @@ __all__ = [
     "MAX_HEAD_SIZE",
     "Reply",
     "ReplyParser",
+    "header_lines",
     "post_head",
     "read_reply",
     "request_head",
     "scrubbed",
     "thrift_body",
+    "with_header_lines",
 ]
 
 MAX_HEAD_SIZE = 65536  #: bytes of status line plus headers
@@ -38,6 +40,7 @@ _READ_SIZE = 65536
 _THRIFT_CONTENT_TYPES = ("application/x-thrift", "application/vnd.apache.thrift")
 _SNIPPET = 200
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_CONTENT_LENGTH = b"Content-Length: "
 
 # A parsing step: yields when it needs more bytes, returns its result.
 _Step = Generator[None, None, "bytes"]
@@ -47,7 +50,31 @@ def request_head(path: str, host: str, headers: Mapping[str, str]) -> bytes:
     """The request line and fixed headers of a POST, up to where Content-Length's value goes."""
     lines = [f"POST {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
-    return ("\r\n".join(lines) + "\r\nContent-Length: ").encode("latin-1")
+    return ("\r\n".join(lines) + "\r\n").encode("latin-1") + _CONTENT_LENGTH
+
+
+def header_lines(headers: Mapping[str, str]) -> bytes:
+    """Extra request header lines (each ending in CRLF) to put before Content-Length.
+
+    A name or value that would break the request (CR, LF, a colon in the name, not Latin-1)
+    is left out: these are trace-context headers, never worth a failed call.
+    """
+    lines = []
+    for name, value in headers.items():
+        line = f"{name}: {value}\r\n"
+        if ":" in name or "\r" in line[:-2] or "\n" in line[:-2] or not name:
+            continue
+        try:
+            lines.append(line.encode("latin-1"))
+        except UnicodeEncodeError:
+            continue
+    return b"".join(lines)
+
+
+def with_header_lines(head: bytes, lines: bytes) -> bytes:
+    """A request head from `post_head` with extra header `lines` (from `header_lines`)."""
+    cut = len(head) - len(_CONTENT_LENGTH)
+    return head[:cut] + lines + head[cut:]
 
 
 def post_head(endpoint: Endpoint) -> bytes:

@@ -25,6 +25,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from ._hooks import active_trace_id
+
 __all__ = ["AccessLog", "Call", "Metrics", "Middleware", "Observer", "chain", "fingerprint"]
 
 
@@ -105,7 +107,8 @@ class AccessLog(Observer):
     ``#5e884898 - [2026-11-24 09:30:00] - "CustomerService" - "get_customer" - OK - 3ms``
 
     Zask's first field is the access key; it is a secret, so the line shows its fingerprint
-    (`fingerprint`: '#' and 8 hex digits of its SHA-256), enough to tell callers apart.
+    (`fingerprint`: '#' and 8 hex digits of its SHA-256), enough to tell callers apart. When
+    an OpenTelemetry span is active, the line ends with `` - trace_id=<32 hex digits>``.
     """
 
     def __init__(self, logger: logging.Logger | None = None, level: int = logging.INFO):
@@ -115,15 +118,17 @@ class AccessLog(Observer):
     def observe(self, call: Call, seconds: float, error: BaseException | None) -> None:
         """Write the call's line."""
         if self.logger.isEnabledFor(self.level):
+            trace_id = active_trace_id()
             self.logger.log(
                 self.level,
-                '%s - [%s] - "%s" - "%s" - %s - %dms',
+                '%s - [%s] - "%s" - "%s" - %s - %dms%s',
                 fingerprint(key) if (key := call.headers.get("access_key")) else "-",
                 time.strftime("%Y-%m-%d %H:%M:%S"),
                 call.service,
                 call.method,
                 "OK" if error is None else "ERROR",
                 round(seconds * 1000),
+                "" if trace_id is None else f" - trace_id={trace_id}",
             )
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_PORTS",
     "DEFAULT_RESOLVE_INTERVAL",
     "DEFAULT_TIMEOUT",
+    "DEFAULT_ZLIB_LEVEL",
     "DISCOVERIES",
     "HEADER_PROTOCOLS",
     "HTTP_SCHEMES",
@@ -63,6 +64,7 @@ DEFAULT_TIMEOUT = 30.0
 DEFAULT_CONNECT_TIMEOUT = 5.0
 DEFAULT_MAX_MESSAGE_SIZE = 100 * 1024 * 1024  # Thrift TConfiguration default
 DEFAULT_MAX_FRAME_SIZE = 16_384_000  # Thrift TConfiguration default
+DEFAULT_ZLIB_LEVEL = 6  # zlib's own default (Z_DEFAULT_COMPRESSION), as Apache's C++ transport
 #: How often a discovered name is resolved again: gRPC's DNS resolver's 30 s.
 DEFAULT_RESOLVE_INTERVAL = 30.0
 #: Where discovery applies: a name resolving to addresses. Not http(s): its Host header
@@ -192,6 +194,18 @@ def _pipeline(name: str, value: object) -> int:
     return value
 
 
+def _zlib_level(name: str, value: object) -> int:
+    """A zlib compression level: a whole number from 0 (stored) to 9 (smallest)."""
+    if isinstance(value, str) and len(value.strip()) == 1 and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 9:
+        raise ConfigError(
+            f"invalid {name} {value!r} (expected a whole number from 0 to 9: 0 stores, "
+            "1 is fastest, 9 smallest)"
+        )
+    return value
+
+
 def _dns_server(name: str, value: object) -> str:
     """A resolver address as 'host:port' (an IP address, port 53 by default; IPv6 in [])."""
     import ipaddress
@@ -234,6 +248,7 @@ _OPTIONS: dict[str, tuple[_Parser, Any, frozenset[str], bool]] = {
     "header_protocol": (_choice(HEADER_PROTOCOLS), "binary", _ALL - HTTP_SCHEMES, True),
     "transport": (_choice(TRANSPORTS), "buffered", _ALL, True),
     "zlib": (_boolean, False, _ALL - HTTP_SCHEMES, True),
+    "zlib_level": (_zlib_level, DEFAULT_ZLIB_LEVEL, _ALL - HTTP_SCHEMES, True),
     "timeout": (_duration, DEFAULT_TIMEOUT, _ALL, True),
     "connect_timeout": (_duration, DEFAULT_CONNECT_TIMEOUT, _ALL, True),
     "max_message_size": (_size, DEFAULT_MAX_MESSAGE_SIZE, _ALL, True),
@@ -296,6 +311,13 @@ def _check_combination(scheme: str, out: dict[str, Any], given: Collection[str])
                 f"zlib=true stacks only on transport=framed, not {transport!r} "
                 "(or use transport=zlib)"
             )
+    if ("zlib_level" in given or out["zlib_level"] != DEFAULT_ZLIB_LEVEL) and not (
+        out["transport"] == "zlib" or out["zlib"]
+    ):
+        raise ConfigError(
+            "zlib_level applies only to a zlib stream (transport=zlib, or zlib=true with "
+            "transport=framed)"
+        )
     _check_header(scheme, out, given)
     is_header = "header" in (out["transport"], out["protocol"])
     if out["headers"] and scheme not in HTTP_SCHEMES and not is_header:

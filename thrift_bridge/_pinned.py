@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from . import _hooks
 from ._calls import call_on
 from ._deadline import exceeded, expired, pinned_timeout
 from ._exceptions import PoolClosed, PoolError, Timeout, TransportError
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 
     from ._calls import Caller
     from ._connection import Connection
+    from ._hooks import CallTrace
     from ._middleware import Call
     from ._pool import ConnectionPool
 
@@ -82,9 +84,19 @@ class PinnedClient:
         return self._direct(info.method, info.args, info.kwargs, info)
 
     def _direct(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run `name` on the pinned connection; a failure that leaves it out of step breaks it."""
+        if trace is None and _hooks.hook is not None:
+            trace = _hooks.hook.start(self._caller, name)
+            if trace is not None:
+                trace.attempt(self._pool.endpoint)
+                return _hooks.traced(trace, self._direct, name, args, kwargs, info, trace)
         conn = self._conn
         where = {"endpoint": self._pool.endpoint.redacted_url, "method": name}
         if conn is None:
@@ -106,7 +118,7 @@ class PinnedClient:
         headers = info.headers if info is not None and self._caller.carries_headers else None
         timeout = pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where)
         try:
-            return call_on(conn, name, args, kwargs, info, timeout)
+            return call_on(conn, name, args, kwargs, info, timeout, trace)
         except BaseException as exc:
             outcome = self._caller.settle(conn, name, exc, info)
             if not outcome.keep:

@@ -163,6 +163,7 @@ CLIENT_OPTIONS = (
     "retry_backoff",
     "retry_budget",
     "service_name",
+    "telemetry",
 )
 
 
@@ -191,6 +192,8 @@ class ClientSettings:
     balancer: str = "p2c"
     retry_budget: RetryBudgetPolicy | None = _FINAGLE_BUDGET
     ejection: EjectionPolicy | None = _FINAGLE_EJECTION
+    #: Whether installed instrumentation (`thrift_bridge.instrumentation`) follows the calls.
+    telemetry: bool = True
 
     def __post_init__(self) -> None:
         """Check every field; a bad one raises `ConfigError` naming it."""
@@ -231,6 +234,8 @@ class ClientSettings:
             self, "retry_budget", _policy("retry_budget", RetryBudgetPolicy, self.retry_budget)
         )
         set_field(self, "ejection", _policy("ejection", EjectionPolicy, self.ejection))
+        if not isinstance(self.telemetry, bool):
+            raise ConfigError(f"invalid telemetry {self.telemetry!r} (expected True or False)")
 
     @property
     def calls_per_second(self) -> float | None:

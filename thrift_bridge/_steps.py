@@ -5,7 +5,8 @@ picks each attempt's endpoint, cuts its timeouts to the `deadline()` in force, s
 failure, tells the balancer how each attempt ended, asks the `RetryPolicy` and the retry
 budget, and yields what the shell must do next: ``(ACQUIRE, (pool, wait, connect_timeout))``,
 ``(CALL, (connection, timeout))``, ``(WAIT, seconds)``. The sync shell (`_calls`) carries
-the steps out blocking, the async one (`_async._calls`) awaiting.
+the steps out blocking, the async one (`_async._calls`) awaiting. A call's `_hooks.CallTrace`
+(when instrumentation follows it) hears here of each attempt's endpoint and of each retry.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from collections.abc import Generator
 
     from ._caller import CallerCore
+    from ._hooks import CallTrace
     from ._middleware import Call
 
 __all__ = ["call_steps"]
@@ -37,13 +39,15 @@ def call_steps(
     name: str,
     info: Call | None,
     first: tuple[Any, BaseException] | None = None,
+    trace: CallTrace | None = None,
 ) -> Generator[tuple[int, Any], Any, Any]:
     """A whole call, or the rest of one whose first attempt (`first`: its pool and what it
     raised, a `ConnectError` or a `CallError`) the shell ran inline.
 
     Yields (ACQUIRE, (pool, wait, connect_timeout)), (CALL, (connection, timeout)) and
     (WAIT, seconds); the shell sends back what happened or throws what was raised (a failed
-    CALL as a `CallError`). Returns the call's result, or raises what the caller gets.
+    CALL as a `CallError`). Returns the call's result, or raises what the caller gets. A
+    `trace` (instrumentation, `_hooks`) hears of each attempt's endpoint and of each retry.
     """
     retry = core.settings.retry
     budget = core.budget
@@ -63,6 +67,8 @@ def call_steps(
             if failure is None:  # one attempt
                 now = picked = time.monotonic()
                 pool = outstanding = core.choose(now, tried)
+                if trace is not None:
+                    trace.attempt(pool.endpoint)
                 where = pool.endpoint.redacted_url
                 timeout = attempt_timeout(pool.endpoint.timeout, now, method=name, endpoint=where)
                 left = remaining(now)
@@ -157,6 +163,8 @@ def call_steps(
             left = remaining(now)
             if left is not None and delay >= left:
                 raise exceeded(now, method=name) from cause
+            if trace is not None:
+                trace.retry(cause if outcome is None else outcome.error, attempt, delay)
             if delay:
                 yield WAIT, delay
             tried = (*tried, pool)

@@ -1,11 +1,12 @@
 """Running an async call: a connection borrowed, the call made, awaited; retries as decided.
 
-The asyncio shell of `_caller`: on one endpoint with no deadline in force the first attempt
-runs inline; every other call, and the rest of one whose first attempt failed, is the same
-`call_steps` as the sync client's, whose steps `_drive` awaits. Names resolved by DNS are
-looked up in a task of their own, awaited only while no endpoint is known yet. Cancellation is a
-normal outcome: a cancelled call is abandoned to its connection, which drains its reply by
-sequence id before the connection carries another call in its place.
+The asyncio shell of `_caller`: on one endpoint with no deadline in force and no
+instrumentation following the call, the first attempt runs inline; every other call, and the
+rest of one whose first attempt failed, is the same `call_steps` as the sync client's, whose
+steps `_drive` awaits. Names resolved by DNS are looked up in a task of their own, awaited
+only while no endpoint is known yet. Cancellation is a normal outcome: a cancelled call is
+abandoned to its connection, which drains its reply by sequence id before the connection
+carries another call in its place.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import inspect
 import time
 from typing import TYPE_CHECKING, Any
 
+from .. import _hooks
 from .._caller import ACQUIRE, CALL, CallerCore, CallError
 from .._deadline import IN_FORCE, remaining
 from .._exceptions import ConnectError
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
     from .._discovery import Discovery
     from .._endpoint import Endpoint
+    from .._hooks import CallTrace
     from .._middleware import Call
 
 __all__ = ["AsyncCaller", "achain"]
@@ -83,13 +86,16 @@ class AsyncCaller(CallerCore):
         """Run one call through the pools, retrying where the policy allows; its result.
 
         The first attempt is written out here rather than through `AsyncConnection.call`:
-        one coroutine fewer on every call.
+        one coroutine fewer on every call. A call that instrumentation follows (`_hooks`) is
+        all `call_steps`, under its trace.
         """
+        if _hooks.hook is not None:
+            trace = _hooks.hook.start(self, name)
+            if trace is not None:
+                return await _hooks.atraced(trace, self._stepped(name, args, kwargs, info, trace))
         pool = self.only
         if pool is None or IN_FORCE() is not None:
-            if self.discoveries:
-                await self.refresh()
-            return await self._drive(call_steps(self, name, info), name, args, kwargs, info)
+            return await self._stepped(name, args, kwargs, info, None)
         budget = self.budget
         if budget is not None:
             budget.deposit(time.monotonic())
@@ -123,7 +129,21 @@ class AsyncCaller(CallerCore):
                 pool.release(conn)
                 return result
         steps = call_steps(self, name, info, (pool, failure))
-        return await self._drive(steps, name, args, kwargs, info)
+        return await self._drive(steps, name, args, kwargs, info, None)
+
+    async def _stepped(
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None,
+    ) -> Any:
+        """A call made wholly of `call_steps` (names resolved first, if due)."""
+        if self.discoveries:
+            await self.refresh()
+        steps = call_steps(self, name, info, None, trace)
+        return await self._drive(steps, name, args, kwargs, info, trace)
 
     async def refresh(self) -> None:
         """Start resolving the discovered names that are due; wait for them only while no
@@ -159,6 +179,7 @@ class AsyncCaller(CallerCore):
         args: tuple[Any, ...],
         kwargs: dict[str, Any],
         info: Call | None,
+        trace: CallTrace | None,
     ) -> Any:
         """Await the steps of `call_steps`; the call's result."""
         step = next(steps)
@@ -170,7 +191,7 @@ class AsyncCaller(CallerCore):
                     value = await pool.acquire(wait, connect_timeout=connect_timeout)
                 elif kind == CALL:
                     conn, timeout = target
-                    value = await conn.call(name, args, kwargs, info, timeout=timeout)
+                    value = await conn.call(name, args, kwargs, info, timeout=timeout, trace=trace)
                 else:
                     await asyncio.sleep(target)
                     value = None

@@ -15,6 +15,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from .. import _hooks
 from .._base import ClientBase
 from .._caller import CallError
 from .._deadline import exceeded, expired, pinned_timeout
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 
     from .._endpoint import Endpoint
+    from .._hooks import CallTrace
     from .._middleware import Call, Middleware
     from .._settings import DEFAULT_MAX_IDLE
     from ..typing import AsyncClientAPI, AsyncPinnedClientAPI, AsyncServiceModule
@@ -91,6 +93,7 @@ class AsyncClient(ClientBase):
             rate_limit: str | None = None,
             rate_limit_burst: int | None = None,
             rate_limit_timeout: float = 1.0,
+            telemetry: bool = True,
             **options: Any,
         ) -> _View: ...
         @overload
@@ -112,6 +115,7 @@ class AsyncClient(ClientBase):
             rate_limit: str | None = None,
             rate_limit_burst: int | None = None,
             rate_limit_timeout: float = 1.0,
+            telemetry: bool = True,
             **options: Any,
         ) -> AsyncClient: ...
         def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...
@@ -360,10 +364,21 @@ class AsyncPinnedClient:
         return await self._direct(info.method, info.args, info.kwargs, info)
 
     async def _direct(
-        self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None
+        self,
+        name: str,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        info: Call | None,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run `name` on the pinned connection; a failure that leaves it out of step breaks it."""
         conn, caller = self._conn, self._caller
+        if trace is None and _hooks.hook is not None and caller is not None:
+            trace = _hooks.hook.start(caller, name)
+            if trace is not None:
+                if self._pool is not None:
+                    trace.attempt(self._pool.endpoint)
+                return await _hooks.atraced(trace, self._direct(name, args, kwargs, info, trace))
         module = self._client.client_class.__module__
         if conn is None or caller is None:
             raise PoolClosed(
@@ -386,7 +401,9 @@ class AsyncPinnedClient:
         headers = info.headers if info is not None and caller.carries_headers else None
         timeout = pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where)
         try:
-            return await conn.call(name, args, kwargs, info, timeout=timeout, pinned=True)
+            return await conn.call(
+                name, args, kwargs, info, timeout=timeout, pinned=True, trace=trace
+            )
         except CallError as failure:
             outcome = caller.settle(failure.call, name, failure.error, info)
             if not outcome.keep:

@@ -36,7 +36,7 @@ from .._exceptions import (
     wrap_error,
 )
 from .._headers import send_headers
-from .._http1 import ReplyParser, post_head, scrubbed, thrift_body
+from .._http1 import ReplyParser, header_lines, post_head, scrubbed, thrift_body, with_header_lines
 from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from .._endpoint import Endpoint
+    from .._hooks import CallTrace
     from .._middleware import Call
     from ._methods import MethodInfo
 
@@ -156,6 +157,7 @@ class AsyncConnection(asyncio.Protocol):
         self._stack = transport_stack(endpoint, self._sink)
         self._build_protocol()
         self._framed = endpoint.transport == "framed" and not endpoint.zlib
+        self._zlib = endpoint.zlib or endpoint.transport == "zlib"
         self._replies = ReplyStream(endpoint)
         self._http_head = post_head(endpoint) if endpoint.is_http else None
         self._http_reply: ReplyParser | None = None
@@ -287,9 +289,11 @@ class AsyncConnection(asyncio.Protocol):
         kwargs: dict[str, Any],
         info: Call | None,
         timeout: float | None = None,
+        trace: CallTrace | None = None,
     ) -> asyncio.Future[Any] | None:
         """Code and write one call's request; the future of its reply (None: oneway), due
-        within `timeout` (None: the endpoint's)."""
+        within `timeout` (None: the endpoint's). THeader requests carry the headers of `info`
+        (middleware) and of `trace` (instrumentation); HTTP requests those of `trace`."""
         name = call.name
         table = self.methods[name]
         if self.error is not None:
@@ -299,19 +303,30 @@ class AsyncConnection(asyncio.Protocol):
             proto = self._call_protocol
             seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
             request = fast.request(seqid, args)
-            parts = [request] if isinstance(request, bytes) else list(request)
-            if self._framed:
-                parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
+            if self._zlib:  # one compressed stream: the stack compresses, in order
+                self._stack.send_message(*request)
+                parts = self._sink.take()
+            else:
+                parts = [request] if isinstance(request, bytes) else list(request)
+                if self._framed:
+                    parts.insert(0, _FRAME_LENGTH(sum(map(len, parts))))
         else:
-            if info is not None and self._header is not None:
-                send_headers(self._header, self.endpoint, info)
+            if self._header is not None:
+                if info is not None:
+                    send_headers(self._header, self.endpoint, info)
+                if trace is not None and trace.headers:
+                    for key, value in trace.headers.items():
+                        self._header.set_header(key.encode(), value.encode())
             self._sink.begin_call()
             getattr(self._client, f"send_{name}")(*args, **kwargs)
             seqid = self._call_protocol._last_seqid
             parts = self._sink.take()
-        if self._http_head is not None:
+        head = self._http_head
+        if head is not None:
+            if trace is not None and trace.headers:
+                head = with_header_lines(head, header_lines(trace.headers))
             body = b"".join(parts)
-            parts = [self._http_head + b"%d\r\n\r\n" % len(body), body]
+            parts = [head + b"%d\r\n\r\n" % len(body), body]
             self._http_reply = ReplyParser(self.endpoint.max_message_size)
         call.seqid = seqid
         if self.pending:
@@ -350,6 +365,7 @@ class AsyncConnection(asyncio.Protocol):
         *,
         pinned: bool = False,
         timeout: float | None = None,
+        trace: CallTrace | None = None,
     ) -> Any:
         """Run one call on this connection: its result, or what it raised.
 
@@ -362,7 +378,7 @@ class AsyncConnection(asyncio.Protocol):
         call = AsyncCall(self, name, self.methods[name])
         call.owns_share = not pinned  # a pinned session holds one share for all its calls
         try:
-            future = self.send(call, args, kwargs, info, timeout)
+            future = self.send(call, args, kwargs, info, timeout, trace)
             if future is None:  # oneway: done once written (and out of our buffer)
                 if self._paused:
                     await self.drain()

@@ -13,9 +13,10 @@ import struct
 import threading
 from typing import TYPE_CHECKING, Any
 
-from thrift.Thrift import TApplicationException, TMessageType, TType
+from thrift.Thrift import TApplicationException, TMessageType
 
 from .._service import GeneratedMethod, calls_of, generated_method, result_unpacker
+from ._large import LARGE_FIELD, large_encoder, varint
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -32,20 +33,15 @@ __all__ = ["LARGE_FIELD", "BinaryMethod", "binary_methods", "supports_fast_path"
 _VERSION_1 = 0x80010000
 _I32 = struct.Struct("!i")
 _pack_seqid = _I32.pack
-_FIELD_HEAD = struct.Struct("!bhi")  # type, field id, length of a string field
-#: From this length on, a top-level string or binary argument is sent as it is: the C encoder
-#: copies byte by byte (about 0.4 ms per MiB, 20x a memcpy).
-LARGE_FIELD = 65536
 
 
 def supports_fast_path(endpoint: Endpoint) -> bool:
-    """Whether calls to `endpoint` may skip the generated code (C codec on a plain socket)."""
+    """Whether calls to `endpoint` may skip the generated code: the C codec, binary or compact,
+    on a buffered, framed or zlib stream or over HTTP (not THeader)."""
     return (
         fastbinary is not None
         and endpoint.protocol in ("binary", "compact")
-        and endpoint.transport in ("buffered", "framed")
-        and not endpoint.zlib
-        and not endpoint.is_http
+        and endpoint.transport in ("buffered", "framed", "zlib")
     )
 
 
@@ -55,65 +51,18 @@ def _message_head(name: str, message_type: int) -> tuple[bytes, bytes]:
     return struct.pack("!II", _VERSION_1 | message_type, len(encoded)) + encoded, b""
 
 
-def _varint(n: int) -> bytes:
-    """`n` (0 <= n < 2**32) as an unsigned LEB128 varint, as the compact protocol writes it."""
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
-
-
 def _compact_head(name: str, message_type: int) -> tuple[bytes, bytes]:
     """A compact message header: the bytes before and after its sequence id."""
     encoded = name.encode("utf-8")
-    return bytes((0x82, 0x01 | message_type << 5)), _varint(len(encoded)) + encoded
+    return bytes((0x82, 0x01 | message_type << 5)), varint(len(encoded)) + encoded
 
 
 def _protocol(protocol: str) -> tuple[Any, Callable[[int], bytes], Any, Any]:
     """(message header, sequence id encoding, C encoder, C decoder) of `protocol`."""
     assert fastbinary is not None
     if protocol == "compact":
-        return _compact_head, _varint, fastbinary.encode_compact, fastbinary.decode_compact
+        return _compact_head, varint, fastbinary.encode_compact, fastbinary.decode_compact
     return _message_head, _pack_seqid, fastbinary.encode_binary, fastbinary.decode_binary
-
-
-def _large_fields(
-    args_class: Any, parameters: tuple[str, ...]
-) -> Callable[[tuple[Any, ...]], tuple[bytes, ...] | None] | None:
-    """An encoder sending large top-level string/binary arguments uncopied (None: no such field)."""
-    by_name = {field[2]: field for field in args_class.thrift_spec if field is not None}
-    candidates = tuple(
-        (position, field[0], str if field[3] == "UTF8" else bytes)
-        for position, field in ((i, by_name.get(p)) for i, p in enumerate(parameters))
-        if field is not None and field[1] == TType.STRING
-    )
-    if not candidates or fastbinary is None:
-        return None
-    encode_binary = fastbinary.encode_binary
-    args_spec = [args_class, args_class.thrift_spec]
-
-    def encode(args: tuple[Any, ...]) -> tuple[bytes, ...] | None:
-        """The encoded args struct in parts, or None when no argument is large."""
-        for position, _, kind in candidates:
-            value = args[position]
-            if type(value) is kind and len(value) >= LARGE_FIELD:
-                break
-        else:
-            return None
-        rest = list(args)
-        parts: list[bytes] = []
-        for position, field_id, kind in candidates:
-            value = args[position]
-            if type(value) is kind and len(value) >= LARGE_FIELD:
-                rest[position] = None  # left out of the struct; appended as its own field
-                data: bytes = value.encode("utf-8") if isinstance(value, str) else value
-                parts += (_FIELD_HEAD.pack(TType.STRING, field_id, len(data)), data)
-        small = encode_binary(args_class(*rest), args_spec)  # ends with the struct's stop byte
-        return (small[:-1], *parts, small[-1:])
-
-    return encode
 
 
 class BinaryMethod:
@@ -123,8 +72,8 @@ class BinaryMethod:
     fields one write at a time, `readMessageBegin` reads them back one `readAll` at a time.
     Here a request is a pre-built message header (only the sequence id filled in per call)
     plus the C-encoded arguments, and a reply is recognised by comparing its whole header
-    with the one expected, then decoded by the C decoder. Large top-level string and binary
-    arguments go out as their own parts, uncopied.
+    with the one expected, then decoded by the C decoder. Large strings and binaries (top level
+    or in struct arguments) go out as their own parts, uncopied (`_large`).
     """
 
     __slots__ = (
@@ -165,8 +114,7 @@ class BinaryMethod:
         self._reply_head, self._reply_tail = message_head(name, TMessageType.REPLY)
         self._args_class = args_class
         self._args_spec = [args_class, args_class.thrift_spec]
-        # Large fields are appended in binary's field layout; compact ones go through the encoder.
-        self._large = _large_fields(args_class, parameters) if protocol == "binary" else None
+        self._large = large_encoder(args_class, parameters, protocol == "compact", self._encode)
         self._result_class = result_class
         self._result_spec = [result_class, getattr(result_class, "thrift_spec", None)]
         #: The result struct to what the call returns or raises (as the generated recv_ does).

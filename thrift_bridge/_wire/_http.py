@@ -12,7 +12,7 @@ from io import BytesIO
 from typing import TYPE_CHECKING
 
 from .._exceptions import HTTPError, ProtocolError
-from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body
+from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body, with_header_lines
 from ._socket import SocketIO
 from ._streams import StackTransport
 
@@ -48,14 +48,14 @@ class _HttpIO:
         if self._io is not None:
             self._io.begin_call(timeout)
 
-    def exchange(self, head: bytes, body: bytes) -> Reply:
+    def exchange(self, head: bytes, body: bytes, *more: bytes) -> Reply:
         """Send one request and read its reply; the socket is closed unless kept alive."""
         if self._io is None:
             self.open()
             assert self._io is not None
             self._io.begin_call(self._timeout)
         self.started = True
-        self._io.send_parts(head, body)
+        self._io.send_parts(head, body, *more)
         self.sent = True
         try:
             reply = read_reply(self._recv, self.limit)
@@ -93,6 +93,8 @@ class HttpTransport(StackTransport):
         self.io = _HttpIO(connect, endpoint.timeout, endpoint.max_message_size)
         self.io.open()
         self._head = post_head(endpoint)
+        #: Extra header lines for the next request only (`Connection.carry_headers`).
+        self.call_headers = b""
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
 
@@ -111,12 +113,27 @@ class HttpTransport(StackTransport):
     def flush(self) -> None:
         body = bytes(self._wbuf)
         self._wbuf = bytearray()
+        self.send_message(b"", body)
+
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        """POST one message made of `head`, `body` and `more` (large parts uncopied) and
+        buffer its reply."""
+        size = len(head) + len(body) + sum(map(len, more))
+        http_head = self._head
+        if self.call_headers:
+            http_head = with_header_lines(http_head, self.call_headers)
+            self.call_headers = b""
         try:
-            reply = self.io.exchange(self._head + b"%d\r\n\r\n" % len(body), body)
+            reply = self.io.exchange(http_head + b"%d\r\n\r\n" % size + head, body, *more)
             self._rbuf = BytesIO(thrift_body(reply, self.endpoint))
         except (ProtocolError, HTTPError) as exc:
             self.io.close()  # not a Thrift reply: this connection goes
             raise scrubbed(exc, self.endpoint) from None
+
+    def clear_request(self) -> None:
+        """Drop a request that failed while being coded, and its extra headers."""
+        self._wbuf = bytearray()
+        self.call_headers = b""
 
     @property
     def cstringio_buf(self) -> BytesIO:

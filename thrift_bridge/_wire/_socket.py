@@ -1,9 +1,8 @@
-"""A connected socket for one call at a time: connecting, sending and receiving, every wait
-bounded by the call's deadline and every reply by its byte budget.
+"""A connected socket for one call at a time: sending and receiving, every wait bounded by the
+call's deadline and every reply by its byte budget (`_connect` opens it).
 
 The blocking I/O of the sync client happens here, so its errors are mapped here too: what
-leaves this module is ours (`ConnectError`, `ConnectTimeout`, `WriteTimeout`,
-`ReadTimeout`, `TransportError`, `ProtocolError`).
+leaves this module is ours (`WriteTimeout`, `ReadTimeout`, `TransportError`, `ProtocolError`).
 """
 
 from __future__ import annotations
@@ -14,24 +13,18 @@ import socket
 import struct
 import sys
 import time
+from functools import partial
 from io import BytesIO
-from typing import TYPE_CHECKING, Any
+from typing import Any, Callable
 
 from .._exceptions import (
-    ConnectError,
-    ConnectTimeout,
     ProtocolError,
     ReadTimeout,
     TransportError,
     WriteTimeout,
 )
 
-if TYPE_CHECKING:
-    import ssl
-
-    from .._endpoint import Endpoint
-
-__all__ = ["READ_SIZE", "PeerClosed", "SocketIO", "connect"]
+__all__ = ["READ_SIZE", "PeerClosed", "SocketIO"]
 
 READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
@@ -61,10 +54,28 @@ def _waits_in_kernel(sock: socket.socket) -> bool:
     """Whether `sock` can take its timeouts as SO_RCVTIMEO/SO_SNDTIMEO (a plain stdlib socket).
 
     Python's own socket timeouts poll() before every send and recv: two extra system calls a
-    call. TLS sockets and cooperative ones (gevent, eventlet) keep Python's timeouts.
+    call. Cooperative sockets (gevent, eventlet) keep Python's timeouts.
     """
     # By module, not `socket.socket`: monkey-patching makes that name gevent's own class.
     return type(sock).__module__ == "socket" and hasattr(socket, "SO_RCVTIMEO")
+
+
+class _NeverRaised(Exception):
+    """Stands for the TLS want-read error on sockets that are not TLS."""
+
+
+def _tls_wants(sock: socket.socket) -> tuple[type[Exception], type[Exception]] | None:
+    """The stdlib's want-read and want-write errors if `sock` is a stdlib TLS socket, else None.
+
+    Such a socket runs non-blocking and waits with poll() bounded by the call's deadline: with
+    Python's timeouts every TLS send polls first and every recv reads, fails and polls before
+    it reads again (three system calls where one does). OpenSSL's blocking reads would not do:
+    they loop over partial records, so a peer trickling bytes could outlast any kernel timeout.
+    """
+    tls = sys.modules.get("ssl")  # a TLS socket means ssl is loaded; plain TCP never loads it
+    if tls is None or type(sock) is not tls.SSLSocket:  # gevent's keeps Python's timeouts
+        return None
+    return tls.SSLWantReadError, tls.SSLWantWriteError
 
 
 class SocketIO:
@@ -72,8 +83,12 @@ class SocketIO:
 
     __slots__ = (
         "_in_kernel",
+        "_nonblocking",
         "_op_timeout",
         "_poller",
+        "_send_flags",
+        "_want_read",
+        "_want_write",
         "_write_poller",
         "call_timeout",
         "deadline",
@@ -97,13 +112,26 @@ class SocketIO:
         self._poller.register(sock, select.POLLIN)
         self._write_poller: Any = None  # made on the first send that finds no room
         self._in_kernel = _waits_in_kernel(sock)
-        if self._in_kernel:
+        wants = _tls_wants(sock)
+        #: A stdlib TLS socket: never blocks; every wait is a poll() bounded by the deadline.
+        self._nonblocking = wants is not None
+        self._want_read: type[Exception] = _NeverRaised
+        self._want_write: tuple[type[Exception], ...] = (BlockingIOError,)
+        if wants is not None:
+            self._want_read, want_write = wants
+            self._want_write = (BlockingIOError, want_write)
+            sock.settimeout(0.0)
+        elif self._in_kernel:
             sock.settimeout(None)  # blocking: the kernel enforces the timeouts set below
+        #: Sends never block on a kernel-timeout socket (TLS takes no flags: it never blocks).
+        self._send_flags = socket.MSG_DONTWAIT if self._in_kernel else 0
         self._set_timeout(timeout)
 
     def _set_timeout(self, seconds: float) -> None:
         """Bound each following send and recv by `seconds`."""
-        if self._in_kernel:
+        if self._nonblocking:
+            pass  # each wait is bounded by what is left of the deadline instead
+        elif self._in_kernel:
             whole = int(seconds)
             micros = max(int((seconds - whole) * 1e6), 0 if whole else 1)  # 0 would mean never
             value = _TIMEVAL.pack(whole, micros)
@@ -159,18 +187,23 @@ class SocketIO:
 
     def recv(self, n: int) -> bytes:
         """Up to `n` bytes (at most `READ_SIZE`), at least one."""
-        # Only near the deadline does the recv get less than the whole op timeout (or none).
-        near = self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK
-        if near and not self._within_deadline():
-            raise self._reply_timed_out()
-        try:
-            # Never more than READ_SIZE: recv allocates its whole argument before any byte
-            # arrives, and a peer's declared length must not decide how much we allocate.
-            data = self.sock.recv(min(n, READ_SIZE))
-        except (BlockingIOError, socket.timeout):  # SO_RCVTIMEO or Python's timeout expired
-            raise self._reply_timed_out() from None
-        except OSError as exc:
-            raise _failed("receiving the reply", exc) from exc
+        # Never more than READ_SIZE: recv allocates its whole argument before any byte
+        # arrives, and a peer's declared length must not decide how much we allocate.
+        if self._nonblocking:
+            # Read first: a server on the same CPU has usually answered by now; if not, the
+            # failed read costs less than a poll() before every read would.
+            data: bytes = self._read_nonblocking(self.sock.recv, min(n, READ_SIZE))
+        else:
+            # Only near the deadline does the recv get less than the whole op timeout (or none).
+            near = self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK
+            if near and not self._within_deadline():
+                raise self._reply_timed_out()
+            try:
+                data = self.sock.recv(min(n, READ_SIZE))
+            except (BlockingIOError, socket.timeout):  # SO_RCVTIMEO or Python's timeout expired
+                raise self._reply_timed_out() from None
+            except OSError as exc:
+                raise _failed("receiving the reply", exc) from exc
         if not data:
             raise _closed_by_peer()
         self.received += len(data)
@@ -193,21 +226,53 @@ class SocketIO:
                 size = min(end, max(2 * size, got + _FIRST_GROWTH))
                 buf.seek(size - 1)
                 buf.write(b"\0")  # grows the buffer; the socket then fills it in place
-            if not self._within_deadline():
+            if not (self._nonblocking or self._within_deadline()):
                 raise self._reply_timed_out()
             # Views of `buf` never outlive this block, on any path: an export left alive (in a
             # traceback, say) makes the buffer unresizable and crashed Python 3.12 at exit.
             with buf.getbuffer() as whole, whole[got:size] as room:
-                try:
-                    received = self.sock.recv_into(room)
-                except (BlockingIOError, socket.timeout):
-                    raise self._reply_timed_out() from None
-                except OSError as exc:
-                    raise _failed("receiving the reply", exc) from exc
+                if self._nonblocking:  # mid-reply: the next record is usually there already
+                    received = self._read_nonblocking(self.sock.recv_into, room)
+                else:
+                    try:
+                        received = self.sock.recv_into(room)
+                    except (BlockingIOError, socket.timeout):
+                        raise self._reply_timed_out() from None
+                    except OSError as exc:
+                        raise _failed("receiving the reply", exc) from exc
             self._count(received)
             got += received
         buf.seek(0)
         return buf
+
+    def _read_nonblocking(self, read: Any, arg: Any) -> Any:
+        """`read(arg)` on the non-blocking TLS socket, waiting (within the deadline) whenever
+        TLS needs more bytes from the peer or room to send."""
+        while True:
+            try:
+                return read(arg)
+            except self._want_read:
+                self._wait(select.POLLIN, self._reply_timed_out)
+            except self._want_write:
+                self._wait(select.POLLOUT, self._reply_timed_out)
+            except OSError as exc:
+                raise _failed("receiving the reply", exc) from exc
+
+    def _wait(self, events: int, timed_out: Callable[[], Exception]) -> None:
+        """Wait, at most until the call's deadline, for `events` (POLLIN or POLLOUT); raise
+        `timed_out()` when the deadline passes first."""
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise timed_out()
+        if events == select.POLLIN:
+            poller = self._poller
+        else:
+            if self._write_poller is None:
+                self._write_poller = select.poll()
+                self._write_poller.register(self.sock, select.POLLOUT)
+            poller = self._write_poller
+        if not poller.poll(math.ceil(remaining * 1000)):
+            raise timed_out()
 
     def _send_timed_out(self, sent: int, total: int) -> WriteTimeout:
         """The error for a request the peer did not take in full before the deadline."""
@@ -215,6 +280,12 @@ class SocketIO:
             f"the request could not be sent within {self.call_timeout:g}s "
             f"(the peer took {sent} of {total} bytes)"
         )
+
+    def check_send_deadline(self, total: int) -> None:
+        """Raise `WriteTimeout` if the call's deadline passed before its `total` bytes went out
+        (work before sending, such as compression, counts against the call's timeout)."""
+        if time.monotonic() >= self.deadline:
+            raise self._send_timed_out(0, total)
 
     def sendall(self, data: Any) -> None:
         """Send every byte of `data` before the call's deadline; marks the request written."""
@@ -224,7 +295,20 @@ class SocketIO:
     def send_parts(self, head: bytes, body: bytes, *more: bytes) -> None:
         """Send `head`, `body` and `more`; large parts go out without being copied together."""
         if not more and len(body) < _GATHER_SIZE:
-            self._send_views([memoryview(head + body)])
+            data = head + body
+            if self._in_kernel or self._nonblocking:  # never blocks: one send, usually all
+                self.started = True
+                try:
+                    sent = self.sock.send(data, self._send_flags)
+                except self._want_write:
+                    sent = 0
+                except OSError as exc:
+                    raise _failed("sending the request", exc) from exc
+                if sent == len(data):
+                    self.sent = True
+                    return
+                data = data[sent:]  # the rest waits for room, within the deadline
+            self._send_views([memoryview(data)])
         else:
             self._send_views([memoryview(part) for part in (head, body, *more) if part])
         self.sent = True
@@ -244,14 +328,17 @@ class SocketIO:
         try:
             while views:
                 # Python-timeout sockets: each send gets what is left of the deadline.
-                if not (self._in_kernel or self._within_deadline()):
+                if not (self._in_kernel or self._nonblocking or self._within_deadline()):
                     raise self._send_timed_out(sent, total)
                 try:
                     done = self._send_some(views)
-                except BlockingIOError:  # no room in the socket buffer now
-                    self._wait_writable(sent, total)
+                except self._want_write:  # no room in the socket buffer now
+                    self._wait(select.POLLOUT, partial(self._send_timed_out, sent, total))
                     continue
-                except socket.timeout:  # Python's timeout (TLS, gevent)
+                except self._want_read:  # TLS must read the peer's bytes before it can send
+                    self._wait(select.POLLIN, partial(self._send_timed_out, sent, total))
+                    continue
+                except socket.timeout:  # Python's timeout (gevent)
                     raise self._send_timed_out(sent, total) from None
                 except OSError as exc:
                     raise _failed("sending the request", exc) from exc
@@ -268,26 +355,14 @@ class SocketIO:
 
     def _send_some(self, views: list[memoryview]) -> int:
         """One send of as much of `views` as the socket takes now (never blocking in-kernel)."""
-        flags = socket.MSG_DONTWAIT if self._in_kernel else 0
         if len(views) == 1:
-            return int(self.sock.send(views[0], flags))
+            return int(self.sock.send(views[0], self._send_flags))
         try:
-            return int(self.sock.sendmsg(views, (), flags))
+            return int(self.sock.sendmsg(views, (), self._send_flags))
         except NotImplementedError:  # TLS sockets have no sendmsg: one copy, then send
             joined = memoryview(b"".join(views))
             views[:] = [joined]
             return int(self.sock.send(joined))
-
-    def _wait_writable(self, sent: int, total: int) -> None:
-        """Wait, at most until the call's deadline, for room in the socket's send buffer."""
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise self._send_timed_out(sent, total)
-        if self._write_poller is None:
-            self._write_poller = select.poll()
-            self._write_poller.register(self.sock, select.POLLOUT)
-        if not self._write_poller.poll(math.ceil(remaining * 1000)):
-            raise self._send_timed_out(sent, total)
 
     def is_usable(self) -> bool:
         """Whether the idle socket is still open and holds no unexpected bytes."""
@@ -300,7 +375,8 @@ class SocketIO:
         if tls is None or not isinstance(self.sock, tls.SSLSocket):
             return False  # readable while idle: EOF, reset, or garbage
         # TLS 1.3 session tickets make an idle socket readable; only app data or EOF is fatal.
-        self.sock.setblocking(False)
+        if not self._nonblocking:
+            self.sock.setblocking(False)
         try:
             self.sock.recv(1)  # any application byte or EOF while idle means out of step
             return False
@@ -309,7 +385,8 @@ class SocketIO:
         except OSError:
             return False
         finally:
-            self.sock.settimeout(self._op_timeout)
+            if not self._nonblocking:
+                self.sock.settimeout(self._op_timeout)
 
     def close(self) -> None:
         """Close the socket (no TLS close_notify wait)."""
@@ -318,65 +395,3 @@ class SocketIO:
     def fileno(self) -> int:
         """The socket's file descriptor, or -1 once closed."""
         return self.sock.fileno()
-
-
-def connect(
-    endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float | None = None
-) -> socket.socket:
-    """A connected (and, for TLS, handshaken) socket to `endpoint`, or `ConnectError`, within
-    `timeout` (None: the endpoint's `connect_timeout`)."""
-    seconds = endpoint.connect_timeout if timeout is None else timeout
-    try:
-        return _connect(endpoint, context, seconds)
-    except (socket.timeout, TimeoutError) as exc:
-        raise ConnectTimeout(f"timed out connecting (connect_timeout={seconds:g}s): {exc}") from exc
-    except OSError as exc:
-        tls = sys.modules.get("ssl")
-        if tls is not None and isinstance(exc, tls.SSLError):
-            raise ConnectError(f"TLS failed: {exc}") from exc
-        raise ConnectError(f"{exc.strerror or exc}") from exc
-
-
-def _connect(endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
-    """A connected (and, for TLS, handshaken) socket; tries every resolved address in turn."""
-    if endpoint.is_unix:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.settimeout(timeout)
-            sock.connect(endpoint.path)
-        except BaseException:
-            sock.close()
-            raise
-    else:
-        sock = _connect_tcp(endpoint.host, endpoint.port, timeout)
-    if context is not None:
-        try:
-            hostname = endpoint.server_hostname or endpoint.host
-            sock = context.wrap_socket(sock, server_hostname=hostname)
-        except BaseException:
-            sock.close()
-            raise
-    sock.settimeout(endpoint.timeout)
-    return sock
-
-
-def _connect_tcp(host: str, port: int, timeout: float) -> socket.socket:
-    """A TCP socket connected to the first address of `host` that accepts, with TCP_NODELAY."""
-    last_error: OSError | None = None
-    for family, kind, proto, _, address in socket.getaddrinfo(
-        host, port, socket.AF_UNSPEC, socket.SOCK_STREAM
-    ):
-        sock = socket.socket(family, kind, proto)
-        try:
-            sock.settimeout(timeout)
-            sock.connect(address)
-        except OSError as exc:
-            sock.close()
-            last_error = exc
-            continue
-        except BaseException:
-            sock.close()
-            raise
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return sock
-    raise last_error or OSError(f"no address found for {host!r}")

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._socket import SocketIO, connect
+from ._connect import connect
+from ._socket import SocketIO
 from ._streams import BufferedTransport, FramedTransport, StackTransport, ZlibTransport
 
 if TYPE_CHECKING:
@@ -34,8 +35,10 @@ def transport_stack(endpoint: Endpoint, io: Any) -> StackTransport:
     """The endpoint's buffered, framed or zlib transport over `io` (a socket, or memory)."""
     if endpoint.transport == "framed":
         framed = FramedTransport(io, endpoint.max_frame_size)
-        return ZlibTransport(framed, endpoint.max_message_size) if endpoint.zlib else framed
+        if endpoint.zlib:
+            return ZlibTransport(framed, endpoint.max_message_size, endpoint.zlib_level)
+        return framed
     buffered = BufferedTransport(io, endpoint.max_message_size)
     if endpoint.transport == "zlib":
-        return ZlibTransport(buffered, endpoint.max_message_size)
+        return ZlibTransport(buffered, endpoint.max_message_size, endpoint.zlib_level)
     return buffered

@@ -21,6 +21,8 @@ from thrift.transport.TTransport import CReadableTransport, TTransportBase
 from .._exceptions import ProtocolError
 from ._socket import READ_SIZE
 
+_DEFLATE_SLICE = 1 << 20  # bytes compressed between two looks at the call's deadline
+
 __all__ = [
     "BufferedTransport",
     "FramedTransport",
@@ -35,6 +37,7 @@ class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]
     """A transport we own: readable from C, with per-call bookkeeping and a liveness check."""
 
     io: Any
+    _rbuf: BytesIO
 
     def isOpen(self) -> bool:  # noqa: N802 - Apache's name
         return bool(self.io.fileno() >= 0)
@@ -67,11 +70,17 @@ class StackTransport(TTransportBase, CReadableTransport):  # type: ignore[misc]
         """Whether an idle connection can carry another call."""
         return bool(self.io.is_usable())
 
+    def unread(self, data: bytes) -> None:
+        """Put `data`, just read, back in front of the read buffer."""
+        self._rbuf = BytesIO(data + self._rbuf.read())
+
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        """Send one whole message made of `head`, `body` and `more`, past any buffered writes."""
+        raise NotImplementedError
+
 
 class _MessageTransport(StackTransport):
     """A buffered or framed transport: whole messages out, the read buffer rewindable."""
-
-    _rbuf: BytesIO
 
     def readAll(self, sz: int) -> bytes:  # noqa: N802 - Apache's name
         data = self._rbuf.read(sz)
@@ -83,14 +92,6 @@ class _MessageTransport(StackTransport):
     def is_usable(self) -> bool:
         # Bytes left after a reply are garbage: reading one costs nothing, the connection goes.
         return not self._rbuf.read(1) and self.io.is_usable()
-
-    def unread(self, data: bytes) -> None:
-        """Put `data`, just read, back in front of the read buffer."""
-        self._rbuf = BytesIO(data + self._rbuf.read())
-
-    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
-        """Send one whole message made of `head`, `body` and `more`, past any buffered writes."""
-        raise NotImplementedError
 
 
 class BufferedTransport(_MessageTransport):
@@ -228,24 +229,29 @@ class ZlibTransport(StackTransport):
     The size limit applies to each reply's decompressed bytes, not to the connection's life.
     """
 
-    def __init__(self, inner: BufferedTransport | FramedTransport, max_message_size: int):
+    def __init__(
+        self, inner: BufferedTransport | FramedTransport, max_message_size: int, level: int
+    ):
         self.io = inner.io
         self._inner = inner
         self.max_message_size = max_message_size
-        self._compressor = zlib.compressobj()
+        self._compressor = zlib.compressobj(level)
         self._decompressor = zlib.decompressobj()
         self._pending = b""
         self._produced = 0
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
+        #: Raises once the call's deadline has passed (None over memory: the async client).
+        self._check_deadline = getattr(self.io, "check_send_deadline", None)
 
     def begin_call(self, timeout: float | None = None) -> None:
         self.io.begin_call(timeout)
         self._produced = 0
 
-    def _inflate(self, need: int) -> bytes:
-        """At least `need` more decompressed bytes (fewer never: blocks for input)."""
-        pieces: list[bytes] = []
+    def _inflate(self, need: int, prefix: bytes = b"") -> bytes:
+        """`prefix` and at least `need` more decompressed bytes (never fewer: blocks for input),
+        joined once."""
+        pieces = [prefix] if prefix else []
         got = 0
         while got < need:
             data = self._pending or self._inner.read(READ_SIZE)
@@ -268,7 +274,7 @@ class ZlibTransport(StackTransport):
             if out:
                 pieces.append(out)
                 got += len(out)
-        return b"".join(pieces)
+        return pieces[0] if len(pieces) == 1 else b"".join(pieces)
 
     def read(self, sz: int) -> bytes:
         data = self._rbuf.read(sz)
@@ -281,17 +287,42 @@ class ZlibTransport(StackTransport):
         self._wbuf += buf
 
     def flush(self) -> None:
-        data = self._compressor.compress(self._wbuf) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+        data = self._deflate((self._wbuf,))
         self._wbuf = bytearray()
         self._inner.write(data)
         self._inner.flush()
+
+    def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
+        # Each part compressed where it lies: a large argument is never copied into one buffer.
+        self._inner.send_message(b"", self._deflate((head, body, *more)))
+
+    def _deflate(self, parts: tuple[bytes | bytearray, ...]) -> bytes:
+        """`parts` compressed and sync-flushed: one message of the stream.
+
+        Compressing is part of the call: a large request is compressed a slice at a time, and
+        past the call's deadline it is not sent (`WriteTimeout`; the stream is then broken
+        and the connection goes, as after any timeout).
+        """
+        compress = self._compressor.compress
+        out: list[bytes] = []
+        for part in parts:
+            if len(part) <= _DEFLATE_SLICE:
+                out.append(compress(part))
+                continue
+            with memoryview(part) as view:
+                for start in range(0, len(view), _DEFLATE_SLICE):
+                    if self._check_deadline is not None:
+                        self._check_deadline(sum(map(len, parts)))
+                    out.append(compress(view[start : start + _DEFLATE_SLICE]))
+        out.append(self._compressor.flush(zlib.Z_SYNC_FLUSH))
+        return b"".join(out)
 
     @property
     def cstringio_buf(self) -> BytesIO:
         return self._rbuf
 
     def cstringio_refill(self, partialread: bytes, reqlen: int) -> BytesIO:
-        self._rbuf = BytesIO(partialread + self._inflate(reqlen - len(partialread)))
+        self._rbuf = BytesIO(self._inflate(reqlen - len(partialread), partialread))
         return self._rbuf
 
     def is_usable(self) -> bool:

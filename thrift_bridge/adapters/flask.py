@@ -66,8 +66,9 @@ DEFAULTS: dict[str, Any] = {
     "SSL_CERTFILE": None,
     "SSL_KEYFILE": None,
     "RETRIES": 2,
+    "TELEMETRY": True,
 }
-_FLAGS = ("SSL_VALIDATE", "ALWAYS_CONNECT", "BUFFERED", "ZLIB", "FRAMED")
+_FLAGS = ("SSL_VALIDATE", "ALWAYS_CONNECT", "BUFFERED", "ZLIB", "FRAMED", "TELEMETRY")
 _TLS_FILES = {"SSL_CA_CERTS": "ca_certs", "SSL_CERTFILE": "certfile", "SSL_KEYFILE": "keyfile"}
 _G_PINNED = "_thriftclient_pinned"
 #: Connections pinned outside any app context: {(id(app), prefix): PinnedClient}, per context.
@@ -175,6 +176,7 @@ def _config_entry(config: Mapping[str, Any], prefix: str, service: Any) -> dict[
         "pool_size": _whole(f"{prefix}_POOL_SIZE", value["POOL_SIZE"], 1),
         "pool_timeout": _seconds(f"{prefix}_POOL_TIMEOUT", value["POOL_TIMEOUT"]),
         "retries": _whole(f"{prefix}_RETRIES", value["RETRIES"], 0),
+        "telemetry": value["TELEMETRY"],
         "options": {option: option_value for option, option_value in chosen.values()},
     }
     try:

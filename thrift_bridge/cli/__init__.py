@@ -132,13 +132,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_stubs_flag(compile_cmd)
     add_stubs_command(commands)
 
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
         help="serve the demo service on loopback and call it through every URL scheme",
         description="Start the demo customer service on loopback (tcp, tcps, unix, unixs, "
         "http, https), call it through every scheme x protocol x transport, print a table.",
-        epilog="example:\n  thrift-bridge demo",
+        epilog="examples:\n  thrift-bridge demo\n  thrift-bridge demo --trace",
         formatter_class=raw,
+    )
+    demo.add_argument(
+        "--trace",
+        action="store_true",
+        help="instead, make one call with OpenTelemetry tracing on (client and server) and "
+        "print its span tree (needs the otel extra and opentelemetry-sdk)",
     )
     return parser
 

@@ -252,7 +252,12 @@ def run_compile(args: argparse.Namespace) -> int:
 
 
 def run_demo(args: argparse.Namespace) -> int:
-    """`demo`: the demo service called through every scheme, protocol and transport."""
+    """`demo`: the demo service called through every scheme, protocol and transport (with
+    --trace: one traced call, its span tree printed)."""
+    if args.trace:
+        from ..demo._trace import run_trace_demo
+
+        return run_trace_demo()
     from ..demo import run_demo as demo
 
     return 1 if demo() else 0

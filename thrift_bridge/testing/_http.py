@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from thrift.Thrift import TMessageType
 from thrift.transport.TTransport import DEFAULT_MAX_FRAME_SIZE, TMemoryBuffer
 
+from .._hooks import request_headers
 from ._sockets import JOIN_TIMEOUT, Connections
 
 if TYPE_CHECKING:
@@ -50,6 +51,8 @@ class _ThriftHTTPHandler(http.server.BaseHTTPRequestHandler):
             # Like THttpServer: answer a oneway call at once, before running the handler.
             self._send_reply(b"")
         out = TMemoryBuffer()
+        # The request's headers, for a processor that reads them (TracedProcessor).
+        token = request_headers.set({k.lower(): v for k, v in self.headers.items()})
         try:
             self.server.processor.process(
                 factory.getProtocol(TMemoryBuffer(body)), factory.getProtocol(out)
@@ -60,6 +63,8 @@ class _ThriftHTTPHandler(http.server.BaseHTTPRequestHandler):
             logger.debug("loopback http request failed: %r", exc)
             self.close_connection = True
             return
+        finally:
+            request_headers.reset(token)
         if not oneway:
             self._send_reply(out.getvalue())
 

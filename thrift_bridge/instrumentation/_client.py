@@ -1,0 +1,333 @@
+"""Client calls as OpenTelemetry spans, a duration histogram and trace-context headers.
+
+`ClientTelemetry` is the `_hooks.CallHook` the instrumentor installs: for each logical call a
+`_Trace` opens one CLIENT span `{service}/{method}` at the first attempt (with that attempt's
+endpoint, so samplers see it) and, under it, one INTERNAL span `{service}/{method} attempt`
+per attempt with that attempt's endpoint and outcome; the CLIENT span's endpoint attributes
+follow each new attempt, and at the end it gets `error.type`, the status and the
+`rpc.client.call.duration` measurement. The trace context sent on the wire has the CLIENT span
+as parent, so backends that pair CLIENT and SERVER spans (service graphs) see one edge per call.
+
+Without an SDK (no tracer or meter provider set), a call costs one check of the API's
+global: OpenTelemetry's own no-op span would cost about 0.75 µs a call, 4 % of a pooled
+16 B call. Trace context still passes through THeader and HTTP calls then (the active
+context, as the API's no-op tracer would carry it).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import metrics, propagate, trace
+from opentelemetry.metrics import _internal as _metrics_internal
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from .._version import __version__
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from opentelemetry.metrics import Counter, Histogram, MeterProvider
+    from opentelemetry.trace import Span, Tracer, TracerProvider
+
+    from .._caller import CallerCore
+    from .._endpoint import Endpoint
+
+__all__ = [
+    "ATTEMPT",
+    "RPC_SYSTEM",
+    "SCOPE",
+    "ClientTelemetry",
+    "endpoint_attributes",
+    "error_type",
+]
+
+#: The `rpc.system` value: the conventions register none for Thrift (yet).
+RPC_SYSTEM = "apache_thrift"
+#: The instrumentation scope's name (tracer and meter).
+SCOPE = "thrift_bridge"
+
+#: The attempt span's attribute numbering the attempts of a call (1 first).
+ATTEMPT = "thrift_bridge.attempt"
+_RETRY_DELAY = "thrift_bridge.retry.delay"
+_endpoint_attributes: dict[Endpoint, dict[str, Any]] = {}
+
+
+def endpoint_attributes(endpoint: Endpoint) -> dict[str, Any]:
+    """`server.address`, `server.port` and `network.transport` of an endpoint (cached).
+
+    A unix socket has its path as `server.address`, no port, and `network.transport=unix`.
+    """
+    attributes = _endpoint_attributes.get(endpoint)
+    if attributes is None:
+        if endpoint.is_unix:
+            attributes = {"server.address": endpoint.path, "network.transport": "unix"}
+        else:
+            attributes = {
+                "server.address": endpoint.host,
+                "server.port": endpoint.port,
+                "network.transport": "tcp",
+            }
+        attributes = _endpoint_attributes.setdefault(endpoint, attributes)
+    return attributes
+
+
+def error_type(error: BaseException) -> str:
+    """The `error.type` of an exception: its class's name (`NotFound`, `ReadTimeout`)."""
+    return type(error).__qualname__
+
+
+# Whether a global provider is set, read on every call while none is: `get_tracer_provider()`
+# would tell too, but it reads `os.environ` each time (1.8 µs here); these are the globals it
+# (and the API's proxies) read first. An API without them: taken as set (the slow, sure way).
+_TRACER_GLOBAL = hasattr(trace, "_TRACER_PROVIDER")
+_METER_GLOBAL = hasattr(_metrics_internal, "_METER_PROVIDER")
+
+
+def _tracer_provider_set() -> bool:
+    return not _TRACER_GLOBAL or trace._TRACER_PROVIDER is not None
+
+
+def _meter_provider_set() -> bool:
+    return not _METER_GLOBAL or _metrics_internal._METER_PROVIDER is not None
+
+
+class ClientTelemetry:
+    """The instrumentation of every client's calls (installed by `ThriftBridgeInstrumentor`)."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider | None = None,
+        meter_provider: MeterProvider | None = None,
+    ):
+        #: The meter provider given to `instrument()` (None: the global one).
+        self.meter_provider = meter_provider
+        self._tracer_provider = tracer_provider
+        self._tracer: Tracer | None = None
+        #: No provider given and no global one set yet: look again on each call.
+        self._tracer_pending = tracer_provider is None and not _tracer_provider_set()
+        if not self._tracer_pending:
+            self._tracer = self._make_tracer()
+        meter = metrics.get_meter(SCOPE, __version__, meter_provider)
+        self.duration: Histogram = meter.create_histogram(
+            "rpc.client.call.duration",
+            unit="s",
+            description="Duration of outgoing Thrift calls (every attempt and wait included).",
+        )
+        self.retries: Counter = meter.create_counter(
+            "thrift_bridge.client.retries",
+            unit="{retry}",
+            description="Failed attempts retried, by the endpoint that failed.",
+        )
+        # The proxy instruments of the global meter record once a provider is set.
+        self._meter_pending = meter_provider is None and not _meter_provider_set()
+        self._metered = not self._meter_pending
+        #: Neither provider given nor set globally (no SDK): `start`'s shortest path.
+        self._unset = self._tracer_pending and self._meter_pending
+        self._unset = self._unset and _TRACER_GLOBAL and _METER_GLOBAL
+
+    def _make_tracer(self) -> Tracer | None:
+        """The tracer to use, or None when it can only make no-op spans."""
+        tracer = trace.get_tracer(SCOPE, __version__, self._tracer_provider)
+        return None if isinstance(tracer, trace.NoOpTracer) else tracer
+
+    def start(self, core: CallerCore, method: str) -> _Trace | _Propagation | None:
+        """Follow one call by `core`'s client (None: it opted out, or nothing to do)."""
+        if self._unset:
+            # No SDK: the usual state of an installed instrumentor, on every call; inlined.
+            if trace._TRACER_PROVIDER is None and _metrics_internal._METER_PROVIDER is None:
+                try:
+                    propagates = core._telemetry_propagates  # type: ignore[attr-defined]
+                except AttributeError:
+                    propagates = _propagates(core)
+                return _Propagation() if propagates and core.settings.telemetry else None
+            self._unset = False  # an SDK was set since: from now on, the general path
+        tracer = self._tracer
+        if tracer is None and not self._metered:
+            # Nothing records (yet): the usual state without an SDK, kept cheap.
+            if self._tracer_pending and _tracer_provider_set():
+                tracer = self._tracer = self._make_tracer()
+                self._tracer_pending = False
+            if self._meter_pending and _meter_provider_set():
+                self._metered, self._meter_pending = True, False
+            if tracer is None and not self._metered:
+                if core.settings.telemetry and _propagates(core):
+                    return _Propagation()
+                return None
+        elif self._tracer_pending and _tracer_provider_set():  # metered; spans from now on
+            tracer = self._tracer = self._make_tracer()
+            self._tracer_pending = False
+        if not core.settings.telemetry:
+            return None
+        return _Trace(self, tracer, self._metered, core, method)
+
+
+def _propagates(core: CallerCore) -> bool:
+    """Whether `core`'s endpoints carry headers (THeader or HTTP): cached on the core."""
+    try:
+        return core._telemetry_propagates  # type: ignore[attr-defined, no-any-return]
+    except AttributeError:
+        known = core.carries_headers or any(pool.endpoint.is_http for pool in core.pools)
+        core._telemetry_propagates = known  # type: ignore[attr-defined]
+        return known
+
+
+def _inject(span: Span | None) -> dict[str, str]:
+    """The active context (with `span` as its span, when valid) as headers, by the global
+    propagator (W3C trace context and baggage by default; B3 or others when configured)."""
+    carrier: dict[str, str] = {}
+    context = None
+    if span is not None and span.get_span_context().is_valid:
+        context = trace.set_span_in_context(span)
+    propagate.inject(carrier, context=context)
+    return carrier
+
+
+class _Propagation:
+    """A call with no SDK to record it: the active context still goes out in its headers."""
+
+    __slots__ = ("headers",)
+
+    def __init__(self) -> None:
+        self.headers: Mapping[str, str] | None = None
+
+    def attempt(self, endpoint: Endpoint) -> None:
+        if self.headers is None:
+            self.headers = _inject(None)
+
+    def retry(self, error: BaseException, attempt: int, delay: float) -> None:
+        pass
+
+    def end(self, error: BaseException | None) -> None:
+        pass
+
+
+class _Trace:
+    """One logical call: its CLIENT span and attempt spans (if a tracer records), its
+    duration (if metered)."""
+
+    __slots__ = (
+        "_attempt",
+        "_attempts",
+        "_core",
+        "_metered",
+        "_method",
+        "_opened",
+        "_start",
+        "_start_ns",
+        "_telemetry",
+        "_tracer",
+        "endpoint",
+        "headers",
+        "span",
+    )
+
+    def __init__(
+        self,
+        telemetry: ClientTelemetry,
+        tracer: Tracer | None,
+        metered: bool,
+        core: CallerCore,
+        method: str,
+    ):
+        self._telemetry = telemetry
+        self._tracer = tracer
+        self._metered = metered
+        self._core = core
+        self._method = method
+        self._start_ns = time.time_ns()
+        self._start = time.perf_counter()
+        self._opened = False
+        self._attempts = 0
+        #: The span of the attempt under way (None: none, or nothing records).
+        self._attempt: Span | None = None
+        self.span: Span | None = None
+        #: The endpoint attributes of the latest attempt (empty before the first).
+        self.endpoint: dict[str, Any] = {}
+        self.headers: Mapping[str, str] | None = None
+
+    def _rpc_attributes(self) -> dict[str, Any]:
+        return {
+            "rpc.system": RPC_SYSTEM,
+            "rpc.service": self._core.service,
+            "rpc.method": self._method,
+        }
+
+    def _open(self) -> None:
+        """Start the span (at the call's start time) and work out the call's headers."""
+        self._opened = True
+        if self._tracer is not None:
+            span = self.span = self._tracer.start_span(
+                f"{self._core.service}/{self._method}",
+                kind=SpanKind.CLIENT,
+                attributes={**self._rpc_attributes(), **self.endpoint},
+                start_time=self._start_ns,
+            )
+            if not span.is_recording():
+                self._tracer = None  # sampled out: no attempt spans under it either
+        if _propagates(self._core):
+            self.headers = _inject(self.span)
+
+    def attempt(self, endpoint: Endpoint) -> None:
+        """An attempt goes to `endpoint`: its own span, and the call's span now names it."""
+        self.endpoint = endpoint_attributes(endpoint)
+        self._attempts += 1
+        if not self._opened:
+            self._open()
+        elif self.span is not None:
+            self.span.set_attributes(self.endpoint)
+        if self._tracer is not None:
+            self._attempt = self._tracer.start_span(
+                f"{self._core.service}/{self._method} attempt",
+                context=trace.set_span_in_context(self.span) if self.span is not None else None,
+                attributes={ATTEMPT: self._attempts, **self.endpoint},
+            )
+
+    def _end_attempt(self, error: BaseException | None, delay: float | None = None) -> None:
+        """End the attempt under way: with `error` (and the `delay` before the next), or not."""
+        span, self._attempt = self._attempt, None
+        if span is not None:
+            if error is not None:
+                _failed(span, error)
+            if delay is not None:
+                span.set_attribute(_RETRY_DELAY, delay)
+            span.end()
+
+    def retry(self, error: BaseException, attempt: int, delay: float) -> None:
+        """A failed attempt will be retried: its span ends with the error; a count per endpoint."""
+        self._end_attempt(error, delay)
+        if self._metered:
+            self._telemetry.retries.add(
+                1,
+                {
+                    "rpc.service": self._core.service,
+                    "error.type": error_type(error),
+                    **self.endpoint,
+                },
+            )
+
+    def end(self, error: BaseException | None) -> None:
+        """The call returned or raised: end the last attempt's span and the call's, record the
+        duration."""
+        if not self._opened:
+            self._open()  # no attempt was made (a released pinned session, say)
+        self._end_attempt(error)
+        span = self.span
+        if span is not None:
+            if error is not None:
+                _failed(span, error)
+            span.end()
+        if self._metered:
+            attributes = {**self._rpc_attributes(), **self.endpoint}
+            if error is not None:
+                attributes["error.type"] = error_type(error)
+            self._telemetry.duration.record(time.perf_counter() - self._start, attributes)
+
+
+def _failed(span: Span, error: BaseException) -> None:
+    """Mark `span` as ended by `error`: `error.type`, the exception event, status ERROR."""
+    kind = error_type(error)
+    span.set_attribute("error.type", kind)
+    span.record_exception(error)
+    span.set_status(Status(StatusCode.ERROR, f"{kind}: {error}"))
