@@ -250,35 +250,21 @@ class AsyncClient(ClientBase):
     async def aclose(self) -> None:
         """Close every connection (busy ones once their calls end); later calls raise
         `PoolClosed`. Pools of other, still running loops are closed on their loops."""
-        running = asyncio.get_running_loop()
-        state = self._close_elsewhere(running)
-        if state is not None:
+        state = self._loops.get(asyncio.get_running_loop())
+        self.close()
+        if state is not None:  # this loop's pools: closed now, their sockets awaited
             await state.caller.aclose_pools()
             await state.closer.aclose()
 
     def close(self) -> None:
-        """`aclose()` for sync code and other threads: idle connections close now, busy ones
-        once their calls end, each on its own loop; it does not wait for the sockets."""
-        try:
-            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        state = self._close_elsewhere(running)
-        if state is not None:
-            state.caller.close_pools()
-
-    def _close_elsewhere(self, running: asyncio.AbstractEventLoop | None) -> _LoopState | None:
-        """Refuse later calls, close the pools of loops other than `running`; its state."""
+        """`aclose()` for sync code and other threads: each loop's pools close on that loop at
+        its next turn (busy connections once their calls end), without waiting."""
         self._closed = True
         self._last = None
-        here = None
         for loop, state in list(self._loops.items()):
-            if loop is running:
-                here = state
-            elif not loop.is_closed():
+            if not loop.is_closed():
                 with contextlib.suppress(RuntimeError):  # closed meanwhile: pools with it
                     loop.call_soon_threadsafe(state.caller.close_pools)
-        return here
 
     @property
     def closed(self) -> bool:
