@@ -15,7 +15,7 @@ APT_PACKAGES := thrift-compiler haproxy dnsmasq-base
 IS_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo yes)
 HAS_APT := $(shell command -v apt-get >/dev/null 2>&1 && echo yes)
 
-.PHONY: all demo test lint docs test-pythons test-python idl sysdeps venv bench bench-fleet bench-server bench-sysdeps soak clean flask-example django-example
+.PHONY: all demo test lint docs test-pythons test-python idl sysdeps venv bench bench-fleet bench-server bench-sysdeps soak clean flask-example django-example fastapi-example
 
 #: Every Python version the package claims (setup.cfg); `make test` runs the suite on each.
 PYTHON_VERSIONS := 3.9 3.10 3.11 3.12 3.13
@@ -118,6 +118,10 @@ flask-example: venv
 ## django-example: the demo Thrift server plus the Django example on http://127.0.0.1:8000/
 django-example: venv
 	$(PY) -m examples.django_app.run
+
+## fastapi-example: the demo Thrift server plus the FastAPI example under uvicorn on http://127.0.0.1:8000/
+fastapi-example: venv
+	$(PY) -m examples.fastapi_app.run
 
 ## bench-server: build the C++ bench server and the C echo server into build/bench/ (installs g++/libthrift-dev as root)
 BENCH_BUILD := build/bench

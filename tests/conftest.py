@@ -18,11 +18,13 @@ from thrift_bridge.testing import LoopbackServer, serve
 
 from .generated.alltypes import AllTypes
 from .generated.calculator import Calculator
-from .handlers import AllTypesHandler, CalculatorHandler, CustomerServiceHandler
+from .handlers import AllTypesHandler, CalculatorHandler, CustomerServiceHandler, HeldHandler
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+#: The test Calculator service's dotted path, as configurations name it.
+CALC = "tests.generated.calculator.Calculator"
 #: Handler kinds the thrift_server factory accepts by name.
 PROCESSORS: dict[str, Callable[[], Any]] = {
     "alltypes": lambda: AllTypes.Processor(AllTypesHandler()),
@@ -168,6 +170,52 @@ def thrift_server() -> Iterator[Callable[..., LoopbackServer]]:
     yield start
     for server in reversed(servers):
         server.close()
+
+
+@pytest.fixture(scope="session")
+def django_setup() -> None:
+    """Django set up with tests/django_project when a test needs it, not at collection."""
+    import django
+    from django.conf import settings
+
+    from .django_project import settings as project
+
+    if not settings.configured:  # else set up already, from the same project (test_fuzz.py)
+        settings.configure(
+            **{name: getattr(project, name) for name in dir(project) if name.isupper()}
+        )
+    django.setup()
+
+
+@pytest.fixture
+def calc_settings(django_setup: None) -> Iterator[LoopbackServer]:
+    """THRIFT_BRIDGE with one 'calc' alias (POOL_SIZE 4) pointing at a real Calculator server."""
+    from django.test import override_settings
+
+    from thrift_bridge.adapters.django import aclients, clients
+
+    with serve(Calculator.Processor(CalculatorHandler())) as server:
+        config = {"calc": {"SERVICE": CALC, "URL": server.url, "POOL_SIZE": 4}}
+        with override_settings(THRIFT_BRIDGE=config):
+            yield server
+    clients.reset()
+    aclients.reset()
+
+
+@pytest.fixture
+def demo_server() -> Iterator[LoopbackServer]:
+    """The demo CustomerService on 127.0.0.1."""
+    with serve(CustomerService.Processor(CustomerServiceHandler())) as server:
+        yield server
+
+
+@pytest.fixture
+def held_server() -> Iterator[tuple[LoopbackServer, HeldHandler]]:
+    """An AllTypes server whose slow_echo holds until released: (server, handler)."""
+    handler = HeldHandler()
+    with serve(AllTypes.Processor(handler)) as server:
+        yield server, handler
+        handler.release.set()  # before the server closes: no worker left waiting
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Run an example app under real gunicorn (pre-forked workers) on loopback, for adapter tests."""
+"""Run an example app under a real server (gunicorn, uvicorn) on loopback, for adapter tests."""
 
 from __future__ import annotations
 
@@ -24,27 +24,21 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Gunicorn:
-    """`gunicorn -w 3 --preload APP` on 127.0.0.1; ready when constructed, stopped by stop()."""
+class AppServer:
+    """`python -m <command>` serving on 127.0.0.1; ready when constructed, stopped by stop()."""
+
+    name = "server"
+
+    def arguments(self, app: str, port: int) -> list[str]:
+        """The arguments after ``python -m``."""
+        raise NotImplementedError
 
     def __init__(self, app: str, env: dict[str, str], probe_path: str):
         self.port = free_port()
         # stderr goes to a file, not a pipe nobody reads: a full pipe would block the workers.
-        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log")  # noqa: SIM115
+        self.log = tempfile.NamedTemporaryFile(prefix=f"{self.name}-", suffix=".log")  # noqa: SIM115
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "-w",
-                "3",
-                "--preload",
-                "-b",
-                f"127.0.0.1:{self.port}",
-                "--graceful-timeout",
-                "3",
-                app,
-            ],
+            [sys.executable, "-m", *self.arguments(app, self.port)],
             cwd=ROOT,
             env={**os.environ, **env, "PYTHONPATH": str(ROOT)},
             stdout=subprocess.DEVNULL,
@@ -62,7 +56,7 @@ class Gunicorn:
                 time.sleep(0.1)
 
     def log_tail(self, size: int = 2000) -> str:
-        """The end of gunicorn's log, for failure messages."""
+        """The end of the server's log, for failure messages."""
         with open(self.log.name, "rb") as log:
             return log.read().decode("utf-8", "replace")[-size:]
 
@@ -71,7 +65,7 @@ class Gunicorn:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def stop(self) -> None:
-        """SIGTERM, then SIGKILL after a bound."""
+        """SIGTERM (a master stops its workers), then SIGKILL after a bound."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -80,6 +74,42 @@ class Gunicorn:
                 self.process.kill()
                 self.process.wait()
         self.log.close()
+
+
+class Gunicorn(AppServer):
+    """`gunicorn -w 3 --preload APP` (pre-forked workers)."""
+
+    name = "gunicorn"
+
+    def arguments(self, app: str, port: int) -> list[str]:
+        bind = f"127.0.0.1:{port}"
+        return ["gunicorn", "-w", "3", "--preload", "-b", bind, "--graceful-timeout", "3", app]
+
+
+class Uvicorn(AppServer):
+    """`uvicorn APP --workers N` (spawned workers; N=1 serves in the process itself)."""
+
+    name = "uvicorn"
+
+    def __init__(
+        self,
+        app: str,
+        env: dict[str, str],
+        probe_path: str,
+        workers: int = 3,
+        factory: bool = False,
+        options: tuple[str, ...] = (),
+    ):
+        self.workers = workers
+        self.factory = factory
+        self.options = options
+        super().__init__(app, env, probe_path)
+
+    def arguments(self, app: str, port: int) -> list[str]:
+        options = ["--workers", str(self.workers)] if self.workers > 1 else []
+        options += ["--factory"] if self.factory else []
+        graceful = ["--timeout-graceful-shutdown", "3", *self.options]
+        return ["uvicorn", app, "--host", "127.0.0.1", "--port", str(port), *options, *graceful]
 
 
 def pids_answering(url: str) -> set[int]:
@@ -97,3 +127,12 @@ def pids_answering(url: str) -> set[int]:
         while len(pids) < 2 and time.monotonic() < deadline:
             pids.update(pool.map(fetch, range(36)))
     return pids
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (and is not a zombie of ours)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -10,7 +10,7 @@ from thrift_bridge.demo._service import CustomerServiceHandler
 from .generated.alltypes.ttypes import BadInput, Unavailable
 from .generated.calculator.ttypes import DivideByZero
 
-__all__ = ["AllTypesHandler", "CalculatorHandler", "CustomerServiceHandler"]
+__all__ = ["AllTypesHandler", "CalculatorHandler", "CustomerServiceHandler", "HeldHandler"]
 
 
 def _echo(value: object) -> object:
@@ -75,3 +75,21 @@ class CalculatorHandler:
         if b == 0:
             raise DivideByZero(message=f"cannot divide {a} by zero")
         return a / b
+
+
+class HeldHandler(AllTypesHandler):
+    """`slow_echo` signals it started, then holds until the test lets it go (at most 10 s)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = threading.Event()
+        self.release = threading.Event()
+        #: Released once per call that arrived: ``arrived.acquire(timeout=...)`` counts them.
+        self.arrived = threading.Semaphore(0)
+
+    def slow_echo(self, value: str, delay_seconds: float) -> str:
+        """Set `started` (and count the call in `arrived`), wait for `release`, then echo."""
+        self.started.set()
+        self.arrived.release()
+        self.release.wait(10)
+        return value

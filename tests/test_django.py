@@ -11,7 +11,6 @@ from concurrent.futures import ThreadPoolExecutor
 from io import StringIO
 from pathlib import Path
 
-import django
 import pytest
 from django.conf import settings
 from django.core.management import call_command
@@ -25,7 +24,6 @@ from thrift_bridge.demo._service import CustomerServiceHandler
 from thrift_bridge.generated.demo import CustomerService
 from thrift_bridge.testing import serve
 
-from .django_project import settings as project
 from .generated.calculator import Calculator
 from .gunicorn import Gunicorn, pids_answering
 from .handlers import CalculatorHandler
@@ -35,23 +33,8 @@ CALC = "tests.generated.calculator.Calculator"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _django_project():
-    """Django set up with tests/django_project when these tests run, not when they are collected."""
-    if not settings.configured:  # else set up already, from the same project (test_fuzz.py)
-        settings.configure(
-            **{name: getattr(project, name) for name in dir(project) if name.isupper()}
-        )
-    django.setup()
-
-
-@pytest.fixture
-def calc_settings():
-    """THRIFT_BRIDGE with one 'calc' alias pointing at a real Calculator server."""
-    with serve(Calculator.Processor(CalculatorHandler())) as server:
-        config = {"calc": {"SERVICE": CALC, "URL": server.url, "POOL_SIZE": 4}}
-        with override_settings(THRIFT_BRIDGE=config):
-            yield server
-    clients.reset()
+def _django_project(django_setup):
+    """Django set up with tests/django_project when these tests run (conftest.py)."""
 
 
 def test_views_call_through_request_thrift(calc_settings):

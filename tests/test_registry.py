@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from thrift.Thrift import TApplicationException
 
-from thrift_bridge import Client, ConfigError
-from thrift_bridge.adapters import ClientRegistry, resolve_service
+from thrift_bridge import AsyncClient, Client, ConfigError, PoolClosed
+from thrift_bridge.adapters import AsyncClientRegistry, ClientRegistry, resolve_service
 from thrift_bridge.testing import HeaderCheckingProcessor, serve
 
 from .generated.calculator import Calculator
@@ -98,9 +101,10 @@ def test_wrong_access_key_is_refused_by_the_server(versioned_servers):
         ([("calc", {})], "expected a mapping of alias"),
     ],
 )
-def test_bad_configuration_fails_up_front_naming_the_alias(config, message):
+@pytest.mark.parametrize("kind", [ClientRegistry, AsyncClientRegistry])
+def test_bad_configuration_fails_up_front_naming_the_alias(config, message, kind):
     with pytest.raises(ConfigError, match=message):
-        ClientRegistry(config)
+        kind(config)
 
 
 def test_unknown_alias_and_version_list_what_exists():
@@ -192,3 +196,96 @@ def test_configure_replaces_and_closes_old_clients():
 @pytest.mark.parametrize("spec", [CALC, CALC + ".Client", CALC + ":Client", Calculator])
 def test_resolve_service_accepts_module_class_and_dotted_paths(spec):
     assert resolve_service(spec) in (Calculator, Calculator.Client)
+
+
+def test_async_registry_builds_async_clients_from_the_same_configuration(tmp_path):
+    config = {"calc": {"service": CALC, "url": "tcp://127.0.0.1:9", "pool_size": 3}}
+    registry = AsyncClientRegistry(config)
+    client = registry["calc"]
+    assert type(client) is AsyncClient
+    assert client.settings == ClientRegistry(config)["calc"].settings
+    assert client.endpoints == ClientRegistry(config)["calc"].endpoints
+    registry.close()  # sync close, as configure() and Django's setting_changed need
+    assert client.closed
+
+
+@pytest.mark.parametrize("kind", [ClientRegistry, AsyncClientRegistry])
+def test_from_config_takes_every_form_the_adapters_accept(tmp_path, kind):
+    entry = {"service": CALC, "url": "tcp://127.0.0.1:9"}
+    toml = tmp_path / "c.toml"
+    toml.write_text(f'[THRIFT_CLIENTS.calc]\nservice = "{CALC}"\nurl = "tcp://127.0.0.1:9"\n')
+    (tmp_path / "c.json").write_text(json.dumps({"calc": entry}))
+    given = kind({"calc": entry})
+    forms = [
+        {"calc": entry},
+        {"DEBUG": True, "THRIFT_CLIENTS": {"calc": entry}},
+        {
+            "HOME": "/root",
+            "THRIFT_CLIENTS_CALC_SERVICE": CALC,
+            "THRIFT_CLIENTS_CALC_URL": "tcp://h",
+        },
+        toml,
+        str(tmp_path / "c.json"),
+        given,
+    ]
+    for config in forms:
+        registry = kind.from_config(config)
+        assert type(registry) is kind
+        assert list(registry) == ["calc"], config
+    assert kind.from_config(given) is given
+    custom = kind.from_config({"MY_CALC_SERVICE": CALC}, prefix="MY")
+    assert list(custom) == ["calc"]
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({}, "no Thrift clients configured in the mapping"),
+        ({"HOME": "/root", "PATH": "/bin"}, "found neither"),
+        ({"THRIFT_CLIENTS": {}}, "no Thrift clients configured in THRIFT_CLIENTS"),
+        (
+            "clients.ini",
+            r"unknown configuration file type 'clients.ini' \(expected .toml or .json\)",
+        ),
+        ("missing.toml", "cannot read client configuration 'missing.toml'"),
+        (42, r"unusable Thrift client configuration 42 \(expected a mapping"),
+        (ClientRegistry(), "or a AsyncClientRegistry"),
+    ],
+)
+def test_from_config_names_what_was_wrong(config, message):
+    with pytest.raises(ConfigError, match=message):
+        AsyncClientRegistry.from_config(config)
+
+
+def test_async_client_close_from_another_thread_closes_its_loops_pools():
+    """`close()` is `aclose()` for sync code: the loop's idle sockets close on that loop."""
+    with serve(Calculator.Processor(CalculatorHandler())) as server:
+        registry = AsyncClientRegistry({"calc": {"service": CALC, "url": server.url}})
+        client = registry["calc"]
+        loop = asyncio.new_event_loop()
+        stop = threading.Event()
+
+        async def serve_calls():
+            assert await client.add(1, 2) == 3
+            called.set()
+            while not stop.is_set() and client.stats()["open"]:  # bounded by the test's wait
+                await asyncio.sleep(0.01)
+
+        called = threading.Event()
+        thread = threading.Thread(target=lambda: loop.run_until_complete(serve_calls()))
+        thread.start()
+        try:
+            assert called.wait(10)
+            fds = len(os.listdir("/proc/self/fd"))
+            registry.close()  # from this thread, while the loop runs in the other
+            thread.join(10)
+            assert not thread.is_alive()
+            assert client.stats()["open"] == 0
+            assert len(os.listdir("/proc/self/fd")) <= fds - 1  # ours (the server's may close too)
+            with pytest.raises(PoolClosed):
+                loop.run_until_complete(client.add(1, 1))
+        finally:
+            stop.set()
+            thread.join(10)
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()

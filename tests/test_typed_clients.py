@@ -68,6 +68,12 @@ WRONG = {
         r'"Awaitable\[Any\]"\)  \[misc\]',
         r'"Customer" is not awaitable',
     ),
+    "fastapi_route": (
+        r'Argument 1 to "get_customer" of "TypedAsyncClient" has incompatible type "str"; '
+        r'expected "int"  \[arg-type\]',
+        r'Argument of type "Literal\[\'1\'\]" cannot be assigned to parameter "id" of type '
+        r'"int" in function "get_customer"',
+    ),
     "loaded_wrong_argument_type": (
         r'Argument 1 to "visit_count" of "TypedClient" has incompatible type "str"; '
         r'expected "int"  \[arg-type\]',

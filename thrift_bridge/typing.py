@@ -155,6 +155,9 @@ class AsyncClientAPI(_ClientFacts, Protocol):
         """Close every connection (busy ones once their calls end); later calls raise
         `PoolClosed`."""
 
+    def close(self) -> None:
+        """`aclose()` for sync code and other threads: each loop's pools close on that loop."""
+
 
 class AsyncPinnedClientAPI(Protocol):
     """What every typed async pinned view has besides the service's (async) methods."""

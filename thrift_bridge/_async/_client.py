@@ -9,6 +9,7 @@ that loop shuts its async generators down (as `asyncio.run` does) or at `aclose(
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import time
 import weakref
@@ -249,15 +250,21 @@ class AsyncClient(ClientBase):
     async def aclose(self) -> None:
         """Close every connection (busy ones once their calls end); later calls raise
         `PoolClosed`. Pools of other, still running loops are closed on their loops."""
+        state = self._loops.get(asyncio.get_running_loop())
+        self.close()
+        if state is not None:  # this loop's pools: closed now, their sockets awaited
+            await state.caller.aclose_pools()
+            await state.closer.aclose()
+
+    def close(self) -> None:
+        """`aclose()` for sync code and other threads: each loop's pools close on that loop at
+        its next turn (busy connections once their calls end), without waiting."""
         self._closed = True
         self._last = None
-        running = asyncio.get_running_loop()
         for loop, state in list(self._loops.items()):
-            if loop is running:
-                await state.caller.aclose_pools()
-                await state.closer.aclose()
-            elif not loop.is_closed():
-                loop.call_soon_threadsafe(state.caller.close_pools)
+            if not loop.is_closed():
+                with contextlib.suppress(RuntimeError):  # closed meanwhile: pools with it
+                    loop.call_soon_threadsafe(state.caller.close_pools)
 
     @property
     def closed(self) -> bool:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from .._settings import CLIENT_OPTIONS
-from .registry import ClientRegistry, resolve_service
+from .registry import AsyncClientRegistry, ClientRegistry, RegistryConfig, resolve_service
 
-__all__ = ["CLIENT_OPTIONS", "ClientRegistry", "resolve_service"]
+__all__ = [
+    "CLIENT_OPTIONS",
+    "AsyncClientRegistry",
+    "ClientRegistry",
+    "RegistryConfig",
+    "resolve_service",
+]

@@ -1,8 +1,10 @@
 """`ClientRegistry`: named Thrift clients from configuration, built lazily, one per alias.
 
 Framework-neutral: the Flask and Django adapters (and any other host) sit on it and only
-translate their own configuration conventions into its entries. An entry names a service
-and either one URL (or list) or several versions, each with its own URL(s)::
+translate their own configuration conventions into its entries; `AsyncClientRegistry` reads the
+same configuration into `AsyncClient`s (the Starlette, aiohttp and Django async adapters). An
+entry names a service and either one URL (or list) or several versions, each with its own
+URL(s)::
 
     {"customer": {"service": "pkg.CustomerService",
                   "versions": {"1.0": "tcp://a:9090", "2.0": ["tcp://b:9090", "tcp://c:9090"]},
@@ -13,22 +15,32 @@ and either one URL (or list) or several versions, each with its own URL(s)::
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import sys
 import threading
 from collections.abc import Iterator, Mapping
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Union
 
+from .._base import ClientBase
 from .._client import Client
 from .._exceptions import ConfigError
 from .._options import OPTION_NAMES
 from .._service import client_class_of, service_methods
 from .._settings import CLIENT_OPTIONS, ClientSettings, check_idempotent
 from .._urls import DEFAULT_URL, parse_urls
+from ._sources import from_flat, read_file
 
-__all__ = ["CLIENT_OPTIONS", "DEFAULT_PREFIX", "ClientRegistry", "resolve_service"]
+if TYPE_CHECKING:
+    from .._async._client import AsyncClient
+
+__all__ = [
+    "CLIENT_OPTIONS",
+    "DEFAULT_PREFIX",
+    "AsyncClientRegistry",
+    "ClientRegistry",
+    "RegistryConfig",
+    "resolve_service",
+]
 
 _ENTRY_KEYS = ("service", "url", "options", "versions", "default", "access_key", *CLIENT_OPTIONS)
 #: The configuration key (or key prefix) `ClientRegistry.from_mapping` reads by default.
@@ -116,31 +128,68 @@ def _version_key(alias: str, version: str | None) -> tuple[str, str | None]:
     return (alias, version)
 
 
-class ClientRegistry:
-    """Clients by alias (and version), configured from a mapping and built on first use.
+C = TypeVar("C", bound=ClientBase)
+R = TypeVar("R", bound="_Registry[Any]")
+#: What `from_config` takes: a mapping of aliases (or one holding `THRIFT_CLIENTS` keys, like
+#: `os.environ`), the path of a TOML or JSON file, or a registry.
+RegistryConfig = Union[Mapping[str, Any], str, "os.PathLike[str]", "_Registry[Any]"]
 
-    ::
 
-        clients = ClientRegistry({
-            "billing": {"service": "myapp.gen.Billing", "url": "tcps://billing:9090",
-                        "pool_size": 4, "options": {"timeout": 2}},
-        })
-        clients["billing"].charge(42)
-        clients.get("customer", version="1.0").get_customer(7)
-        clients.close()
-    """
+class _Registry(Generic[C]):
+    """Clients of one kind (`C`) by alias and version; `ClientRegistry` documents it."""
 
     def __init__(self, config: Mapping[str, Any] | None = None):
         self._lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] = {}
-        self._clients: dict[tuple[str, str | None], Client] = {}
+        self._clients: dict[tuple[str, str | None], C] = {}
         if config is not None:
             self.configure(config)
 
+    @staticmethod
+    def _new_client(service: Any, url: Any, **kwargs: Any) -> C:
+        """A client of this registry's kind."""
+        raise NotImplementedError
+
     @classmethod
-    def from_mapping(
-        cls, mapping: Mapping[str, Any], prefix: str = DEFAULT_PREFIX
-    ) -> ClientRegistry:
+    def from_config(cls: type[R], config: RegistryConfig, prefix: str = DEFAULT_PREFIX) -> R:
+        """A registry from any configuration the adapters accept; an empty one is an error.
+
+        A registry of this kind is used as it is; a `str` or path is a TOML or JSON file
+        (`from_file`); a mapping holding `prefix` or flat `PREFIX_ALIAS_SETTING` keys (a
+        settings object, `os.environ`) is read by `from_mapping`; any other mapping is the
+        aliases themselves.
+        """
+        if isinstance(config, cls):
+            return config
+        if isinstance(config, (str, os.PathLike)):
+            registry = cls.from_file(config, prefix)
+            where = f"{os.fspath(config)!r}"
+        elif isinstance(config, Mapping):
+            start = prefix.upper() + "_"
+            flat = any(str(key).upper().startswith(start) for key in config)
+            if prefix in config or flat:
+                registry = cls.from_mapping(config, prefix)
+                where = f"{prefix} or {start}<ALIAS>_<SETTING> keys"
+            elif all(isinstance(entry, Mapping) for entry in config.values()):
+                registry = cls(config)
+                where = "the mapping"
+            else:
+                raise ConfigError(
+                    f"expected a mapping of alias to client settings, or one holding {prefix} "
+                    f"or {start}<ALIAS>_<SETTING> keys (like os.environ); found neither"
+                )
+        else:
+            raise ConfigError(
+                f"unusable Thrift client configuration {config!r} (expected a mapping of alias "
+                f"to client settings, a mapping with {prefix} keys, the path of a .toml or "
+                f".json file, or a {cls.__name__})"
+            )
+        if not len(registry):
+            raise ConfigError(f"no Thrift clients configured in {where}")
+        return registry
+
+    @classmethod
+    def from_mapping(cls: type[R], mapping: Mapping[str, Any], prefix: str = DEFAULT_PREFIX) -> R:
         """A registry from `mapping[prefix]`, or from flat `PREFIX_ALIAS_SETTING` keys.
 
         Works with a Flask config, Django settings (`vars(settings)`) or `os.environ`; flat
@@ -149,30 +198,12 @@ class ClientRegistry:
         nested = mapping.get(prefix)
         if nested is not None:
             return cls(nested)
-        return cls(_from_flat(mapping, prefix))
+        return cls(from_flat(mapping, prefix, _ENTRY_KEYS))
 
     @classmethod
-    def from_file(
-        cls, path: str | os.PathLike[str], prefix: str = DEFAULT_PREFIX
-    ) -> ClientRegistry:
+    def from_file(cls: type[R], path: str | os.PathLike[str], prefix: str = DEFAULT_PREFIX) -> R:
         """A registry from a TOML or JSON file (its `prefix` table if present, else the file)."""
-        name = os.fspath(path)
-        try:
-            with open(name, "rb") as file:
-                raw = file.read()
-        except OSError as exc:
-            raise ConfigError(f"cannot read client configuration {name!r}: {exc}") from exc
-        if name.endswith(".toml"):
-            data = _load_toml(name, raw)
-        elif name.endswith(".json"):
-            try:
-                data = json.loads(raw)
-            except ValueError as exc:
-                raise ConfigError(f"invalid JSON in {name!r}: {exc}") from exc
-        else:
-            raise ConfigError(f"unknown configuration file type {name!r} (expected .toml or .json)")
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{name!r} must hold a table of clients, got {type(data).__name__}")
+        data = read_file(path)
         for key in (prefix, prefix.lower()):
             if isinstance(data.get(key), Mapping):
                 return cls(data[key])
@@ -207,17 +238,17 @@ class ClientRegistry:
         except ConfigError as exc:
             raise ConfigError(f"client {alias!r}: {exc.message}") from None
         for version in normal.get("versions") or [None]:
-            url, options = ClientRegistry._endpoints(alias, normal, version)
+            url, options = _Registry._endpoints(alias, normal, version)
             try:
                 parse_urls(url or DEFAULT_URL, **options)
             except ConfigError as exc:
                 raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
         return normal
 
-    def __getitem__(self, alias: str) -> Client:
+    def __getitem__(self, alias: str) -> C:
         return self.get(alias)
 
-    def get(self, alias: str, version: str | None = None) -> Client:
+    def get(self, alias: str, version: str | None = None) -> C:
         """The client for `alias` (its default version, or `version`), built on first use."""
         key = _version_key(alias, version)
         client = self._clients.get(key)
@@ -268,13 +299,12 @@ class ClientRegistry:
             raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
         return url, options
 
-    @staticmethod
-    def _build(alias: str, entry: dict[str, Any], version: str | None) -> Client:
-        """A Client for a validated entry (and version)."""
-        url, options = ClientRegistry._endpoints(alias, entry, version)
+    def _build(self, alias: str, entry: dict[str, Any], version: str | None) -> C:
+        """A client for a validated entry (and version)."""
+        url, options = self._endpoints(alias, entry, version)
         kwargs = {key: entry[key] for key in CLIENT_OPTIONS if key in entry}
         try:
-            client: Client = Client(entry["service"], url, **kwargs, **options)
+            client: C = self._new_client(entry["service"], url, **kwargs, **options)
         except ConfigError as exc:
             raise ConfigError(f"{_where(alias, version)}: {exc.message}") from None
         return client
@@ -288,7 +318,7 @@ class ClientRegistry:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def built(self) -> dict[str, Client]:
+    def built(self) -> dict[str, C]:
         """The clients built so far, by alias (and ``alias@version`` for explicit versions)."""
         with self._lock:
             return {
@@ -298,10 +328,58 @@ class ClientRegistry:
 
     def close(self) -> None:
         """Close every client built so far; they are rebuilt on next use."""
+        for client in self._take_all():
+            client.close()
+
+    def _take_all(self) -> list[C]:
+        """The clients built so far, forgotten here (the next use builds new ones)."""
         with self._lock:
             clients, self._clients = self._clients, {}
-        for client in clients.values():
-            client.close()
+        return list(clients.values())
+
+
+class ClientRegistry(_Registry[Client]):
+    """Clients by alias (and version), configured from a mapping and built on first use.
+
+    ::
+
+        clients = ClientRegistry({
+            "billing": {"service": "myapp.gen.Billing", "url": "tcps://billing:9090",
+                        "pool_size": 4, "options": {"timeout": 2}},
+        })
+        clients["billing"].charge(42)
+        clients.get("customer", version="1.0").get_customer(7)
+        clients.close()
+    """
+
+    @staticmethod
+    def _new_client(service: Any, url: Any, **kwargs: Any) -> Client:
+        client: Client = Client(service, url, **kwargs)  # Any: __new__'s typed overloads
+        return client
+
+
+class AsyncClientRegistry(_Registry["AsyncClient"]):
+    """`ClientRegistry`'s configuration, building `AsyncClient`s; closed with `aclose()`.
+
+    ::
+
+        clients = AsyncClientRegistry.from_config("clients.toml")
+        customer = await clients["customers"].get_customer(1)
+        await clients.aclose()
+    """
+
+    @staticmethod
+    def _new_client(service: Any, url: Any, **kwargs: Any) -> AsyncClient:
+        # Imported here: sync users of the registry (Flask, Django) never load asyncio.
+        from .._async._client import AsyncClient
+
+        client: AsyncClient = AsyncClient(service, url, **kwargs)
+        return client
+
+    async def aclose(self) -> None:
+        """Close every client built so far, waiting for this loop's sockets to close."""
+        for client in self._take_all():
+            await client.aclose()
 
 
 def _where(alias: str, version: str | None) -> str:
@@ -330,52 +408,3 @@ def _add_identity_headers(
         headers.setdefault("access_key", str(access_key))
     if headers:
         options["headers"] = headers
-
-
-def _decode(value: Any) -> Any:
-    """A flat configuration value, JSON-decoded when it is text that looks like JSON."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if text in ("true", "false") or text[:1] in ("{", "[", "-", *"0123456789"):
-        try:
-            return json.loads(text)
-        except ValueError:
-            return value
-    return value
-
-
-def _from_flat(mapping: Mapping[str, Any], prefix: str) -> dict[str, dict[str, Any]]:
-    """Entries from keys like THRIFT_CLIENTS_BILLING_POOL_SIZE (alias billing, pool_size)."""
-    start = prefix.upper() + "_"
-    settings = sorted(_ENTRY_KEYS, key=len, reverse=True)
-    entries: dict[str, dict[str, Any]] = {}
-    for key, value in mapping.items():
-        upper = str(key).upper()
-        if not upper.startswith(start):
-            continue
-        rest = upper[len(start) :]
-        for setting in settings:
-            suffix = "_" + setting.upper()
-            if rest.endswith(suffix) and len(rest) > len(suffix):
-                alias = rest[: -len(suffix)].lower()
-                entries.setdefault(alias, {})[setting] = _decode(value)
-                break
-        else:
-            raise ConfigError(
-                f"cannot read {key!r}: expected {start}<ALIAS>_<SETTING> with a setting among "
-                f"{', '.join(k.upper() for k in _ENTRY_KEYS)}"
-            )
-    return entries
-
-
-def _load_toml(name: str, raw: bytes) -> Any:
-    """Parsed TOML, with tomllib (Python 3.11+) or tomli (a dependency before 3.11)."""
-    if sys.version_info >= (3, 11):
-        import tomllib as toml
-    else:
-        import tomli as toml
-    try:
-        return toml.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"invalid TOML in {name!r}: {exc}") from exc

@@ -1,4 +1,4 @@
-"""Views: look a customer up through request.thrift.customers.
+"""Views: look a customer up through request.thrift.customers (sync) or aclients (async).
 
 Bad input answers 400 (not a number), 404 (no such customer) or 422 (a number the service
 cannot take); a service that is down answers 503, one that fails mid-call 502; never 500.
@@ -14,9 +14,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from thrift_bridge import ThriftBridgeError, to_dict
+from thrift_bridge.adapters.django import aclients
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
 
 from ...http_status import failure_of
+from ...lookups import customer_with_accounts
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -73,3 +75,16 @@ def customer_json(request: HttpRequest, customer_id: int) -> JsonResponse:
     except CustomerNotFound as exc:
         return JsonResponse({"error": exc.message, "pid": os.getpid()}, status=404)
     return JsonResponse({"customer": to_dict(customer), "pid": os.getpid()})
+
+
+async def customer_json_async(request: HttpRequest, customer_id: int) -> JsonResponse:
+    """`customer_json` as an async view: the customer and their accounts, fetched at once."""
+    try:
+        return JsonResponse(await customer_with_accounts(aclients["customers"], customer_id))
+    except CustomerNotFound as exc:
+        return JsonResponse({"error": exc.message, "pid": os.getpid()}, status=404)
+    except ThriftBridgeError as error:
+        failure = failure_of(error)
+        if failure is None:
+            raise  # a configuration bug: a 500, with its traceback in the log
+        return JsonResponse({"error": failure.detail}, status=failure.status)
