@@ -835,9 +835,11 @@ def test_example_app_with_the_test_client(demo_url, monkeypatch):
     assert body["customer"]["name"] == "Ada Lovelace"
     assert [a["id"] for a in body["accounts"]] == [101, 102]
     assert web.get("/api/customers/999").status_code == 404
-    too_big = "9" * 30  # past the IDL's i64: refused before any call, never a 500
-    assert web.get(f"/api/customers/{too_big}").status_code == 400
-    assert b"Please enter a customer number." in web.post("/", data={"customer_id": too_big}).data
+    too_big = "9" * 30  # past the IDL's i64: the service cannot take it (422), never a 500
+    assert web.get(f"/api/customers/{too_big}").status_code == 422
+    page = web.post("/", data={"customer_id": too_big})
+    assert page.status_code == 422
+    assert b"That customer number is out of range." in page.data
     assert b"Please enter a customer number." in web.post("/", data={}).data
     app.extensions["thriftclient"].close()
 
