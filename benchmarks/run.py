@@ -659,10 +659,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         print("--quick: RESULTS.md not written")
     else:
-        with open(args.output, "w") as out:
-            out.write(text + _fleet_section(args.output))
+        write_results(args.output, text)
         print(f"wrote {os.path.relpath(args.output)}")
     return 0
+
+
+def write_results(path: str, text: str) -> None:
+    """Write `text` to `path`, keeping the Fleet section `make bench-fleet` wrote there."""
+    kept = _fleet_section(path)  # read before opening for "w" empties the file
+    with open(path, "w") as out:
+        out.write(text + kept)
 
 
 def _fleet_section(path: str) -> str:

@@ -44,3 +44,5 @@ def test_make_bench_keeps_the_fleet_section(tmp_path: Any) -> None:
     results.write_text("# Benchmark results\n\nold tables\n\n## Fleet\n\nfigures\n")
     assert run._fleet_section(str(results)) == "\n## Fleet\n\nfigures\n"
     assert run._fleet_section(str(tmp_path / "absent.md")) == ""
+    run.write_results(str(results), "# Benchmark results\n\nnew tables\n")
+    assert results.read_text() == "# Benchmark results\n\nnew tables\n\n## Fleet\n\nfigures\n"
