@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ._caller import CallerCore
     from ._hooks import CallTrace
     from ._middleware import Call
+    from ._outcome import Outcome
 
 __all__ = ["call_steps"]
 
@@ -106,8 +107,8 @@ def call_steps(
                         raise exceeded(time.monotonic(), method=name, endpoint=where) from exc
                     raise
                 else:
-                    started = time.monotonic()
                     if left is not None:  # waiting for the connection spent some of it
+                        started = time.monotonic()
                         left = remaining(started) or 0.0
                         if left <= 0:
                             pool.release(conn)
@@ -115,8 +116,8 @@ def call_steps(
                             outstanding = None
                             raise exceeded(started, method=name, endpoint=where)
                         timeout = min(timeout, left)
-                    if left is not None and info is not None and core.carries_headers:
-                        info.headers[BUDGET_HEADER] = encode_budget(left)
+                        if info is not None and core.carries_headers:
+                            info.headers[BUDGET_HEADER] = encode_budget(left)
                     try:
                         result = yield CALL, (conn, timeout if left is not None else None)
                     except CallError as exc:
@@ -128,10 +129,10 @@ def call_steps(
                         return result
             # The attempt failed: settle it, tell the balancer, then retry or give up.
             now = time.monotonic()
+            outcome: Outcome | None = None
             if isinstance(failure, CallError):
                 outcome = core.settle(failure.call, name, failure.error, info)
                 pool.release(failure.connection, clean=outcome.keep)
-                attempts.append((failure.call.endpoint.redacted_url, outcome.error))
                 if outstanding is not None:
                     answered = outcome.keep and isinstance(failure.error, core.answers[name])
                     if answered or not outcome.keep:
@@ -139,37 +140,32 @@ def call_steps(
                     else:
                         core.abandoned(pool, now)  # refused before a byte went out: no verdict
                     outstanding = None
-                cause = failure.error
-                if isinstance(cause, Timeout) and expired(now):
-                    raise exceeded(
-                        now, method=name, endpoint=failure.call.endpoint.redacted_url
-                    ) from cause
-                sent = failure.call.request_sent
-                reached = failure.call.request_started
-                if not outcome.retryable or not retry.may_retry(name, sent=sent, attempt=attempt):
-                    with_attempts(outcome.error, attempts)
-                    raise_outcome(outcome, cause)
-            else:
+                cause, error = failure.error, outcome.error
+                endpoint = failure.call.endpoint.redacted_url
+                sent, reached = failure.call.request_sent, failure.call.request_started
+            else:  # a connect that failed: nothing was written
+                assert isinstance(failure, ConnectError)  # the only other kind the loop takes
                 core.connect_failed(pool, now)
                 outstanding = None
-                attempts.append((pool.endpoint.redacted_url, failure))
-                if isinstance(failure, Timeout) and expired(now):
-                    raise exceeded(
-                        now, method=name, endpoint=pool.endpoint.redacted_url
-                    ) from failure
-                if not isinstance(failure, ConnectError) or not retry.may_retry(
-                    name, sent=False, attempt=attempt
-                ):
-                    if isinstance(failure, ConnectError):
-                        failure.method = failure.method or name
-                    raise with_attempts(failure, attempts)
-                outcome, cause, reached = None, failure, False
-            # Free only while it can go somewhere usable (see `_budget`): with the fleet down,
-            # a retry after a refused connect draws on the budget like any other.
-            free = not reached and core.elsewhere(now, (*tried, pool))
-            if budget is not None and not budget.may_retry(now, reached_server=not free):
-                _log.debug("retry of %s not made: the retry budget is spent", name)
-                with_attempts(cause if outcome is None else outcome.error, attempts)
+                failure.method = failure.method or name
+                cause = error = failure
+                endpoint = pool.endpoint.redacted_url
+                sent = reached = False
+            attempts.append((endpoint, error))
+            if isinstance(cause, Timeout) and expired(now):
+                raise exceeded(now, method=name, endpoint=endpoint) from cause
+            refused = (outcome is not None and not outcome.retryable) or not retry.may_retry(
+                name, sent=sent, attempt=attempt
+            )
+            if not refused and budget is not None:
+                # Free only while it can go somewhere usable (see `_budget`): with the fleet
+                # down, a retry after a refused connect draws on the budget like any other.
+                free = not reached and core.elsewhere(now, (*tried, pool))
+                if not budget.may_retry(now, reached_server=not free):
+                    _log.debug("retry of %s not made: the retry budget is spent", name)
+                    refused = True
+            if refused:
+                with_attempts(error, attempts)
                 if outcome is not None:
                     raise_outcome(outcome, cause)
                 raise cause
@@ -180,7 +176,7 @@ def call_steps(
             if left is not None and delay >= left:
                 raise exceeded(now, method=name) from cause
             if trace is not None:
-                trace.retry(cause if outcome is None else outcome.error, attempt, delay)
+                trace.retry(error, attempt, delay)
             if delay:
                 yield WAIT, delay
             tried = (*tried, pool)
