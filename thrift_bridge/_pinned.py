@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _hooks
 from ._calls import call_on
@@ -16,16 +16,72 @@ from ._service import no_such_method
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from ._caller import CallerCore
     from ._calls import Caller
     from ._connection import Connection
     from ._hooks import CallTrace
     from ._middleware import Call
     from ._pool import ConnectionPool
 
-__all__ = ["PinnedClient"]
+__all__ = ["PinnedClient", "PinnedSession"]
 
 
-class PinnedClient:
+class PinnedSession:
+    """What the sync and async pinned clients decide alike, with no I/O: whether a call may
+    go out on the session's connection, and how a failed one ends (it may break the session).
+    """
+
+    _broken: BaseException | None
+
+    def _ready(
+        self, caller: CallerCore, conn: Any, name: str, info: Call | None
+    ) -> tuple[float | None, dict[str, Any]]:
+        """The timeout of a call of `name` on `conn`, and where it goes (for errors); raise
+        what the caller gets if the call may not go out."""
+        where = {"endpoint": conn.endpoint.redacted_url, "method": name}
+        if self._broken is not None:
+            raise TransportError(
+                "the pinned connection was discarded after an earlier error", **where
+            ) from self._broken
+        if inherited(conn):
+            # Parent and child would share one socket and one sequence counter, and each read
+            # the other's replies. A fresh connection would silently lose the session's state.
+            raise PoolError(
+                "this connection was pinned before os.fork(): the parent process still uses "
+                "it; pin a new one in the child (client.connection())",
+                **where,
+            )
+        if name not in caller.answers:
+            raise AttributeError(no_such_method(name, caller.module, caller.answers))
+        headers = info.headers if info is not None and caller.carries_headers else None
+        return pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where), where
+
+    def _failed(
+        self,
+        caller: CallerCore,
+        call: Any,
+        name: str,
+        exc: BaseException,
+        info: Call | None,
+        where: dict[str, Any],
+    ) -> NoReturn:
+        """End a call that raised `exc`: settle it, break the session if the connection is
+        out of step, raise what the caller gets."""
+        outcome = caller.settle(call, name, exc, info)
+        if not outcome.keep:
+            self._broken = outcome.error
+        if isinstance(exc, Timeout) and expired(time.monotonic()):
+            raise exceeded(time.monotonic(), **where) from exc
+        raise_outcome(outcome, exc)
+        raise AssertionError("raise_outcome always raises")
+
+    @property
+    def broken(self) -> bool:
+        """Whether a call left the connection out of step (it is closed on release)."""
+        return self._broken is not None
+
+
+class PinnedClient(PinnedSession):
     """The service's methods bound to one connection, for several calls in a row.
 
     ::
@@ -98,40 +154,17 @@ class PinnedClient:
                 trace.attempt(self._pool.endpoint)
                 return _hooks.traced(trace, self._direct, name, args, kwargs, info, trace)
         conn = self._conn
-        where = {"endpoint": self._pool.endpoint.redacted_url, "method": name}
         if conn is None:
-            raise PoolClosed("the pinned connection was already released", **where)
-        if self._broken is not None:
-            raise TransportError(
-                "the pinned connection was discarded after an earlier error", **where
-            ) from self._broken
-        if inherited(conn):
-            # Parent and child would share one socket and one sequence counter, and each read
-            # the other's replies. A fresh connection would silently lose the session's state.
-            raise PoolError(
-                "this connection was pinned before os.fork(): the parent process still uses "
-                "it; pin a new one in the child (client.connection())",
-                **where,
+            raise PoolClosed(
+                "the pinned connection was already released",
+                endpoint=self._pool.endpoint.redacted_url,
+                method=name,
             )
-        if name not in self._caller.answers:
-            raise AttributeError(no_such_method(name, self._caller.module, self._caller.answers))
-        headers = info.headers if info is not None and self._caller.carries_headers else None
-        timeout = pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where)
+        timeout, where = self._ready(self._caller, conn, name, info)
         try:
             return call_on(conn, name, args, kwargs, info, timeout, trace)
         except BaseException as exc:
-            outcome = self._caller.settle(conn, name, exc, info)
-            if not outcome.keep:
-                self._broken = outcome.error
-            if isinstance(exc, Timeout) and expired(time.monotonic()):
-                raise exceeded(time.monotonic(), **where) from exc
-            raise_outcome(outcome, exc)
-            raise  # unreachable: raise_outcome always raises
-
-    @property
-    def broken(self) -> bool:
-        """Whether a call left the connection out of step (it is closed on release)."""
-        return self._broken is not None
+            self._failed(self._caller, conn, name, exc, info, where)
 
     def __enter__(self) -> PinnedClient:
         return self

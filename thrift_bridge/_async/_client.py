@@ -11,16 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-import time
 import weakref
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _hooks
 from .._base import ClientBase
 from .._caller import CallError
-from .._deadline import exceeded, expired, pinned_timeout
-from .._exceptions import PoolClosed, PoolError, Timeout, TransportError
-from .._outcome import raise_outcome
+from .._exceptions import PoolClosed
+from .._pinned import PinnedSession
 from .._pool import inherited
 from .._service import no_such_method
 from ._calls import AsyncCaller, achain
@@ -272,7 +270,7 @@ class AsyncClient(ClientBase):
         return self._closed
 
 
-class AsyncPinnedClient:
+class AsyncPinnedClient(PinnedSession):
     """One connection of an `AsyncClient` for several calls in a row (`client.connection()`).
 
     ::
@@ -365,44 +363,18 @@ class AsyncPinnedClient:
                 if self._pool is not None:
                     trace.attempt(self._pool.endpoint)
                 return await _hooks.atraced(trace, self._direct(name, args, kwargs, info, trace))
-        module = self._client.client_class.__module__
         if conn is None or caller is None:
             raise PoolClosed(
                 "the pinned connection is not held: use 'async with client.connection() as c:'",
                 method=name,
             )
-        where = {"endpoint": conn.endpoint.redacted_url, "method": name}
-        if self._broken is not None:
-            raise TransportError(
-                "the pinned connection was discarded after an earlier error", **where
-            ) from self._broken
-        if inherited(conn):
-            raise PoolError(
-                "this connection was pinned before os.fork(): the parent process still uses "
-                "it; pin a new one in the child (client.connection())",
-                **where,
-            )
-        if name not in caller.answers:
-            raise AttributeError(no_such_method(name, module, caller.answers))
-        headers = info.headers if info is not None and caller.carries_headers else None
-        timeout = pinned_timeout(conn.endpoint.timeout, time.monotonic(), headers, **where)
+        timeout, where = self._ready(caller, conn, name, info)
         try:
             return await conn.call(
                 name, args, kwargs, info, timeout=timeout, pinned=True, trace=trace
             )
         except CallError as failure:
-            outcome = caller.settle(failure.call, name, failure.error, info)
-            if not outcome.keep:
-                self._broken = outcome.error
-            if isinstance(failure.error, Timeout) and expired(time.monotonic()):
-                raise exceeded(time.monotonic(), **where) from failure.error
-            raise_outcome(outcome, failure.error)
-            raise  # unreachable: raise_outcome always raises
-
-    @property
-    def broken(self) -> bool:
-        """Whether a call left the connection out of step (it is closed on release)."""
-        return self._broken is not None
+            self._failed(caller, failure.call, name, failure.error, info, where)
 
 
 if TYPE_CHECKING:
