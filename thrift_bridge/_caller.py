@@ -27,6 +27,7 @@ from thrift.Thrift import TApplicationException
 from . import _hooks
 from ._balance import make_balancer
 from ._budget import RetryBudget
+from ._deadline import remaining
 from ._discovery import Discovery
 from ._exceptions import ConnectError
 from ._outcome import Outcome, settle
@@ -155,9 +156,21 @@ class CallerCore:
         self._answered = threading.Condition()  # notified when a resolution ends
         _hooks.register(self)  # instrumentation observes every client's pools
 
+    #: The pool class of this kind of client (`ConnectionPool` or `AsyncConnectionPool`).
+    pool_class: Any = None
+
     def _make_pool(self, endpoint: Endpoint) -> Any:
-        """The pool of one endpoint (the sync or async kind)."""
-        raise NotImplementedError
+        """The pool of one endpoint, of this client's kind, sized by its settings."""
+        settings = self.settings
+        return self.pool_class(
+            endpoint,
+            self.client_class,
+            size=settings.pool_size,
+            timeout=settings.pool_timeout,
+            max_idle=settings.max_idle,
+            max_lifetime=settings.max_lifetime,
+            service_name=settings.service_name,
+        )
 
     # -- choosing an endpoint ------------------------------------------------------------------
 
@@ -291,10 +304,19 @@ class CallerCore:
             )
         return list(gone)
 
-    def begin_call(self, now: float) -> None:
+    def begin_call(self) -> None:
         """A call starts: it earns the retry budget its share."""
-        if self.budget is not None:
-            self.budget.deposit(now)
+        budget = self.budget
+        if budget is not None:
+            budget.deposit(time.monotonic())
+
+    def resolve_timeout(self, now: float) -> float:
+        """How long the DNS lookups a call waits for may take: the resolver's 5 s, or what
+        the deadline in force leaves (at least 1 ms)."""
+        from ._resolver import DEFAULT_DNS_TIMEOUT
+
+        left = remaining(now)
+        return DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(DEFAULT_DNS_TIMEOUT, left))
 
     def count_retry(self) -> None:
         """Count one retry (for `stats()`)."""

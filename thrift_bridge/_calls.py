@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _hooks
 from ._caller import ACQUIRE, CALL, CallerCore, CallError
-from ._deadline import IN_FORCE, remaining
+from ._deadline import IN_FORCE
 from ._exceptions import ConnectError
 from ._headers import reply_headers, send_headers
 from ._pool import ConnectionPool
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from ._connection import Connection
-    from ._endpoint import Endpoint
     from ._hooks import CallTrace
     from ._middleware import Call
 
@@ -60,17 +59,7 @@ def call_on(
 class Caller(CallerCore):
     """The pools of a sync client's endpoints and the runner of its calls (see the module doc)."""
 
-    def _make_pool(self, endpoint: Endpoint) -> ConnectionPool:
-        settings = self.settings
-        return ConnectionPool(
-            endpoint,
-            self.client_class,
-            size=settings.pool_size,
-            timeout=settings.pool_timeout,
-            max_idle=settings.max_idle,
-            max_lifetime=settings.max_lifetime,
-            service_name=settings.service_name,
-        )
+    pool_class = ConnectionPool
 
     def run(
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
@@ -86,9 +75,7 @@ class Caller(CallerCore):
         pool = self.only
         if pool is None or IN_FORCE() is not None:
             return self._stepped(name, args, kwargs, info, None)
-        budget = self.budget
-        if budget is not None:
-            budget.deposit(time.monotonic())
+        self.begin_call()
         try:
             conn = pool.acquire()
         except ConnectError as exc:
@@ -120,11 +107,10 @@ class Caller(CallerCore):
 
     def refresh(self) -> None:
         """Resolve the discovered names that are due, in this thread (bounded by the deadline)."""
-        from ._resolver import DEFAULT_DNS_TIMEOUT, resolve
+        from ._resolver import resolve
 
         now = time.monotonic()
-        left = remaining(now)
-        timeout = DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(5.0, left))
+        timeout = self.resolve_timeout(now)
         for discovery in self.due_resolutions(now):
             try:
                 targets = resolve(discovery.endpoint, timeout)

@@ -60,7 +60,7 @@ def call_steps(
     failure: BaseException | None = None
     attempts: list[tuple[str, BaseException]] = []  # (endpoint, why) of each failed attempt
     if first is None:
-        core.begin_call(time.monotonic())
+        core.begin_call()
     else:
         pool, failure = first
     outstanding = None  # the pool whose pick the balancer still counts

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import _hooks
 from .._caller import ACQUIRE, CALL, CallerCore, CallError
-from .._deadline import IN_FORCE, remaining
+from .._deadline import IN_FORCE
 from .._exceptions import ConnectError
 from .._steps import call_steps
 from ._connection import AsyncCall
@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Generator
 
     from .._discovery import Discovery
-    from .._endpoint import Endpoint
     from .._hooks import CallTrace
     from .._middleware import Call
 
@@ -68,17 +67,7 @@ class AsyncCaller(CallerCore):
         #: DNS lookups under way (kept referenced until they end).
         self._resolving: set[asyncio.Future[None]] = set()
 
-    def _make_pool(self, endpoint: Endpoint) -> AsyncConnectionPool:
-        settings = self.settings
-        return AsyncConnectionPool(
-            endpoint,
-            self.client_class,
-            size=settings.pool_size,
-            timeout=settings.pool_timeout,
-            max_idle=settings.max_idle,
-            max_lifetime=settings.max_lifetime,
-            service_name=settings.service_name,
-        )
+    pool_class = AsyncConnectionPool
 
     async def run(
         self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], info: Call | None = None
@@ -96,9 +85,7 @@ class AsyncCaller(CallerCore):
         pool = self.only
         if pool is None or IN_FORCE() is not None:
             return await self._stepped(name, args, kwargs, info, None)
-        budget = self.budget
-        if budget is not None:
-            budget.deposit(time.monotonic())
+        self.begin_call()
         conn = pool.take()
         failure: BaseException
         try:
@@ -150,8 +137,7 @@ class AsyncCaller(CallerCore):
         endpoint is known yet (bounded by the deadline)."""
         now = time.monotonic()
         due = self.due_resolutions(now)
-        left = remaining(now)
-        timeout = 5.0 if left is None else max(0.001, min(5.0, left))
+        timeout = self.resolve_timeout(now)
         tasks = [asyncio.ensure_future(self._resolve(d, timeout)) for d in due]
         self._resolving.update(tasks)
         for task in tasks:
