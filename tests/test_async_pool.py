@@ -85,9 +85,11 @@ async def test_the_bound_holds_and_a_caller_waits_at_most_the_timeout(server):
             PoolTimeout, match=r"all 1 connections of the pool stayed busy for 0\.05s"
         ):
             await bounded(pool.acquire())
+        with pytest.raises(PoolTimeout, match=r"for 0\.01s"):  # a timeout of its own
+            await bounded(pool.acquire(timeout=0.01))
         stats = pool.stats()
         pool.release(held)
-    assert (stats["open"], stats["in_use"], stats["waits"], stats["timeouts"]) == (1, 1, 1, 1)
+    assert (stats["open"], stats["in_use"], stats["waits"], stats["timeouts"]) == (1, 1, 2, 2)
     assert server.connections_accepted == 1
 
 

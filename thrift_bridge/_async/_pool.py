@@ -28,6 +28,9 @@ if TYPE_CHECKING:
 
 __all__ = ["AsyncConnectionPool"]
 
+#: One caller in line: its future, when its wait ends (loop time), and how long it waits.
+_Waiter = tuple["asyncio.Future[AsyncConnection | None]", float, float]
+
 
 class AsyncConnectionPool:
     """Up to `size` connections to one endpoint, for the event loop that first uses it.
@@ -68,7 +71,7 @@ class AsyncConnectionPool:
         self._conns: list[AsyncConnection] = []
         self._opening = 0
         #: Callers waiting for room, first come first served, with their deadlines.
-        self._waiters: deque[tuple[asyncio.Future[AsyncConnection | None], float]] = deque()
+        self._waiters: deque[_Waiter] = deque()
         self._line_timer: asyncio.TimerHandle | None = None
         self._closed = False
         self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
@@ -146,7 +149,7 @@ class AsyncConnectionPool:
         self._waits += 1
         waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
         due = loop.time() + wait
-        self._waiters.append((waiter, due))
+        self._waiters.append((waiter, due, wait))
         timer = self._line_timer
         if timer is None or due < timer.when():  # a shorter wait than those before it
             if timer is not None:
@@ -178,30 +181,30 @@ class AsyncConnectionPool:
         self._line_timer = None
         assert self._loop is not None
         now = self._loop.time()
-        kept: deque[tuple[asyncio.Future[AsyncConnection | None], float]] = deque()
-        for waiter, due in self._waiters:
+        kept: deque[_Waiter] = deque()
+        for waiter, due, wait in self._waiters:
             if waiter.done():
                 continue
             if due <= now:
                 self._timeouts += 1
                 waiter.set_exception(
                     PoolTimeout(
-                        pool_timeout_message(self.size, self.timeout),
+                        pool_timeout_message(self.size, wait),
                         endpoint=self.endpoint.redacted_url,
                     )
                 )
             else:
-                kept.append((waiter, due))
+                kept.append((waiter, due, wait))
         self._waiters = kept
         if kept:
-            first = min(due for _, due in kept)
+            first = min(due for _, due, _ in kept)
             self._line_timer = self._loop.call_at(first, self._time_out_waiters)
 
     def _hand_over(self) -> None:
         """Give room to the first in line: a connection with a free share, or leave to open one."""
         waiters = self._waiters
         while waiters:
-            waiter, _ = waiters[0]
+            waiter = waiters[0][0]
             if waiter.done():  # cancelled or timed out while in line
                 waiters.popleft()
                 continue
