@@ -24,6 +24,7 @@ from thrift_bridge import (
     Timeout,
     TransportError,
     deadline,
+    parse_url,
 )
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
@@ -590,3 +591,44 @@ def test_p2c_counts_the_wait_for_a_connection_in_an_endpoints_latency():
             pytest.fail("the call never went to the busy endpoint")
     # It waited at least until the release: far above the server's own microseconds.
     assert ewma >= (released - times["calling"]) / 2
+
+
+# --- per-endpoint THeader headers ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_each_endpoint_sends_its_own_headers_and_middleware_sees_the_shared_ones(kind):
+    """Endpoints that differ on a header each send their own value; the headers they share
+    are the call's, which middleware sees (and may change)."""
+    one = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    two = HeaderCheckingProcessor(AllTypes.Processor(AllTypesHandler()))
+    seen: list[dict[str, str]] = []
+
+    def watch(call, proceed):
+        seen.append(dict(call.headers))
+        return proceed(call)
+
+    async def awatch(call, proceed):
+        seen.append(dict(call.headers))
+        return await proceed(call)
+
+    with serve(one, transport="header") as a, serve(two, transport="header") as b:
+        endpoints = [
+            parse_url(a.url, headers={"x-tenant": "a", "x-app": "shop"}),
+            parse_url(b.url, headers={"x-tenant": "b", "x-app": "shop"}),
+        ]
+        if kind == "sync":
+            with Client(AllTypes, endpoints, balancer="round_robin", middleware=[watch]) as c:
+                assert [c.add(i, 1) for i in range(4)] == [1, 2, 3, 4]
+        else:
+
+            async def calls() -> list[int]:
+                options = {"balancer": "round_robin", "middleware": [awatch]}
+                async with AsyncClient(AllTypes, endpoints, **options) as c:
+                    return [await asyncio.wait_for(c.add(i, 1), BOUND) for i in range(4)]
+
+            assert asyncio.run(calls()) == [1, 2, 3, 4]
+    assert [h["x-tenant"] for h in one.seen] == ["a", "a"]
+    assert [h["x-tenant"] for h in two.seen] == ["b", "b"]
+    assert all(h["x-app"] == "shop" for h in one.seen + two.seen)
+    assert seen == [{"x-app": "shop"}] * 4

@@ -138,10 +138,14 @@ class CallerCore:
         #: The client's per-call headers (`call_headers`), of the current thread or task.
         self.scope = scope
         header_endpoints = all("header" in (ep.transport, ep.protocol) for ep in endpoints)
-        #: The headers every call carries (THeader endpoints), as middleware sees them; over
-        #: http(s) the endpoint's `headers` are HTTP headers instead.
+        #: The headers every call carries whichever endpoint it goes to (THeader endpoints),
+        #: as middleware sees them; a header the endpoints differ on is each one's own (see
+        #: `send_headers`). Over http(s) the endpoint's `headers` are HTTP headers instead.
         socket_headers = header_endpoints and not any(ep.is_http for ep in endpoints)
-        self.static_headers = dict(endpoints[0].headers) if socket_headers else {}
+        shared = set(endpoints[0].headers).intersection(*(ep.headers for ep in endpoints[1:]))
+        self.static_headers = (
+            {k: v for k, v in endpoints[0].headers if (k, v) in shared} if socket_headers else {}
+        )
         self.carries_headers = header_endpoints
         self.limiter = None
         rate = settings.calls_per_second

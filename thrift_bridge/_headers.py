@@ -29,11 +29,17 @@ def check_headers(headers: object) -> dict[str, str]:
 
 def send_headers(trans: Any, endpoint: Endpoint, info: Call) -> None:
     """Queue the endpoint's and the call's headers on a THeaderTransport for the next request
-    (over http(s), the endpoint's `headers` are the HTTP request's, not THeader's)."""
+    (over http(s), the endpoint's `headers` are the HTTP request's, not THeader's).
+
+    The call's headers hold those every endpoint shares (middleware may have changed them);
+    the endpoint's own go out only where the call does not name them.
+    """
+    headers = info.headers
     if not endpoint.is_http:
         for key, value in endpoint.headers:
-            trans.set_header(key.encode(), value.encode())
-    for key, value in info.headers.items():
+            if key not in headers:
+                trans.set_header(key.encode(), value.encode())
+    for key, value in headers.items():
         trans.set_header(key.encode(), value.encode())
 
 
