@@ -30,7 +30,7 @@ from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
 from .dnsmasq import Dnsmasq, common_port
 from .generated.alltypes import AllTypes
-from .handlers import AllTypesHandler
+from .handlers import AllTypesHandler, HeldHandler
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -632,3 +632,50 @@ def test_each_endpoint_sends_its_own_headers_and_middleware_sees_the_shared_ones
     assert [h["x-tenant"] for h in two.seen] == ["b", "b"]
     assert all(h["x-app"] == "shop" for h in one.seen + two.seen)
     assert seen == [{"x-app": "shop"}] * 4
+
+
+def test_an_endpoint_that_left_the_dns_is_counted_until_its_last_call_ends(dns):
+    """An endpoint the DNS dropped while a call was on it drains: its call stays counted in
+    stats() and fleet_stats() (by its URL) through later DNS changes, until it ends."""
+    port = common_port(HOSTS)
+    held = HeldHandler()
+    servers = [
+        serve(AllTypes.Processor(held if h == HOSTS[0] else AllTypesHandler()), host=h, port=port)
+        for h in HOSTS
+    ]
+    leaving = f"tcp://{HOSTS[0]}:{port}"
+    answers: list[str] = []
+    try:
+        dns.write({"api.svc.test": HOSTS[:1]})
+        dns.reload()
+        url = (
+            f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
+            "&resolve_interval=0.2"
+        )
+        with Client(AllTypes, url, balancer="round_robin") as client:
+            worker = threading.Thread(target=lambda: answers.append(client.slow_echo("held", 0)))
+            worker.start()
+            try:
+                assert held.started.wait(BOUND)  # a call in flight on the first endpoint
+                for named in (HOSTS[1:2], HOSTS[1:]):  # it leaves; then another one comes
+                    dns.write({"api.svc.test": named})
+                    dns.reload()
+                    wanted = [f"tcp://{h}:{port}" for h in named]
+                    for _ in range(500):  # calls go on while the next resolution comes due
+                        assert client.add(1, 1) == 2
+                        if _members(client.fleet_stats()) == wanted:
+                            break
+                        time.sleep(0.01)
+                    else:
+                        pytest.fail(f"discovery never saw {wanted}")
+                stats, fleet = client.stats(), client.fleet_stats()
+            finally:
+                held.release.set()
+                worker.join(BOUND)
+    finally:
+        for server in servers:
+            server.close()
+    assert answers == ["held"]
+    assert stats["in_use"] == 1  # the draining endpoint's call
+    assert fleet["endpoints"][leaving]["draining"] is True
+    assert fleet["endpoints"][leaving]["pending"] == 1

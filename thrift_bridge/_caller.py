@@ -295,9 +295,9 @@ class CallerCore:
             gone = set(change.removed) | set(change.draining)
             self.by_endpoint = {ep: pool for ep, pool in by_endpoint.items() if pool not in gone}
             self._found = {self.by_endpoint[ep]: d for ep, d in owner.items()}
-            self.pools = list(self.by_endpoint.values()) + [
-                pool for pool in self.pools if pool in set(change.draining)
-            ]
+            # Draining pools (calls still in flight) count until the balancer lets them go,
+            # however many updates later that is.
+            self.pools = [*self.by_endpoint.values(), *self.balancer.draining()]
         if change.added or gone:
             _log.info(
                 "DNS discovery of %s: %d endpoints (%d new, %d leaving)",
@@ -373,17 +373,16 @@ class CallerCore:
     def fleet_stats(self) -> dict[str, Any]:
         """Each endpoint's state (balancer, ejection), the retry budget and discovery."""
         now = time.monotonic()
-        endpoint_of = {pool: pool.endpoint.redacted_url for pool in self.pools}
         if self.balancer is None:
             only = self.only
             balancer: dict[str, Any] = {"policy": None, "panic": False, "endpoints": {}}
             if only is not None:
-                balancer["endpoints"] = {endpoint_of[only]: {"pending": 0, "state": "alive"}}
+                url = only.endpoint.redacted_url
+                balancer["endpoints"] = {url: {"pending": 0, "state": "alive"}}
         else:
             balancer = self.balancer.stats(now)
-            balancer["endpoints"] = {
-                endpoint_of.get(pool, repr(pool)): row
-                for pool, row in balancer["endpoints"].items()
+            balancer["endpoints"] = {  # the balancer's members are the pools
+                pool.endpoint.redacted_url: row for pool, row in balancer["endpoints"].items()
             }
         return {
             "balancer": balancer["policy"],

@@ -119,6 +119,11 @@ class Balancer(Generic[K]):
         with self._lock:
             return tuple(key for key, node in self._nodes.items() if not node.draining)
 
+    def draining(self) -> tuple[K, ...]:
+        """The members left out of the fleet that still have calls in flight."""
+        with self._lock:
+            return tuple(key for key, node in self._nodes.items() if node.draining)
+
     def pick(self, now: float, avoid: Collection[K] = ()) -> K:
         """The endpoint for the next attempt, counted as outstanding there (see the module doc)."""
         with self._lock:
