@@ -17,10 +17,8 @@ from hypothesis import strategies as st
 import thrift_bridge
 from thrift_bridge import ConfigError, DeadlineExceeded, Timeout, deadline
 from thrift_bridge._deadline import (
-    BUDGET_HEADER,
     attempt_timeout,
     budget_from_headers,
-    budget_headers,
     current,
     decode_budget,
     encode_budget,
@@ -221,13 +219,6 @@ def test_a_budget_survives_the_header_rounded_up_to_the_millisecond(seconds):
     decoded = decode_budget(encode_budget(seconds))
     assert decoded is not None
     assert seconds - 1e-9 <= decoded <= max(seconds, 0.001) + 0.001
-
-
-def test_the_header_carries_what_is_left_and_nothing_without_a_deadline():
-    assert budget_headers(0.0) == {}
-    with deadline(0.5, now=0.0):
-        assert budget_headers(0.2) == {BUDGET_HEADER: "300"}
-        assert budget_headers(0.5) == {}  # spent: no call is made, no header either
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,6 @@ __all__ = [
     "DeadlineScope",
     "attempt_timeout",
     "budget_from_headers",
-    "budget_headers",
     "current",
     "deadline",
     "decode_budget",
@@ -223,14 +222,6 @@ def decode_budget(value: str | bytes) -> float | None:
     if not 0 <= milliseconds < math.inf:
         return None
     return milliseconds / 1000
-
-
-def budget_headers(now: float) -> dict[str, str]:
-    """The ``Deadline-Budget`` header for a call made at `now`, or none without a deadline."""
-    left = remaining(now)
-    if left is None or left <= 0:
-        return {}
-    return {BUDGET_HEADER: encode_budget(left)}
 
 
 def budget_from_headers(headers: Mapping[str, str] | Mapping[bytes, bytes]) -> float | None:
