@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from thrift_bridge import Client, ClientSettings, ConfigError, parse_url
+from thrift_bridge import AsyncClient, Client, ClientSettings, ConfigError, parse_url
 from thrift_bridge._budget import RetryBudgetPolicy
 from thrift_bridge._ejection import EjectionPolicy
 from thrift_bridge._settings import CLIENT_OPTIONS, lifetime_with_jitter
@@ -126,3 +126,24 @@ def test_max_lifetime_jitter_stays_within_ten_percent():
     lifetimes = [lifetime_with_jitter(600.0, rng) for _ in range(2000)]
     assert all(540.0 <= value <= 660.0 for value in lifetimes)
     assert min(lifetimes) < 550.0 < 650.0 < max(lifetimes)  # spread, not a constant
+
+
+def test_stats_have_every_counter_before_any_endpoint_is_known():
+    """A discovering client before its first answer, and an async client before its first
+    call, count the same counters as any other client (all zero), and say nothing of a fleet."""
+    pytest.importorskip("dns")
+    url = "tcp://api.svc.test:9090?discovery=dns&dns_server=127.0.0.1:9"
+    counters = {"open", "idle", "in_use", "created", "reused", "discarded", "waits", "timeouts"}
+    with Client(Calculator, url) as client, Client(Calculator, "tcp://127.0.0.1:9") as single:
+        assert client.stats() == dict.fromkeys(counters | {"retries"}, 0)
+        assert single.stats().keys() == client.stats().keys()
+        assert client.fleet_stats()["endpoints"] == {}
+    pending = AsyncClient(Calculator, "tcp://127.0.0.1:9")
+    assert pending.stats() == dict.fromkeys(counters | {"retries"}, 0)
+    assert pending.fleet_stats() == {
+        "balancer": None,
+        "panic": False,
+        "endpoints": {},
+        "retry_budget": None,
+        "discovery": [],
+    }

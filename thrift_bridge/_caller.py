@@ -43,7 +43,23 @@ if TYPE_CHECKING:
     from ._middleware import Call
     from ._settings import ClientSettings
 
-__all__ = ["ACQUIRE", "CALL", "WAIT", "CallError", "CallState", "CallerCore"]
+__all__ = ["ACQUIRE", "CALL", "STATS", "WAIT", "CallError", "CallState", "CallerCore", "no_fleet_stats"]
+
+#: What `stats()` counts: each pool's counters summed (the pools' own `stats()`), and the
+#: client's retries.
+STATS = ("open", "idle", "in_use", "created", "reused", "discarded", "waits", "timeouts", "retries")
+
+
+def no_fleet_stats() -> dict[str, Any]:
+    """`fleet_stats()` of a client that knows no endpoint yet (nothing measured)."""
+    return {
+        "balancer": None,
+        "panic": False,
+        "endpoints": {},
+        "retry_budget": None,
+        "discovery": [],
+    }
+
 
 _log = logging.getLogger("thrift_bridge")
 
@@ -363,22 +379,21 @@ class CallerCore:
 
     def stats(self) -> dict[str, int]:
         """Pool counters summed over endpoints, plus `retries` made."""
-        total: dict[str, int] = {}
+        total = dict.fromkeys(STATS, 0)
         for pool in self.pools:
             for key, value in pool.stats().items():
-                total[key] = total.get(key, 0) + value
+                total[key] += value
         total["retries"] = self.retried
         return total
 
     def fleet_stats(self) -> dict[str, Any]:
         """Each endpoint's state (balancer, ejection), the retry budget and discovery."""
         now = time.monotonic()
-        if self.balancer is None:
-            only = self.only
-            balancer: dict[str, Any] = {"policy": None, "panic": False, "endpoints": {}}
-            if only is not None:
-                url = only.endpoint.redacted_url
-                balancer["endpoints"] = {url: {"pending": 0, "state": "alive"}}
+        if self.balancer is None:  # one endpoint, no balancer
+            assert self.only is not None
+            url = self.only.endpoint.redacted_url
+            endpoints = {url: {"pending": 0, "state": "alive"}}
+            balancer: dict[str, Any] = {"policy": None, "panic": False, "endpoints": endpoints}
         else:
             balancer = self.balancer.stats(now)
             balancer["endpoints"] = {  # the balancer's members are the pools

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _hooks
 from .._base import ClientBase
-from .._caller import CallError
+from .._caller import STATS, CallError, no_fleet_stats
 from .._exceptions import PoolClosed
 from .._pinned import PinnedSession
 from .._pool import inherited
@@ -215,15 +215,10 @@ class AsyncClient(ClientBase):
 
     def stats(self) -> dict[str, int]:
         """Pool counters summed over endpoints and event loops, plus `retries` made."""
-        total: dict[str, int] = {}
+        total = dict.fromkeys(STATS, 0)
         for state in list(self._loops.values()):
             for key, value in state.caller.stats().items():
-                total[key] = total.get(key, 0) + value
-        if not total:
-            total = dict.fromkeys(
-                ("open", "idle", "in_use", "created", "reused", "discarded", "waits", "timeouts"), 0
-            )
-            total["retries"] = 0
+                total[key] += value
         return total
 
     def fleet_stats(self) -> dict[str, Any]:
@@ -236,13 +231,7 @@ class AsyncClient(ClientBase):
         if state is None and self._last is not None:
             state = self._loops.get(self._last[0])
         if state is None:  # no call yet: nothing measured
-            return {
-                "balancer": None,
-                "panic": False,
-                "endpoints": {},
-                "retry_budget": None,
-                "discovery": [],
-            }
+            return no_fleet_stats()
         return state.caller.fleet_stats()
 
     async def aclose(self) -> None:
