@@ -128,7 +128,7 @@ class ConnectionPool:
         `timeout`: how long to wait for room (None: the pool's); `connect_timeout`: for a new
         connection (None: the endpoint's); time spent waiting for room comes off it.
         """
-        began = time.monotonic()
+        began = time.monotonic() if connect_timeout is not None else 0.0  # for a deadline's share
         with self._lock:
             # Queue behind earlier waiters: a thread that just released a connection must not
             # take it back before the waiter it woke runs (that starved waiters for minutes).
