@@ -140,10 +140,15 @@ class Ejector(Generic[K]):
         self._on_event = on_event
         self._width = self.policy.window / _SLICES
         self._health: dict[K, _Health] = {}
+        #: The keys ejected (resting or probing): any other key is usable without a look at
+        #: its record, so the usual call takes no lock here (a set read is atomic).
+        self._resting: set[K] = set()
         self._lock = threading.Lock()
 
     def is_usable(self, key: K, now: float) -> bool:
         """Whether a call may go to `key`: in rotation, or its rest is over and no probe is out."""
+        if key not in self._resting:
+            return True
         with self._lock:
             health = self._health.get(key)
             return (
@@ -154,6 +159,8 @@ class Ejector(Generic[K]):
 
     def claim(self, key: K, now: float) -> None:
         """A call is going to `key`: if its rest is over, this call is its probe."""
+        if key not in self._resting:
+            return
         with self._lock:
             health = self._health.get(key)
             if health is not None and health.until is not None and now >= health.until:
@@ -161,6 +168,8 @@ class Ejector(Generic[K]):
 
     def release(self, key: K) -> None:
         """A claimed call ended without a verdict (abandoned): a probe may go again."""
+        if key not in self._resting:
+            return
         with self._lock:
             health = self._health.get(key)
             if health is not None:
@@ -181,6 +190,7 @@ class Ejector(Generic[K]):
             health.probing = False
             if ok:  # the probe (or a call in panic mode) got an answer: back in rotation
                 self._health[key] = _Health()  # a clean slate, as Finagle's revive
+                self._resting.discard(key)
                 reason = f"a call succeeded after {health.ejections} ejection(s)"
                 return EjectionEvent("revived", key, now, reason)
             if probe_over:
@@ -217,12 +227,14 @@ class Ejector(Generic[K]):
         health.ejections += 1
         health.until = now + ejection_backoff(self.policy, health.ejections, self._rng)
         health.probing = False
+        self._resting.add(key)
         return EjectionEvent("ejected", key, now, reason, health.until, health.ejections)
 
     def forget(self, key: K) -> None:
         """Drop `key`'s record (it left the fleet)."""
         with self._lock:
             self._health.pop(key, None)
+            self._resting.discard(key)
 
     def state(self, key: K, now: float) -> dict[str, Any]:
         """`key`'s state for stats: ``state`` (alive, ejected, probing), ``until``,
