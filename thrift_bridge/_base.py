@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._endpoint import Endpoint
 from ._exceptions import ConfigError
-from ._headers import HeaderScope, check_headers
+from ._headers import HeaderScope, all_theader, check_headers
 from ._service import client_class_of, no_such_method, service_methods
 from ._settings import DEFAULT_MAX_IDLE, ClientSettings, check_idempotent, split_options
 from ._urls import DEFAULT_URL, parse_urls
@@ -133,7 +133,7 @@ class ClientBase:
 
         The block belongs to its thread or task, so a shared client never mixes headers up.
         """
-        if not all("header" in (ep.transport, ep.protocol) for ep in self.endpoints):
+        if not all_theader(self.endpoints):
             raise ConfigError(
                 "per-call headers need a THeader endpoint (transport=header or protocol=header); "
                 f"{self!r} has none"

@@ -30,6 +30,7 @@ from ._budget import RetryBudget
 from ._deadline import remaining
 from ._discovery import Discovery
 from ._exceptions import ConnectError
+from ._headers import all_theader
 from ._outcome import Outcome, settle
 
 if TYPE_CHECKING:
@@ -43,7 +44,16 @@ if TYPE_CHECKING:
     from ._middleware import Call
     from ._settings import ClientSettings
 
-__all__ = ["ACQUIRE", "CALL", "STATS", "WAIT", "CallError", "CallState", "CallerCore", "no_fleet_stats"]
+__all__ = [
+    "ACQUIRE",
+    "CALL",
+    "STATS",
+    "WAIT",
+    "CallError",
+    "CallState",
+    "CallerCore",
+    "no_fleet_stats",
+]
 
 #: What `stats()` counts: each pool's counters summed (the pools' own `stats()`), and the
 #: client's retries.
@@ -153,7 +163,7 @@ class CallerCore:
         self.answers = {name: (TApplicationException, *errors) for name, errors in declared.items()}
         #: The client's per-call headers (`call_headers`), of the current thread or task.
         self.scope = scope
-        header_endpoints = all("header" in (ep.transport, ep.protocol) for ep in endpoints)
+        header_endpoints = all_theader(endpoints)
         #: The headers every call carries whichever endpoint it goes to (THeader endpoints),
         #: as middleware sees them; a header the endpoints differ on is each one's own (see
         #: `send_headers`). Over http(s) the endpoint's `headers` are HTTP headers instead.

@@ -11,11 +11,17 @@ from ._exceptions import ConfigError
 
 if TYPE_CHECKING:
     import contextvars
+    from collections.abc import Sequence
 
     from ._endpoint import Endpoint
     from ._middleware import Call
 
-__all__ = ["HeaderScope", "check_headers", "reply_headers", "send_headers"]
+__all__ = ["HeaderScope", "all_theader", "check_headers", "reply_headers", "send_headers"]
+
+
+def all_theader(endpoints: Sequence[Endpoint]) -> bool:
+    """Whether every endpoint speaks THeader (transport or protocol): then calls carry headers."""
+    return all("header" in (ep.transport, ep.protocol) for ep in endpoints)
 
 
 def check_headers(headers: object) -> dict[str, str]:
