@@ -148,8 +148,6 @@ class ReplyStream:
             start += 4 + size
         if start:
             del raw[:start]
-        if len(raw) > self.max_frame + 4:  # never: a frame's size was checked above
-            raise ProtocolError(f"reply exceeds max_frame_size={self.max_frame} bytes")
 
     def _inflate(self, data: bytes) -> bytes:
         """Decompress the next bytes of the zlib stream, at most `limit` bytes of them."""
