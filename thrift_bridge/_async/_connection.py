@@ -164,6 +164,9 @@ class AsyncConnection(asyncio.Protocol):
         self._framed = endpoint.transport == "framed" and not endpoint.zlib
         self._zlib = endpoint.zlib or endpoint.transport == "zlib"
         self._replies = ReplyStream(endpoint)
+        #: Reads so far, and whether a put-off decode is to be retried (see `_recheck`).
+        self._reads = 0
+        self._rechecking = False
         self._http_head = post_head(endpoint) if endpoint.is_http else None
         self._http_reply: ReplyParser | None = None
         self._paused = False
@@ -225,8 +228,11 @@ class AsyncConnection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # A read this long may have stopped short of what the server sent (SSL: asyncio's too).
+        self._replies.read_size = getattr(transport, "max_size", self._replies.read_size)
 
     def data_received(self, data: bytes) -> None:
+        self._reads += 1
         pending = self.pending
         if pending and self._http_head is None:
             # The usual case first: the whole reply to the oldest call, alone in this read.
@@ -446,24 +452,37 @@ class AsyncConnection(asyncio.Protocol):
         self._build_protocol()
         self._call_protocol._last_seqid = last
 
-    def _awaited(self, seqid: int) -> AsyncCall | None:
-        """The call awaiting the reply with `seqid`, if any."""
-        return self.pending.get(seqid)
-
     def _deliver_replies(self) -> None:
         """Hand every complete reply to its call (or drop it, for a cancelled call)."""
         pending, replies = self.pending, self._replies
         while True:
-            first = None
             if pending:  # the oldest call: answered next when the server answers in order
                 seqid = next(iter(pending))
-                binary = pending[seqid].binary
-                if binary is not None:
-                    first = (seqid, binary)
-            decoded = replies.next_reply(self._awaited, first)
+                decoded = replies.next_reply(pending.get, seqid, pending[seqid].binary)
+            else:
+                decoded = replies.next_reply(pending.get)
             if decoded is None:
-                return
+                break
             self._deliver(*decoded)
+        if replies.deferred and not self._rechecking:
+            self._rechecking = True
+            self.loop.call_soon(self._recheck, self._reads, False)
+
+    def _recheck(self, reads: int, waited: bool) -> None:
+        """A decode was put off after a full read: try it once two turns of the loop pass
+        with no more bytes (a read ready by then runs first), lest a reply that happened to
+        end a full read wait for bytes that never come."""
+        if self.error is not None or not self._replies.deferred:
+            self._rechecking = False
+        elif reads != self._reads or not waited:  # more bytes came, or one turn only
+            self.loop.call_soon(self._recheck, self._reads, reads == self._reads)
+        else:
+            self._rechecking = False
+            self._replies.retry()
+            try:
+                self._deliver_replies()
+            except BaseException as exc:  # a malformed reply: nothing on this connection is in step
+                self._break(self._hinted(exc))
 
     def _deliver(self, seqid: int, ok: bool, value: Any, headers: dict[str, str] | None) -> None:
         """One reply to the call awaiting `seqid`."""
