@@ -168,6 +168,8 @@ class AsyncConnection(asyncio.Protocol):
         self._reads = 0
         self._rechecking = False
         self._http_head = post_head(endpoint) if endpoint.is_http else None
+        #: Whether a read may hold a whole reply to decode straight from it (`whole_reply`).
+        self._takes_whole = self._http_head is None and self._replies.takes_whole
         self._http_reply: ReplyParser | None = None
         self._paused = False
         self._drained: asyncio.Future[None] | None = None
@@ -233,13 +235,13 @@ class AsyncConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._reads += 1
-        pending = self.pending
-        if pending and self._http_head is None:
+        if self._takes_whole and self.pending:
             # The usual case first: the whole reply to the oldest call, alone in this read.
+            pending = self.pending
             seqid = next(iter(pending))
-            call = pending[seqid]
-            if call.binary is not None:
-                decoded = self._replies.whole_reply(data, seqid, call.binary)
+            binary = pending[seqid].binary
+            if binary is not None:
+                decoded = self._replies.whole_reply(data, seqid, binary)
                 if decoded is not None:
                     self._deliver(seqid, decoded[0], decoded[1], None)
                     return

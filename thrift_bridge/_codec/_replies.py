@@ -283,10 +283,11 @@ class ReplyStream:
         """`data` decoded as exactly the in-order reply to `seqid`: (ok, value); None when it
         is not exactly that (part of one, more than one, an exception message: `feed` it).
 
-        The usual case of a small call on a stream that `takes_whole`, taken without
-        buffering: one comparison of the header, the C decoder, nothing copied.
+        The usual case of a small call, taken without buffering: one comparison of the
+        header, the C decoder, nothing copied. Only on a stream that `takes_whole` (the
+        caller checks that once per connection).
         """
-        if self._buf or not self.takes_whole:
+        if self._buf:
             return None
         head = method.reply_head(seqid)
         if not data.startswith(head):
