@@ -29,19 +29,16 @@ from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from .._codec._replies import ReplyStream
 from .._exceptions import (
-    ConnectError,
-    ConnectTimeout,
     ProtocolError,
-    ReadTimeout,
     ThriftBridgeError,
     TransportError,
-    WriteTimeout,
     wrap_error,
 )
 from .._headers import send_headers
 from .._hints import add_hint, no_reply_hint, reply_hint
 from .._http1 import ReplyParser, header_lines, post_head, scrubbed, thrift_body, with_header_lines
-from .._tls import tls_failure
+from .._wire._connect import connect_failure
+from .._wire._socket import read_timeout, write_timeout
 from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
@@ -210,21 +207,12 @@ class AsyncConnection(asyncio.Protocol):
             )
         try:
             await asyncio.wait_for(connecting, seconds)
-        except asyncio.TimeoutError as exc:
-            raise ConnectTimeout(
-                f"timed out connecting (connect_timeout={seconds:g}s)",
-                endpoint=endpoint.redacted_url,
-            ) from exc
-        except OSError as exc:
-            tls = sys.modules.get("ssl")
+        except (asyncio.TimeoutError, OSError) as exc:
+            ssl_module = sys.modules.get("ssl")
             # A peer that drops the handshake resets asyncio's connection, with no message.
-            handshake = context is not None and isinstance(exc, ConnectionResetError)
-            text = (
-                tls_failure(exc, endpoint)
-                if handshake or (tls is not None and isinstance(exc, tls.SSLError))
-                else f"{exc.strerror or exc}"
-            )
-            raise ConnectError(text, endpoint=endpoint.redacted_url) from exc
+            tls = context is not None and isinstance(exc, ConnectionResetError)
+            tls = tls or (ssl_module is not None and isinstance(exc, ssl_module.SSLError))
+            raise connect_failure(exc, endpoint, seconds, tls) from exc
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
@@ -557,11 +545,7 @@ class AsyncConnection(asyncio.Protocol):
         if future is not None and not future.done() and not call.abandoned:
             unsent = self.transport is not None and self.transport.get_write_buffer_size() > 0
             timeout = call.timeout or self.endpoint.timeout
-            error: TransportError = (
-                WriteTimeout(f"the request could not be sent within {timeout:g}s")
-                if unsent
-                else ReadTimeout(f"no complete reply within {timeout:g}s")
-            )
+            error: TransportError = write_timeout(timeout) if unsent else read_timeout(timeout)
             error.endpoint = self.endpoint.redacted_url
             future.set_exception(error)
         if call.cancelled:  # a cancelled call's reply never came: its share goes with the retiring

@@ -25,7 +25,7 @@ from .._exceptions import (
 )
 from .._hints import HEAD_SIZE
 
-__all__ = ["READ_SIZE", "PeerClosed", "SocketIO"]
+__all__ = ["READ_SIZE", "PeerClosed", "SocketIO", "read_timeout", "write_timeout"]
 
 READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
@@ -36,6 +36,16 @@ _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 
 class PeerClosed(TransportError):
     """The peer closed the connection while a reply was due."""
+
+
+def read_timeout(seconds: float) -> ReadTimeout:
+    """The error for a reply that did not arrive within a call's timeout (sync and async)."""
+    return ReadTimeout(f"no complete reply within {seconds:g}s")
+
+
+def write_timeout(seconds: float, detail: str = "") -> WriteTimeout:
+    """The error for a request not sent in full within a call's timeout (sync and async)."""
+    return WriteTimeout(f"the request could not be sent within {seconds:g}s{detail}")
 
 
 def _closed_by_peer() -> PeerClosed:
@@ -167,7 +177,7 @@ class SocketIO:
 
     def _reply_timed_out(self) -> ReadTimeout:
         """The error for a reply that did not arrive within the call's timeout."""
-        return ReadTimeout(f"no complete reply within {self.call_timeout:g}s")
+        return read_timeout(self.call_timeout)
 
     def recv_or_eof(self, n: int) -> bytes:
         """Like `recv`, but b"" once the peer has closed the connection (HTTP's end of body)."""
@@ -285,10 +295,7 @@ class SocketIO:
 
     def _send_timed_out(self, sent: int, total: int) -> WriteTimeout:
         """The error for a request the peer did not take in full before the deadline."""
-        return WriteTimeout(
-            f"the request could not be sent within {self.call_timeout:g}s "
-            f"(the peer took {sent} of {total} bytes)"
-        )
+        return write_timeout(self.call_timeout, f" (the peer took {sent} of {total} bytes)")
 
     def check_send_deadline(self, total: int) -> None:
         """Raise `WriteTimeout` if the call's deadline passed before its `total` bytes went out
