@@ -94,6 +94,7 @@ class SocketIO:
 
     __slots__ = (
         "_in_kernel",
+        "_never_blocks",
         "_nonblocking",
         "_op_timeout",
         "_poller",
@@ -128,6 +129,8 @@ class SocketIO:
         wants = _tls_wants(sock)
         #: A stdlib TLS socket: never blocks; every wait is a poll() bounded by the deadline.
         self._nonblocking = wants is not None
+        #: A send never blocks (a kernel timeout's MSG_DONTWAIT, or TLS's non-blocking socket).
+        self._never_blocks = self._in_kernel or self._nonblocking
         self._want_read: type[Exception] = _NeverRaised
         self._want_write: tuple[type[Exception], ...] = (BlockingIOError,)
         if wants is not None:
@@ -199,30 +202,31 @@ class SocketIO:
         return ProtocolError(f"reply exceeds max_message_size={self.max_message_size} bytes")
 
     def recv(self, n: int) -> bytes:
-        """Up to `n` bytes (at most `READ_SIZE`), at least one."""
-        # Never more than READ_SIZE: recv allocates its whole argument before any byte
-        # arrives, and a peer's declared length must not decide how much we allocate.
+        """Up to `n` bytes, at least one; callers ask for at most `READ_SIZE`."""
+        # Never more than READ_SIZE (the callers' part): recv allocates its whole argument
+        # before any byte arrives, and a peer's declared length must not decide how much.
         if self._nonblocking:
             # Read first: a server on the same CPU has usually answered by now; if not, the
             # failed read costs less than a poll() before every read would.
-            data: bytes = self._read_nonblocking(self.sock.recv, min(n, READ_SIZE))
+            data: bytes = self._read_nonblocking(self.sock.recv, n)
         else:
             # Only near the deadline does the recv get less than the whole op timeout (or none).
             near = self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK
             if near and not self._within_deadline():
                 raise self._reply_timed_out()
             try:
-                data = self.sock.recv(min(n, READ_SIZE))
+                data = self.sock.recv(n)
             except (BlockingIOError, socket.timeout):  # SO_RCVTIMEO or Python's timeout expired
                 raise self._reply_timed_out() from None
             except OSError as exc:
                 raise _failed("receiving the reply", exc) from exc
         if not data:
             raise _closed_by_peer()
-        if not self.received:
+        received = self.received
+        if not received:
             self.first = data
-        self.received += len(data)
-        if self.received > self.max_message_size:
+        self.received = received = received + len(data)
+        if received > self.max_message_size:
             raise self._too_big()
         return data
 
@@ -312,7 +316,7 @@ class SocketIO:
         """Send `head`, `body` and `more`; large parts go out without being copied together."""
         if not more and len(body) < _GATHER_SIZE:
             data = head + body
-            if self._in_kernel or self._nonblocking:  # never blocks: one send, usually all
+            if self._never_blocks:  # one send, usually all
                 self.started = True
                 try:
                     sent = self.sock.send(data, self._send_flags)
@@ -344,7 +348,7 @@ class SocketIO:
         try:
             while views:
                 # Python-timeout sockets: each send gets what is left of the deadline.
-                if not (self._in_kernel or self._nonblocking or self._within_deadline()):
+                if not (self._never_blocks or self._within_deadline()):
                     raise self._send_timed_out(sent, total)
                 try:
                     done = self._send_some(views)
