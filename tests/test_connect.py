@@ -1,15 +1,19 @@
-"""`_wire._connect` on real sockets: connecting within the connect timeout."""
+"""`_wire._connect` on real sockets: connecting within the connect timeout; the sync and async
+clients' connect errors worded alike (one `connect_failure`)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 
 import pytest
 
-from thrift_bridge import Client, ConnectTimeout
+from thrift_bridge import AsyncClient, Client, ConnectError, ConnectTimeout
+from thrift_bridge.testing import serve
 
 from .generated.alltypes import AllTypes
+from .handlers import AllTypesHandler
 
 
 def _full_unix_listener(path: str) -> tuple[socket.socket, list[socket.socket]]:
@@ -52,3 +56,47 @@ def test_a_unix_connect_waits_for_room_in_a_full_backlog_and_times_out_as_a_time
         for sock in pending:
             sock.close()
         listener.close()
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then let go)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _failures(url: str, **options: object) -> tuple[ConnectError, ConnectError]:
+    """What the sync and the async client raise for a call to `url` that cannot connect."""
+    with Client(AllTypes, url, retries=0, **options) as client:  # type: ignore[arg-type]
+        with pytest.raises(ConnectError) as sync_error:
+            client.add(1, 2)
+
+    async def async_call() -> None:
+        async with AsyncClient(AllTypes, url, retries=0, **options) as client:  # type: ignore[arg-type]
+            await asyncio.wait_for(client.add(1, 2), 10)
+
+    with pytest.raises(ConnectError) as async_error:
+        asyncio.run(async_call())
+    return sync_error.value, async_error.value
+
+
+def test_sync_and_async_clients_word_a_refused_connect_alike():
+    sync_error, async_error = _failures(f"tcp://127.0.0.1:{_closed_port()}?connect_timeout=5")
+    assert type(sync_error) is type(async_error) is ConnectError
+    assert str(sync_error) == str(async_error)
+    assert "Connection refused" in str(sync_error)
+    assert sync_error.endpoint == async_error.endpoint is not None
+
+
+def test_sync_and_async_clients_word_a_failed_tls_handshake_alike(ca_file):
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:  # plain: no TLS spoken
+        url = server.url.replace("tcp://", "tcps://", 1) + "?connect_timeout=5"
+        sync_error, async_error = _failures(url, ca_certs=ca_file)
+    assert type(sync_error) is type(async_error) is ConnectError
+    # The same explanation and fix after the cause's own words (OpenSSL's EOF for the sync
+    # socket, a reset for asyncio's).
+    explained = ": the server closed the connection during the handshake; it may not speak TLS"
+    assert str(sync_error).startswith("TLS failed: ")
+    assert str(async_error).startswith("TLS failed: ")
+    assert str(sync_error).split(explained)[1] == str(async_error).split(explained)[1]
+    assert sync_error.endpoint == async_error.endpoint is not None

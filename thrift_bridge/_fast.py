@@ -34,7 +34,7 @@ def _binary_call(method: BinaryMethod) -> FastCall:
     """The fast call of a C-coded method."""
     name, arity, oneway = method.name, method.arity, method.oneway
     generated, recv = method.generated, method.recv
-    request, reply_head, read_result = method.request, method.reply_head, method.read_result
+    request, exchange, read_result = method.request, method.exchange, method.read_result
 
     def call(conn: Any, args: tuple[Any, ...]) -> Any:
         if len(args) != arity:
@@ -42,10 +42,11 @@ def _binary_call(method: BinaryMethod) -> FastCall:
         proto = conn.call_protocol
         seqid = proto._last_seqid = (proto._last_seqid + 1) & 0x7FFFFFFF
         trans = conn.transport
-        trans.send_message(*request(seqid, args))
         if oneway:
+            trans.send_message(*request(seqid, args))
             return None
-        expected = reply_head(seqid)
+        message, expected = exchange(seqid, args)
+        trans.send_message(*message)
         # read, not readAll: a short or split reply head (an old non-strict server) must not
         # block here; whatever does not match goes back for the generated code to read.
         head = trans.read(len(expected))

@@ -29,19 +29,16 @@ from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from .._codec._replies import ReplyStream
 from .._exceptions import (
-    ConnectError,
-    ConnectTimeout,
     ProtocolError,
-    ReadTimeout,
     ThriftBridgeError,
     TransportError,
-    WriteTimeout,
     wrap_error,
 )
 from .._headers import send_headers
 from .._hints import add_hint, no_reply_hint, reply_hint
 from .._http1 import ReplyParser, header_lines, post_head, scrubbed, thrift_body, with_header_lines
-from .._tls import tls_failure
+from .._wire._connect import connect_failure
+from .._wire._socket import read_timeout, write_timeout
 from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
@@ -164,7 +161,12 @@ class AsyncConnection(asyncio.Protocol):
         self._framed = endpoint.transport == "framed" and not endpoint.zlib
         self._zlib = endpoint.zlib or endpoint.transport == "zlib"
         self._replies = ReplyStream(endpoint)
+        #: Reads so far, and whether a put-off decode is to be retried (see `_recheck`).
+        self._reads = 0
+        self._rechecking = False
         self._http_head = post_head(endpoint) if endpoint.is_http else None
+        #: Whether a read may hold a whole reply to decode straight from it (`whole_reply`).
+        self._takes_whole = self._http_head is None and self._replies.takes_whole
         self._http_reply: ReplyParser | None = None
         self._paused = False
         self._drained: asyncio.Future[None] | None = None
@@ -205,35 +207,29 @@ class AsyncConnection(asyncio.Protocol):
             )
         try:
             await asyncio.wait_for(connecting, seconds)
-        except asyncio.TimeoutError as exc:
-            raise ConnectTimeout(
-                f"timed out connecting (connect_timeout={seconds:g}s)",
-                endpoint=endpoint.redacted_url,
-            ) from exc
-        except OSError as exc:
-            tls = sys.modules.get("ssl")
+        except (asyncio.TimeoutError, OSError) as exc:
+            ssl_module = sys.modules.get("ssl")
             # A peer that drops the handshake resets asyncio's connection, with no message.
-            handshake = context is not None and isinstance(exc, ConnectionResetError)
-            text = (
-                tls_failure(exc, endpoint)
-                if handshake or (tls is not None and isinstance(exc, tls.SSLError))
-                else f"{exc.strerror or exc}"
-            )
-            raise ConnectError(text, endpoint=endpoint.redacted_url) from exc
+            tls = context is not None and isinstance(exc, ConnectionResetError)
+            tls = tls or (ssl_module is not None and isinstance(exc, ssl_module.SSLError))
+            raise connect_failure(exc, endpoint, seconds, tls) from exc
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
+        # A read this long may have stopped short of what the server sent (SSL: asyncio's too).
+        self._replies.read_size = getattr(transport, "max_size", self._replies.read_size)
 
     def data_received(self, data: bytes) -> None:
-        pending = self.pending
-        if pending and self._http_head is None:
+        self._reads += 1
+        if self._takes_whole and self.pending:
             # The usual case first: the whole reply to the oldest call, alone in this read.
+            pending = self.pending
             seqid = next(iter(pending))
-            call = pending[seqid]
-            if call.binary is not None:
-                decoded = self._replies.whole_reply(data, seqid, call.binary)
+            binary = pending[seqid].binary
+            if binary is not None:
+                decoded = self._replies.whole_reply(data, seqid, binary)
                 if decoded is not None:
                     self._deliver(seqid, decoded[0], decoded[1], None)
                     return
@@ -446,24 +442,37 @@ class AsyncConnection(asyncio.Protocol):
         self._build_protocol()
         self._call_protocol._last_seqid = last
 
-    def _awaited(self, seqid: int) -> AsyncCall | None:
-        """The call awaiting the reply with `seqid`, if any."""
-        return self.pending.get(seqid)
-
     def _deliver_replies(self) -> None:
         """Hand every complete reply to its call (or drop it, for a cancelled call)."""
         pending, replies = self.pending, self._replies
         while True:
-            first = None
             if pending:  # the oldest call: answered next when the server answers in order
                 seqid = next(iter(pending))
-                binary = pending[seqid].binary
-                if binary is not None:
-                    first = (seqid, binary)
-            decoded = replies.next_reply(self._awaited, first)
+                decoded = replies.next_reply(pending.get, seqid, pending[seqid].binary)
+            else:
+                decoded = replies.next_reply(pending.get)
             if decoded is None:
-                return
+                break
             self._deliver(*decoded)
+        if replies.deferred and not self._rechecking:
+            self._rechecking = True
+            self.loop.call_soon(self._recheck, self._reads, False)
+
+    def _recheck(self, reads: int, waited: bool) -> None:
+        """A decode was put off after a full read: try it once two turns of the loop pass
+        with no more bytes (a read ready by then runs first), lest a reply that happened to
+        end a full read wait for bytes that never come."""
+        if self.error is not None or not self._replies.deferred:
+            self._rechecking = False
+        elif reads != self._reads or not waited:  # more bytes came, or one turn only
+            self.loop.call_soon(self._recheck, self._reads, reads == self._reads)
+        else:
+            self._rechecking = False
+            self._replies.retry()
+            try:
+                self._deliver_replies()
+            except BaseException as exc:  # a malformed reply: nothing on this connection is in step
+                self._break(self._hinted(exc))
 
     def _deliver(self, seqid: int, ok: bool, value: Any, headers: dict[str, str] | None) -> None:
         """One reply to the call awaiting `seqid`."""
@@ -536,11 +545,7 @@ class AsyncConnection(asyncio.Protocol):
         if future is not None and not future.done() and not call.abandoned:
             unsent = self.transport is not None and self.transport.get_write_buffer_size() > 0
             timeout = call.timeout or self.endpoint.timeout
-            error: TransportError = (
-                WriteTimeout(f"the request could not be sent within {timeout:g}s")
-                if unsent
-                else ReadTimeout(f"no complete reply within {timeout:g}s")
-            )
+            error: TransportError = write_timeout(timeout) if unsent else read_timeout(timeout)
             error.endpoint = self.endpoint.redacted_url
             future.set_exception(error)
         if call.cancelled:  # a cancelled call's reply never came: its share goes with the retiring

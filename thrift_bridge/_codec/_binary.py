@@ -126,7 +126,16 @@ class BinaryMethod:
 
     def request(self, seqid: int, args: tuple[Any, ...]) -> tuple[bytes, ...]:
         """The request message in parts: header, encoded arguments (large ones on their own)."""
-        head = self._request_head + self._seqid_bytes(seqid) + self._request_tail
+        return self._message(self._seqid_bytes(seqid), args)
+
+    def exchange(self, seqid: int, args: tuple[Any, ...]) -> tuple[tuple[bytes, ...], bytes]:
+        """`request(seqid, args)` and `reply_head(seqid)`, the sequence id coded once."""
+        packed = self._seqid_bytes(seqid)
+        return self._message(packed, args), self._reply_head + packed + self._reply_tail
+
+    def _message(self, packed_seqid: bytes, args: tuple[Any, ...]) -> tuple[bytes, ...]:
+        """The request message in parts, its sequence id already coded."""
+        head = self._request_head + packed_seqid + self._request_tail
         parts = self._large(args) if self._large is not None else None
         if parts is None:
             return head, self._encode(self._args_class(*args), self._args_spec)

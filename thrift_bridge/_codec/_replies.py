@@ -6,6 +6,12 @@ replies are cut depends on the endpoint: a frame each (framed; a THeader frame),
 reply body each, or, on a plain stream (buffered, zlib), wherever the decoder finds the
 message ends: it tries, and on running out of bytes (`NeedMore`) waits for at least that many
 more. Memory follows the bytes received, never a length a peer declared.
+
+A reply that comes in many reads is not decoded again from its start after each: once a try
+ran out of bytes, the next waits until the bytes on hand have doubled, unless a read came
+short of `read_size` (the tail of what the server sent: tried at once). A full read that
+happens to end a reply leaves `deferred` set: the connection calls `retry` once no more
+bytes follow. So a reply of n bytes costs O(log n) tries, not one per read.
 """
 
 from __future__ import annotations
@@ -28,7 +34,10 @@ if TYPE_CHECKING:
     from ._binary import BinaryMethod
     from ._json_methods import JsonMethod
 
-__all__ = ["Awaited", "Decoded", "ReplyStream"]
+__all__ = ["READ_SIZE", "Awaited", "Decoded", "ReplyStream"]
+
+#: The most bytes one read of asyncio's transports hands over (selector and SSL alike).
+READ_SIZE = 256 * 1024
 
 _FRAME = struct.Struct("!i")
 _EMPTY = MemoryReader(b"")
@@ -55,7 +64,7 @@ class Decoded(NamedTuple):
 class ReplyStream:
     """The replies arriving on one connection to `endpoint` (see the module doc)."""
 
-    def __init__(self, endpoint: Endpoint):
+    def __init__(self, endpoint: Endpoint, read_size: int = READ_SIZE):
         self.limit = endpoint.max_message_size
         self.max_frame = endpoint.max_frame_size
         header = "header" in (endpoint.transport, endpoint.protocol)
@@ -68,12 +77,25 @@ class ReplyStream:
         self._protocol = protocol_factory(endpoint)
         #: Reused for every in-order C-coded reply: the C decoder reads only its transport.
         self._fast_proto = self._protocol(_EMPTY)
+        #: Whether a reply alone in one read may be decoded straight from it (`whole_reply`):
+        #: a plain binary/compact stream, not framed, THeader, JSON or zlib.
+        self.takes_whole = not (self._framed or header or self._json or zlib_stream)
+        #: A read this long may have stopped short of what the server sent (see the module doc).
+        self.read_size = read_size
+        #: How many decodes were tried on `_buf` (each that ran out of bytes cost one pass).
+        self.decode_attempts = 0
+        #: A try was put off after a full read: `retry` it once no more bytes follow.
+        self.deferred = False
         self._raw = bytearray()  # received, before outer framing and inflating
-        # Message bytes (plain, or THeader frames) not yet decoded: the bytes of one feed as
-        # they came (the usual case: a whole reply in one read, never copied), a bytearray
-        # once a second feed must be appended.
+        # Message bytes (plain, or THeader frames), undecoded from `_pos` on: the bytes of one
+        # feed as they came (the usual case: a whole reply in one read, never copied), a
+        # bytearray while later feeds are appended (always from position 0), bytes again for
+        # each decode (BytesIO shares a bytes object, copies anything else).
         self._buf: bytes | bytearray = b""
-        self._need = 0  # how long `_buf` must be before decoding is worth trying again
+        self._pos = 0
+        self._need = 0  # how many undecoded bytes decoding needs before it can succeed
+        self._retry_at = 0  # after a full read, how many before a decode is tried again
+        self._short = True  # whether the last read was short of `read_size`
         self._json_reader: Any = None
         self._bad_stream = b""  # the first bytes of a stream that did not inflate
         if self._json:
@@ -88,6 +110,7 @@ class ReplyStream:
         return (
             len(self._raw)
             + len(self._buf)
+            - self._pos
             + (len(self._json_reader.buffered) if self._json_reader is not None else 0)
         )
 
@@ -102,12 +125,14 @@ class ReplyStream:
             return bytes(self._raw[:HEAD_SIZE])
         if self._inflater is not None or not self._buf:
             return b""
+        buf, pos = self._buf, self._pos
         if self._framed:  # a frame's payload: put its size back in front
-            return _FRAME.pack(len(self._buf)) + bytes(self._buf[: HEAD_SIZE - 4])
-        return bytes(self._buf[:HEAD_SIZE])
+            return _FRAME.pack(len(buf) - pos) + bytes(buf[pos : pos + HEAD_SIZE - 4])
+        return bytes(buf[pos : pos + HEAD_SIZE])
 
     def feed(self, data: bytes) -> None:
         """Take the next bytes the server sent."""
+        self._short = len(data) < self.read_size
         if self._framed:
             self._raw += data
             self._unframe()
@@ -116,6 +141,7 @@ class ReplyStream:
 
     def feed_message(self, body: bytes) -> None:
         """Take one whole message (an HTTP reply's body)."""
+        self._short = True
         self._take(body)
 
     def _take(self, data: bytes) -> None:
@@ -124,13 +150,16 @@ class ReplyStream:
             data = self._inflate(data)
         if self._json_reader is not None:
             self._json_reader.feed(data)
+            return
+        buf = self._buf
+        if not buf:
+            self._buf = data
+        elif isinstance(buf, bytes):  # appended to from now on: the undecoded bytes, once
+            self._buf = bytearray(memoryview(buf)[self._pos :])
+            self._buf += data
+            self._pos = 0
         else:
-            if not self._buf:
-                self._buf = data
-            elif isinstance(self._buf, bytes):
-                self._buf = bytearray(self._buf) + data
-            else:
-                self._buf += data
+            buf += data
 
     def _unframe(self) -> None:
         """Move each complete transport frame's payload to the message bytes."""
@@ -148,8 +177,6 @@ class ReplyStream:
             start += 4 + size
         if start:
             del raw[:start]
-        if len(raw) > self.max_frame + 4:  # never: a frame's size was checked above
-            raise ProtocolError(f"reply exceeds max_frame_size={self.max_frame} bytes")
 
     def _inflate(self, data: bytes) -> bytes:
         """Decompress the next bytes of the zlib stream, at most `limit` bytes of them."""
@@ -168,77 +195,99 @@ class ReplyStream:
     def next_reply(
         self,
         awaited: Callable[[int], Awaited | None],
-        first: tuple[int, BinaryMethod] | None = None,
+        seqid: int = -1,
+        method: BinaryMethod | None = None,
     ) -> Decoded | None:
         """The next complete reply, decoded for the call `awaited(seqid)` returns; None until
         more bytes arrive. Raises `ProtocolError` when the stream is out of step or malformed.
 
-        `first`: the sequence id and C-coded method of the call answered next if the server
-        answers in order (as Thrift servers do): its reply is recognised by one comparison of
-        its header and decoded by the C decoder; anything else takes the general way.
+        `seqid`, `method`: the call answered next if the server answers in order (as Thrift
+        servers do) and its C-coded method: its reply is recognised by one comparison of its
+        header and decoded by the C decoder; anything else takes the general way.
         """
         if self._json_reader is not None:
             return self._next_json(awaited)
-        buf = self._buf
-        if not buf or len(buf) < self._need:
+        buf, pos = self._buf, self._pos
+        size = len(buf) - pos
+        if not buf or size < self._need:
             return None
-        if first is not None and not self._header:
-            seqid, method = first
-            head = method.reply_head(seqid)
-            if buf.startswith(head):
-                return self._decode_fast(seqid, method, len(head))
+        if size < self._retry_at and not self._short:
+            self.deferred = True  # more bytes are likely on their way: wait for them
+            return None
+        self.deferred = False
+        if isinstance(buf, bytearray):
+            buf = self._buf = bytes(buf)  # BytesIO reads a bytes object without a copy
         if self._header:
-            if len(buf) < 4:
+            if size < 4:
                 return None
-            (size,) = _FRAME.unpack_from(buf)
-            if not 0 <= size <= self.max_frame:
+            (frame,) = _FRAME.unpack_from(buf, pos)
+            if not 0 <= frame <= self.max_frame:
                 raise ProtocolError(
-                    f"frame size {size} is outside 0..max_frame_size={self.max_frame}"
+                    f"frame size {frame} is outside 0..max_frame_size={self.max_frame}"
                 )
-            if len(buf) < 4 + size:
-                self._need = 4 + size
+            if size < 4 + frame:
+                self._need = 4 + frame
                 return None
-            return self._decode(bytes(buf[: 4 + size]), awaited, whole=True)
-        return self._decode(bytes(buf), awaited, whole=False)
+            return self._decode(MemoryReader(buf[pos : pos + 4 + frame]), 0, awaited, whole=True)
+        reader = MemoryReader(buf)
+        if method is not None:
+            head = method.reply_head(seqid)
+            if buf.startswith(head, pos):
+                return self._decode_fast(reader, seqid, method, pos + len(head))
+        reader.cstringio_buf.seek(pos)
+        return self._decode(reader, pos, awaited, whole=False)
+
+    def retry(self) -> None:
+        """Let the next `next_reply` try a decode put off after a full read (`deferred`)."""
+        self._short = True
 
     def _decode(
-        self, data: bytes, awaited: Callable[[int], Awaited | None], *, whole: bool
+        self,
+        reader: MemoryReader,
+        start: int,
+        awaited: Callable[[int], Awaited | None],
+        *,
+        whole: bool,
     ) -> Decoded | None:
-        """Decode one message from `data` (all of it, when `whole`), then drop its bytes."""
-        reader = MemoryReader(data)
+        """Decode one message from `reader` at `start` (all of it, when `whole`); drop its bytes."""
+        self.decode_attempts += 1
         try:
             decoded = _decode_message(self._protocol(reader), awaited, self._header)
         except NeedMore as more:
             if whole:
                 raise ProtocolError("the reply ended before the message did") from None
-            self._need = len(self._buf) + more.needed
-            if self._need > self.limit:
-                raise ProtocolError(f"reply exceeds max_message_size={self.limit} bytes") from None
-            return None
-        self._consume(reader.consumed)
-        return decoded
+            needed = more.needed
+        else:
+            self._consume(reader.consumed - start)
+            return decoded
+        self._ran_out(needed)
+        return None
+
+    def _ran_out(self, needed: int) -> None:
+        """A decode needed `needed` bytes more than are here: when to try again."""
+        size = len(self._buf) - self._pos
+        self._need = size + needed
+        if self._need > self.limit:
+            raise ProtocolError(f"reply exceeds max_message_size={self.limit} bytes")
+        self._retry_at = 2 * size
 
     def _consume(self, used: int) -> None:
-        """Drop the first `used` bytes: a reply was decoded from them."""
-        buf = self._buf
-        if used >= len(buf):
+        """Drop the first `used` undecoded bytes: a reply was decoded from them."""
+        self._pos += used
+        if self._pos >= len(self._buf):
             self._buf = b""
-        elif isinstance(buf, bytearray):
-            del buf[:used]
-        else:
-            self._buf = buf[used:]
-        self._need = 0
+            self._pos = 0
+        self._need = self._retry_at = 0
 
     def whole_reply(self, data: bytes, seqid: int, method: BinaryMethod) -> tuple[bool, Any] | None:
         """`data` decoded as exactly the in-order reply to `seqid`: (ok, value); None when it
         is not exactly that (part of one, more than one, an exception message: `feed` it).
 
         The usual case of a small call, taken without buffering: one comparison of the
-        header, the C decoder, nothing copied.
+        header, the C decoder, nothing copied. Only on a stream that `takes_whole` (the
+        caller checks that once per connection).
         """
-        if self._buf or self._framed or self._header or self._json_reader is not None:
-            return None
-        if self._inflater is not None:
+        if self._buf:
             return None
         head = method.reply_head(seqid)
         if not data.startswith(head):
@@ -260,26 +309,30 @@ class ReplyStream:
             proto.trans = _EMPTY
         return result if buf.tell() == len(data) else None
 
-    def _decode_fast(self, seqid: int, method: BinaryMethod, start: int) -> Decoded | None:
+    def _decode_fast(
+        self, reader: MemoryReader, seqid: int, method: BinaryMethod, start: int
+    ) -> Decoded | None:
         """The reply to `seqid`, its header already matched, decoded by the C decoder."""
-        reader = MemoryReader(self._buf)
+        self.decode_attempts += 1
+        pos = self._pos
         reader.cstringio_buf.seek(start)
         proto = self._fast_proto
         proto.trans = reader
+        needed = 0
         try:
             decoded = Decoded(seqid, True, method.read_result(proto), None)
         except NeedMore as more:
-            self._need = len(self._buf) + more.needed
-            if self._need > self.limit:
-                raise ProtocolError(f"reply exceeds max_message_size={self.limit} bytes") from None
-            return None
+            needed = more.needed
         except Exception as answer:
             if not isinstance(answer, method.answers):
                 raise
             decoded = Decoded(seqid, False, answer, None)
         finally:
             proto.trans = _EMPTY
-        self._consume(reader.consumed)
+        if needed:
+            self._ran_out(needed)
+            return None
+        self._consume(reader.consumed - pos)
         return decoded
 
     def _next_json(self, awaited: Callable[[int], Awaited | None]) -> Decoded | None:

@@ -4,8 +4,10 @@ within the connect timeout; what leaves this module is ours (`ConnectError`, `Co
 
 from __future__ import annotations
 
+import os
 import socket
 import struct
+import sys
 from typing import TYPE_CHECKING
 
 from .._exceptions import ConnectError, ConnectTimeout
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 
     from .._endpoint import Endpoint
 
-__all__ = ["connect"]
+__all__ = ["connect", "connect_failure"]
 
 _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 
@@ -29,10 +31,36 @@ def connect(
     seconds = endpoint.connect_timeout if timeout is None else timeout
     try:
         return _connect(endpoint, context, seconds)
-    except (socket.timeout, TimeoutError) as exc:
-        raise ConnectTimeout(f"timed out connecting (connect_timeout={seconds:g}s): {exc}") from exc
     except OSError as exc:
-        raise ConnectError(f"{exc.strerror or exc}") from exc
+        raise connect_failure(exc, endpoint, seconds) from exc
+
+
+def connect_failure(
+    exc: BaseException, endpoint: Endpoint, seconds: float, tls: bool = False
+) -> ConnectError:
+    """Our error for opening a connection to `endpoint` that failed with `exc` (sync and async
+    clients alike): `ConnectTimeout` for a timeout (`seconds`: the connect timeout), the TLS
+    handshake's failure and its fix when `tls` (it failed in the handshake), else the OS's words."""
+    where = endpoint.redacted_url
+    aio = sys.modules.get("asyncio")  # before 3.11 its TimeoutError is not the builtin one
+    if isinstance(exc, (socket.timeout, TimeoutError)) or (
+        aio is not None and isinstance(exc, aio.TimeoutError)
+    ):
+        detail = f": {exc}" if f"{exc}" else ""
+        return ConnectTimeout(
+            f"timed out connecting (connect_timeout={seconds:g}s){detail}", endpoint=where
+        )
+    if tls:
+        return ConnectError(tls_failure(exc, endpoint), endpoint=where)
+    errno = getattr(exc, "errno", None)
+    if (
+        isinstance(errno, int)
+        and errno > 0
+        and not isinstance(exc, (socket.gaierror, socket.herror))
+    ):
+        # The system's words for it: asyncio's own ("Connect call failed ...") say less.
+        return ConnectError(os.strerror(errno), endpoint=where)
+    return ConnectError(f"{getattr(exc, 'strerror', None) or exc}", endpoint=where)
 
 
 def _connect(endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float) -> socket.socket:
@@ -50,7 +78,7 @@ def _connect(endpoint: Endpoint, context: ssl.SSLContext | None, timeout: float)
             raise
         except OSError as exc:  # the handshake failed: say why, and what would fix it
             sock.close()
-            raise ConnectError(tls_failure(exc, endpoint)) from exc
+            raise connect_failure(exc, endpoint, timeout, tls=True) from exc
         except BaseException:
             sock.close()
             raise

@@ -25,7 +25,7 @@ from .._exceptions import (
 )
 from .._hints import HEAD_SIZE
 
-__all__ = ["READ_SIZE", "PeerClosed", "SocketIO"]
+__all__ = ["READ_SIZE", "PeerClosed", "SocketIO", "read_timeout", "write_timeout"]
 
 READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
@@ -36,6 +36,16 @@ _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
 
 class PeerClosed(TransportError):
     """The peer closed the connection while a reply was due."""
+
+
+def read_timeout(seconds: float) -> ReadTimeout:
+    """The error for a reply that did not arrive within a call's timeout (sync and async)."""
+    return ReadTimeout(f"no complete reply within {seconds:g}s")
+
+
+def write_timeout(seconds: float, detail: str = "") -> WriteTimeout:
+    """The error for a request not sent in full within a call's timeout (sync and async)."""
+    return WriteTimeout(f"the request could not be sent within {seconds:g}s{detail}")
 
 
 def _closed_by_peer() -> PeerClosed:
@@ -84,6 +94,7 @@ class SocketIO:
 
     __slots__ = (
         "_in_kernel",
+        "_never_blocks",
         "_nonblocking",
         "_op_timeout",
         "_poller",
@@ -118,6 +129,8 @@ class SocketIO:
         wants = _tls_wants(sock)
         #: A stdlib TLS socket: never blocks; every wait is a poll() bounded by the deadline.
         self._nonblocking = wants is not None
+        #: A send never blocks (a kernel timeout's MSG_DONTWAIT, or TLS's non-blocking socket).
+        self._never_blocks = self._in_kernel or self._nonblocking
         self._want_read: type[Exception] = _NeverRaised
         self._want_write: tuple[type[Exception], ...] = (BlockingIOError,)
         if wants is not None:
@@ -167,7 +180,7 @@ class SocketIO:
 
     def _reply_timed_out(self) -> ReadTimeout:
         """The error for a reply that did not arrive within the call's timeout."""
-        return ReadTimeout(f"no complete reply within {self.call_timeout:g}s")
+        return read_timeout(self.call_timeout)
 
     def recv_or_eof(self, n: int) -> bytes:
         """Like `recv`, but b"" once the peer has closed the connection (HTTP's end of body)."""
@@ -189,30 +202,31 @@ class SocketIO:
         return ProtocolError(f"reply exceeds max_message_size={self.max_message_size} bytes")
 
     def recv(self, n: int) -> bytes:
-        """Up to `n` bytes (at most `READ_SIZE`), at least one."""
-        # Never more than READ_SIZE: recv allocates its whole argument before any byte
-        # arrives, and a peer's declared length must not decide how much we allocate.
+        """Up to `n` bytes, at least one; callers ask for at most `READ_SIZE`."""
+        # Never more than READ_SIZE (the callers' part): recv allocates its whole argument
+        # before any byte arrives, and a peer's declared length must not decide how much.
         if self._nonblocking:
             # Read first: a server on the same CPU has usually answered by now; if not, the
             # failed read costs less than a poll() before every read would.
-            data: bytes = self._read_nonblocking(self.sock.recv, min(n, READ_SIZE))
+            data: bytes = self._read_nonblocking(self.sock.recv, n)
         else:
             # Only near the deadline does the recv get less than the whole op timeout (or none).
             near = self.deadline - time.monotonic() < self._op_timeout - _DEADLINE_SLACK
             if near and not self._within_deadline():
                 raise self._reply_timed_out()
             try:
-                data = self.sock.recv(min(n, READ_SIZE))
+                data = self.sock.recv(n)
             except (BlockingIOError, socket.timeout):  # SO_RCVTIMEO or Python's timeout expired
                 raise self._reply_timed_out() from None
             except OSError as exc:
                 raise _failed("receiving the reply", exc) from exc
         if not data:
             raise _closed_by_peer()
-        if not self.received:
+        received = self.received
+        if not received:
             self.first = data
-        self.received += len(data)
-        if self.received > self.max_message_size:
+        self.received = received = received + len(data)
+        if received > self.max_message_size:
             raise self._too_big()
         return data
 
@@ -285,10 +299,7 @@ class SocketIO:
 
     def _send_timed_out(self, sent: int, total: int) -> WriteTimeout:
         """The error for a request the peer did not take in full before the deadline."""
-        return WriteTimeout(
-            f"the request could not be sent within {self.call_timeout:g}s "
-            f"(the peer took {sent} of {total} bytes)"
-        )
+        return write_timeout(self.call_timeout, f" (the peer took {sent} of {total} bytes)")
 
     def check_send_deadline(self, total: int) -> None:
         """Raise `WriteTimeout` if the call's deadline passed before its `total` bytes went out
@@ -305,7 +316,7 @@ class SocketIO:
         """Send `head`, `body` and `more`; large parts go out without being copied together."""
         if not more and len(body) < _GATHER_SIZE:
             data = head + body
-            if self._in_kernel or self._nonblocking:  # never blocks: one send, usually all
+            if self._never_blocks:  # one send, usually all
                 self.started = True
                 try:
                     sent = self.sock.send(data, self._send_flags)
@@ -337,7 +348,7 @@ class SocketIO:
         try:
             while views:
                 # Python-timeout sockets: each send gets what is left of the deadline.
-                if not (self._in_kernel or self._nonblocking or self._within_deadline()):
+                if not (self._never_blocks or self._within_deadline()):
                     raise self._send_timed_out(sent, total)
                 try:
                     done = self._send_some(views)

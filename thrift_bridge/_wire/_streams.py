@@ -112,7 +112,7 @@ class BufferedTransport(_MessageTransport):
         data = self._rbuf.read(sz)
         if data:
             return data
-        self._rbuf = BytesIO(self.io.recv(max(sz, READ_SIZE)))
+        self._rbuf = BytesIO(self.io.recv(READ_SIZE))  # what came, up to READ_SIZE
         return self._rbuf.read(sz)
 
     def write(self, buf: bytes) -> None:
