@@ -16,6 +16,7 @@ context, as the API's no-op tracer would carry it).
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -51,26 +52,21 @@ SCOPE = "thrift_bridge"
 #: The attempt span's attribute numbering the attempts of a call (1 first).
 ATTEMPT = "thrift_bridge.attempt"
 _RETRY_DELAY = "thrift_bridge.retry.delay"
-_endpoint_attributes: dict[Endpoint, dict[str, Any]] = {}
 
 
+@functools.lru_cache(maxsize=256)  # bounded: discovered endpoints come and go
 def endpoint_attributes(endpoint: Endpoint) -> dict[str, Any]:
     """`server.address`, `server.port` and `network.transport` of an endpoint (cached).
 
     A unix socket has its path as `server.address`, no port, and `network.transport=unix`.
     """
-    attributes = _endpoint_attributes.get(endpoint)
-    if attributes is None:
-        if endpoint.is_unix:
-            attributes = {"server.address": endpoint.path, "network.transport": "unix"}
-        else:
-            attributes = {
-                "server.address": endpoint.host,
-                "server.port": endpoint.port,
-                "network.transport": "tcp",
-            }
-        attributes = _endpoint_attributes.setdefault(endpoint, attributes)
-    return attributes
+    if endpoint.is_unix:
+        return {"server.address": endpoint.path, "network.transport": "unix"}
+    return {
+        "server.address": endpoint.host,
+        "server.port": endpoint.port,
+        "network.transport": "tcp",
+    }
 
 
 def error_type(error: BaseException) -> str:
