@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import time
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.metrics import _internal as _metrics_internal
@@ -199,6 +199,22 @@ class _Propagation:
         pass
 
 
+class _Names(NamedTuple):
+    """What every call of one method shares: its span names and rpc attributes (not to be
+    changed: copied into each span's)."""
+
+    span: str
+    attempt_span: str
+    attributes: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=1024)
+def _call_names(service: str, method: str) -> _Names:
+    """The `_Names` of `service`'s `method` (cached)."""
+    attributes = {"rpc.system": RPC_SYSTEM, "rpc.service": service, "rpc.method": method}
+    return _Names(f"{service}/{method}", f"{service}/{method} attempt", attributes)
+
+
 class _Trace:
     """One logical call: its CLIENT span and attempt spans (if a tracer records), its
     duration (if metered)."""
@@ -208,7 +224,7 @@ class _Trace:
         "_attempts",
         "_core",
         "_metered",
-        "_method",
+        "_names",
         "_opened",
         "_start",
         "_start_ns",
@@ -231,7 +247,7 @@ class _Trace:
         self._tracer = tracer
         self._metered = metered
         self._core = core
-        self._method = method
+        self._names = _call_names(core.service, method)
         self._start_ns = time.time_ns()
         self._start = time.perf_counter()
         self._opened = False
@@ -243,21 +259,14 @@ class _Trace:
         self.endpoint: dict[str, Any] = {}
         self.headers: Mapping[str, str] | None = None
 
-    def _rpc_attributes(self) -> dict[str, Any]:
-        return {
-            "rpc.system": RPC_SYSTEM,
-            "rpc.service": self._core.service,
-            "rpc.method": self._method,
-        }
-
     def _open(self) -> None:
         """Start the span (at the call's start time) and work out the call's headers."""
         self._opened = True
         if self._tracer is not None:
             span = self.span = self._tracer.start_span(
-                f"{self._core.service}/{self._method}",
+                self._names.span,
                 kind=SpanKind.CLIENT,
-                attributes={**self._rpc_attributes(), **self.endpoint},
+                attributes={**self._names.attributes, **self.endpoint},
                 start_time=self._start_ns,
             )
             if not span.is_recording():
@@ -275,7 +284,7 @@ class _Trace:
             self.span.set_attributes(self.endpoint)
         if self._tracer is not None:
             self._attempt = self._tracer.start_span(
-                f"{self._core.service}/{self._method} attempt",
+                self._names.attempt_span,
                 context=trace.set_span_in_context(self.span) if self.span is not None else None,
                 attributes={ATTEMPT: self._attempts, **self.endpoint},
             )
@@ -315,7 +324,7 @@ class _Trace:
                 _failed(span, error)
             span.end()
         if self._metered:
-            attributes = {**self._rpc_attributes(), **self.endpoint}
+            attributes = {**self._names.attributes, **self.endpoint}
             if error is not None:
                 attributes["error.type"] = error_type(error)
             self._telemetry.duration.record(time.perf_counter() - self._start, attributes)
