@@ -331,15 +331,20 @@ def test_a_client_can_opt_out(telemetry):
         ):
             quiet.add(1, 1)
             traced.add(1, 1)
+        registry = ClientRegistry(
+            {"quiet": {"service": AllTypes, "url": server.url, "telemetry": False}}
+        )
+        try:
+            assert registry["quiet"].add(2, 2) == 4  # the registry's entry opts out too
+        finally:
+            registry.close()
     assert len(telemetry.spans()) == 1
+    assert len(checking.seen) == 3
     assert "traceparent" not in checking.seen[0]
     assert "traceparent" in checking.seen[1]
+    assert "traceparent" not in checking.seen[2]
     (point,) = telemetry.points("rpc.client.call.duration")
     assert point.count == 1
-    registry = ClientRegistry({"quiet": {"service": AllTypes, "url": server.url}})
-    assert (
-        registry.check_entry("q", {"service": AllTypes, "telemetry": False})["telemetry"] is False
-    )
 
 
 def test_nothing_after_uninstrument(alltypes):
