@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import time
-import weakref
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import metrics, propagate, trace
@@ -147,25 +146,19 @@ class ClientTelemetry:
             )
         # Nothing records: the usual state without an SDK, on every call; kept cheap.
         try:
-            propagates = _propagating[id(core)]
-        except KeyError:
+            propagates = core._telemetry_propagates  # type: ignore[attr-defined]
+        except AttributeError:
             propagates = _propagates(core)
         return _Propagation() if propagates and core.settings.telemetry else None
 
 
-#: Per live core (by id; its entry goes with it): whether its calls carry headers.
-_propagating: dict[int, bool] = {}
-
-
 def _propagates(core: CallerCore) -> bool:
-    """Whether `core`'s endpoints carry headers (THeader or HTTP; cached while it lives)."""
+    """Whether `core`'s endpoints carry headers (THeader or HTTP): cached on the core."""
     try:
-        return _propagating[id(core)]
-    except KeyError:
-        endpoints = [*core.by_endpoint, *(found.endpoint for found in core.discoveries)]
-        known = core.carries_headers or any(endpoint.is_http for endpoint in endpoints)
-        _propagating[id(core)] = known
-        weakref.finalize(core, _propagating.pop, id(core), None)  # before its id is reused
+        return core._telemetry_propagates  # type: ignore[attr-defined, no-any-return]
+    except AttributeError:
+        known = core.carries_headers or any(pool.endpoint.is_http for pool in core.pools)
+        core._telemetry_propagates = known  # type: ignore[attr-defined]
         return known
 
 
