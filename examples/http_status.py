@@ -1,15 +1,17 @@
 """What a web view answers when a Thrift call fails (shared by the Flask and Django examples).
 
-A value from the user that the service cannot take is the user's mistake (422); a service
-that cannot be reached or is saturated is a temporary outage (503); one that answered badly or
-too late is a bad gateway (502). Anything else is a bug in the app and stays a 500.
+A value from the user that the service cannot take is the user's mistake (422); any other
+failure of the service gets `thrift_bridge.adapters.errors.status_for`'s status (502 down or
+garbled, 503 busy or limited, 504 too slow) and the same page text. Anything else is a bug in
+the app and stays a 500.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from thrift_bridge import ArgumentError, ConnectError, PoolError, RateLimited, TransportError
+from thrift_bridge import ArgumentError
+from thrift_bridge.adapters.errors import status_for
 
 __all__ = ["Failure", "failure_of"]
 
@@ -29,8 +31,7 @@ def failure_of(error: BaseException) -> Failure | None:
     if isinstance(error, ArgumentError):
         # The message names the method, the argument and what it accepts; no endpoint.
         return Failure(422, "That customer number is out of range.", error.message)
-    if isinstance(error, (ConnectError, PoolError, RateLimited)):
-        return Failure(503, _UNAVAILABLE, _UNAVAILABLE)
-    if isinstance(error, TransportError):
-        return Failure(502, _UNAVAILABLE, _UNAVAILABLE)
-    return None
+    status = status_for(error)
+    if status is None:
+        return None
+    return Failure(status, _UNAVAILABLE, _UNAVAILABLE)

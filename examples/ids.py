@@ -1,7 +1,8 @@
-"""Customer ids as the demo IDL declares them (i64), checked before any call is made.
+"""Customer ids as the demo IDL declares them (i64 >= 1), for the FastAPI example's inputs.
 
-Apache's codec cannot send an i64 outside its range (it raises `OverflowError` inside the call),
-so the examples refuse such ids as bad input: a 400 or 422, or the form's message.
+Its path parameter is declared with `MAX_ID` (FastAPI answers 422 past it) and its form's
+value goes through `parse_customer_id` (the form's message), so such ids are refused before
+any call; the call itself would raise `ArgumentError` for an id past the i64 range.
 """
 
 from __future__ import annotations

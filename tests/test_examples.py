@@ -1,6 +1,6 @@
-"""The example apps answer 400/404/422 for bad input and 502/503 for a failing service, never
-500: Flask through its test client, Django under real gunicorn; and manage.py runs from its
-folder."""
+"""The example apps answer 400/404/422 for bad input and `status_for`'s status for a failing
+service, never 500: Flask through its test client, Django under real gunicorn; and manage.py
+runs from its folder."""
 
 from __future__ import annotations
 
@@ -76,12 +76,12 @@ def test_flask_example_answers_bad_input_with_4xx(flask_app, demo_server):
     assert web.get("/api/customers/1").status_code == 200  # the pool survived the bad input
 
 
-def test_flask_example_answers_503_for_a_service_that_is_down(flask_app, closed_port):
+def test_flask_example_answers_502_for_a_service_that_is_down(flask_app, closed_port):
     web = flask_app(f"tcp://127.0.0.1:{closed_port}?connect_timeout=1")
     answer = web.get("/api/customers/1")
-    assert (answer.status_code, answer.get_json()["error"].startswith(UNAVAILABLE)) == (503, True)
+    assert (answer.status_code, answer.get_json()["error"].startswith(UNAVAILABLE)) == (502, True)
     answer = web.post("/", data={"customer_id": "1"})
-    assert (answer.status_code, UNAVAILABLE.encode() in answer.data) == (503, True)
+    assert (answer.status_code, UNAVAILABLE.encode() in answer.data) == (502, True)
 
 
 def test_flask_example_answers_502_for_a_service_that_answers_garbage(flask_app):
@@ -131,12 +131,12 @@ def test_django_example_answers_bad_input_with_4xx(demo_server):
         server.stop()
 
 
-def test_django_example_answers_502_and_503_for_a_failing_service(closed_port):
+def test_django_example_answers_502_for_a_failing_service(closed_port):
     down = django_example(f"tcp://127.0.0.1:{closed_port}?connect_timeout=1")
     try:
         for path in ("/api/customers/1", "/?customer_id=1"):
             status, body = fetch(down.url(path))
-            assert (status, UNAVAILABLE.encode() in body) == (503, True)
+            assert (status, UNAVAILABLE.encode() in body) == (502, True)
     finally:
         down.stop()
     with serve_raw(not_http) as raw:

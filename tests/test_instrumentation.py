@@ -10,6 +10,7 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,15 @@ from thrift_bridge import (
     DeadlineExceeded,
     Invoker,
     PoolClosed,
+    PoolTimeout,
     ReadTimeout,
+    TransportError,
     deadline,
     parse_url,
 )
 from thrift_bridge.adapters import ClientRegistry
 from thrift_bridge.instrumentation import ThriftBridgeInstrumentor, TracedProcessor
-from thrift_bridge.testing import HeaderCheckingProcessor, serve
+from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
 from .commands import run_cli
 from .generated.alltypes import AllTypes
@@ -331,15 +334,20 @@ def test_a_client_can_opt_out(telemetry):
         ):
             quiet.add(1, 1)
             traced.add(1, 1)
+        registry = ClientRegistry(
+            {"quiet": {"service": AllTypes, "url": server.url, "telemetry": False}}
+        )
+        try:
+            assert registry["quiet"].add(2, 2) == 4  # the registry's entry opts out too
+        finally:
+            registry.close()
     assert len(telemetry.spans()) == 1
+    assert len(checking.seen) == 3
     assert "traceparent" not in checking.seen[0]
     assert "traceparent" in checking.seen[1]
+    assert "traceparent" not in checking.seen[2]
     (point,) = telemetry.points("rpc.client.call.duration")
     assert point.count == 1
-    registry = ClientRegistry({"quiet": {"service": AllTypes, "url": server.url}})
-    assert (
-        registry.check_entry("q", {"service": AllTypes, "telemetry": False})["telemetry"] is False
-    )
 
 
 def test_nothing_after_uninstrument(alltypes):
@@ -642,7 +650,7 @@ from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 from thrift_bridge import Client
 from thrift_bridge.instrumentation import ThriftBridgeInstrumentor
-from thrift_bridge.testing import HeaderCheckingProcessor, serve
+from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 from tests.generated.alltypes import AllTypes
 from tests.handlers import AllTypesHandler
 
@@ -745,3 +753,82 @@ def test_demo_trace_prints_the_span_tree_of_one_call():
     exported = json.loads(done.stdout[done.stdout.index("{") :])
     assert exported["attributes"]["rpc.method"] == "get_customer"
     assert exported["context"]["trace_id"] == "0x" + tree[0].split()[1]
+
+
+# --- README promises: the span's extent, clients made before, the pool counters -------------
+
+
+def test_spans_cover_the_wire_only(telemetry, alltypes):
+    slept: list[int] = []
+
+    def slow(call, proceed):
+        time.sleep(0.2)
+        slept.append(time.time_ns())
+        return proceed(call)
+
+    with Client(AllTypes, alltypes.url, middleware=[slow]) as client:
+        assert client.add(1, 2) == 3
+    span = telemetry.span()
+    assert span.start_time >= slept[0]  # the middleware's 0.2 s came before the span
+    telemetry.exporter.clear()
+    with Client(AllTypes, alltypes.url, rate_limit="2/s", rate_limit_burst=1) as client:
+        client.add(1, 1)
+        before = time.time_ns()
+        client.add(1, 1)  # waits for its token (about 0.5 s) before the span starts
+        after = time.time_ns()
+    second = max(telemetry.spans(), key=lambda span: span.start_time)
+    assert second.start_time - before >= 0.25e9
+    assert second.end_time <= after
+
+
+def test_clients_made_before_instrument_are_instrumented(alltypes):
+    state = Telemetry()
+    with Client(AllTypes, alltypes.url) as client:
+        client.add(1, 1)  # before: nothing to record it
+        state.instrumentor.instrument(
+            tracer_provider=state.tracer_provider, meter_provider=state.meter_provider
+        )
+        try:
+            assert state.spans() == []
+            assert client.add(2, 2) == 4
+            assert [span.name for span in state.spans()] == ["AllTypes/add"]
+            (point,) = state.points("rpc.client.call.duration")
+            assert point.count == 1
+        finally:
+            state.instrumentor.uninstrument()
+            state.tracer_provider.shutdown()
+            state.meter_provider.shutdown()
+
+
+def _pool_counter(telemetry: Telemetry, name: str, port: int) -> int:
+    (point,) = [
+        p
+        for p in telemetry.points(f"thrift_bridge.pool.{name}")
+        if p.attributes["server.port"] == port
+    ]
+    return point.value
+
+
+def test_pool_counters_discarded_waits_and_timeouts(telemetry):
+    def hang_up(sock):
+        sock.recv(65536)  # the request, then the connection closes before any reply
+
+    with serve_raw(hang_up) as raw, Client(AllTypes, raw.url) as client:
+        with pytest.raises(TransportError):
+            client.add(1, 1)
+        assert _pool_counter(telemetry, "discarded", raw.address[1]) == 1
+    span = telemetry.span()
+    assert span.attributes["error.type"] == "PeerClosed"  # a TransportError: the peer hung up
+    assert span.status.status_code == StatusCode.ERROR
+    with serve(AllTypes.Processor(AllTypesHandler())) as server:
+        with Client(AllTypes, server.url, pool_size=1, pool_timeout=0.2) as client:
+            port = server.address[1]
+            with client.connection() as pinned:
+                pinned.add(1, 1)
+                with pytest.raises(PoolTimeout):
+                    client.add(1, 1)  # the only connection is pinned
+            assert (
+                _pool_counter(telemetry, "waits", port),
+                _pool_counter(telemetry, "timeouts", port),
+            ) == (1, 1)
+            assert client.add(1, 1) == 2  # the pool serves again once the pin is released

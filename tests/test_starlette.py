@@ -251,6 +251,22 @@ async def test_a_busy_pool_is_503_with_retry_after_and_a_slow_server_504(held_se
         assert (await asyncio.wait_for(first, BOUND)).json() == "held"
 
 
+async def test_the_startup_builds_every_default_client_and_no_versioned_one(demo_server):
+    config = {
+        "customers": {"service": CUSTOMERS, "url": demo_server.url},
+        "billing": {"service": CUSTOMERS, "url": demo_server.url},
+        "ledger": {
+            "service": CUSTOMERS,
+            "versions": {"1.0": demo_server.url, "2.0": "tcp://h:1"},
+            "default": "1.0",
+        },
+    }
+    app = Starlette(lifespan=thrift_lifespan(config))
+    async with Lifespan(app):
+        assert sorted(get_clients(app).built()) == ["billing", "customers", "ledger"]
+        assert (await get_clients(app)["ledger"].get_customer(3)).name == "Grace Hopper"
+
+
 async def test_a_plain_starlette_app_uses_get_clients(demo_server):
     async def name(request):
         client = get_clients(request.app)["customers"]

@@ -5,7 +5,7 @@ Run it with ``make flask-example`` (which also starts the demo Thrift server), o
 ``flask --app examples.flask_app.app:create_app run``.
 
 Bad input answers 400 (not a number), 404 (no such customer) or 422 (a number the service
-cannot take); a service that is down answers 503, one that fails mid-call 502; never 500.
+cannot take); a failing service answers 502, 503 or 504 (`status_for`); never 500.
 """
 
 from __future__ import annotations

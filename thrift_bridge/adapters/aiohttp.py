@@ -50,7 +50,6 @@ def setup(
 async def _clients(app: web.Application) -> AsyncIterator[None]:
     """The cleanup context: every default client built at startup, all closed at cleanup."""
     registry = app[THRIFT_CLIENTS]
-    for alias in registry:
-        registry[alias]  # no I/O: the client's own checks, before the first request
+    registry.build_defaults()  # before the first request
     yield
     await registry.aclose()

@@ -266,6 +266,11 @@ class _Registry(Generic[C]):
                 client = self._clients[key] = self._build(alias, entry, version)
         return client
 
+    def build_defaults(self) -> None:
+        """Build every alias's default client now (no I/O: each client's own checks made)."""
+        for alias in self:
+            self.get(alias)
+
     def versions(self, alias: str) -> list[str]:
         """The versions configured for `alias` (empty when it has a plain URL)."""
         entry = self._entries.get(alias)

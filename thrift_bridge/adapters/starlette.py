@@ -80,8 +80,7 @@ class _Lifespan:
                 )
             if version is not None:
                 registry.get(alias, version)  # builds it, or names the versions there are
-        for alias in registry:
-            registry[alias]  # every default client built now: no I/O, every check made
+        registry.build_defaults()
         setattr(self._app.state, STATE_KEY, registry)
 
     async def __aexit__(

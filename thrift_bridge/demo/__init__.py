@@ -123,9 +123,7 @@ def _call_row(service: Any, url: str, options: dict[str, Any]) -> tuple[str, str
             start = time.perf_counter()
             client.get_customer(1)
             times.append(time.perf_counter() - start)
-        accounts = client.accounts(customer.id)
-        result = f"{customer.name}, {len(accounts)} accounts"
-    return result, f"{statistics.median(times) * 1e6:.0f}"
+        return _row(customer, client.accounts(customer.id), times)
 
 
 async def _call_row_async(service: Any, url: str, options: dict[str, Any]) -> tuple[str, str]:
@@ -137,9 +135,12 @@ async def _call_row_async(service: Any, url: str, options: dict[str, Any]) -> tu
             start = time.perf_counter()
             await client.get_customer(1)
             times.append(time.perf_counter() - start)
-        accounts = await client.accounts(customer.id)
-        result = f"{customer.name}, {len(accounts)} accounts"
-    return result, f"{statistics.median(times) * 1e6:.0f}"
+        return _row(customer, await client.accounts(customer.id), times)
+
+
+def _row(customer: Any, accounts: list[Any], times: list[float]) -> tuple[str, str]:
+    """A row's result text and median latency in µs, from its calls' answers and times."""
+    return f"{customer.name}, {len(accounts)} accounts", f"{statistics.median(times) * 1e6:.0f}"
 
 
 def _print_table(rows: list[tuple[str, ...]], out: Any) -> None:

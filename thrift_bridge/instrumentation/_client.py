@@ -16,8 +16,9 @@ context, as the API's no-op tracer would carry it).
 
 from __future__ import annotations
 
+import functools
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from opentelemetry import metrics, propagate, trace
 from opentelemetry.metrics import _internal as _metrics_internal
@@ -51,26 +52,21 @@ SCOPE = "thrift_bridge"
 #: The attempt span's attribute numbering the attempts of a call (1 first).
 ATTEMPT = "thrift_bridge.attempt"
 _RETRY_DELAY = "thrift_bridge.retry.delay"
-_endpoint_attributes: dict[Endpoint, dict[str, Any]] = {}
 
 
+@functools.lru_cache(maxsize=256)  # bounded: discovered endpoints come and go
 def endpoint_attributes(endpoint: Endpoint) -> dict[str, Any]:
     """`server.address`, `server.port` and `network.transport` of an endpoint (cached).
 
     A unix socket has its path as `server.address`, no port, and `network.transport=unix`.
     """
-    attributes = _endpoint_attributes.get(endpoint)
-    if attributes is None:
-        if endpoint.is_unix:
-            attributes = {"server.address": endpoint.path, "network.transport": "unix"}
-        else:
-            attributes = {
-                "server.address": endpoint.host,
-                "server.port": endpoint.port,
-                "network.transport": "tcp",
-            }
-        attributes = _endpoint_attributes.setdefault(endpoint, attributes)
-    return attributes
+    if endpoint.is_unix:
+        return {"server.address": endpoint.path, "network.transport": "unix"}
+    return {
+        "server.address": endpoint.host,
+        "server.port": endpoint.port,
+        "network.transport": "tcp",
+    }
 
 
 def error_type(error: BaseException) -> str:
@@ -80,17 +76,16 @@ def error_type(error: BaseException) -> str:
 
 # Whether a global provider is set, read on every call while none is: `get_tracer_provider()`
 # would tell too, but it reads `os.environ` each time (1.8 µs here); these are the globals it
-# (and the API's proxies) read first. An API without them: taken as set (the slow, sure way).
-_TRACER_GLOBAL = hasattr(trace, "_TRACER_PROVIDER")
-_METER_GLOBAL = hasattr(_metrics_internal, "_METER_PROVIDER")
+# (and the API's proxies) read first. An API without them: both taken as set (the slow, sure way).
+_GLOBALS = hasattr(trace, "_TRACER_PROVIDER") and hasattr(_metrics_internal, "_METER_PROVIDER")
 
 
 def _tracer_provider_set() -> bool:
-    return not _TRACER_GLOBAL or trace._TRACER_PROVIDER is not None
+    return not _GLOBALS or trace._TRACER_PROVIDER is not None
 
 
 def _meter_provider_set() -> bool:
-    return not _METER_GLOBAL or _metrics_internal._METER_PROVIDER is not None
+    return not _GLOBALS or _metrics_internal._METER_PROVIDER is not None
 
 
 class ClientTelemetry:
@@ -104,11 +99,11 @@ class ClientTelemetry:
         #: The meter provider given to `instrument()` (None: the global one).
         self.meter_provider = meter_provider
         self._tracer_provider = tracer_provider
+        #: The tracer spans come from (None: none records, or no provider set yet).
         self._tracer: Tracer | None = None
-        #: No provider given and no global one set yet: look again on each call.
-        self._tracer_pending = tracer_provider is None and not _tracer_provider_set()
-        if not self._tracer_pending:
-            self._tracer = self._make_tracer()
+        #: Whether calls are measured (the proxy instruments of the global meter record once
+        #: a provider is set; until then a call does not build their attributes).
+        self._metered = False
         meter = metrics.get_meter(SCOPE, __version__, meter_provider)
         self.duration: Histogram = meter.create_histogram(
             "rpc.client.call.duration",
@@ -120,47 +115,41 @@ class ClientTelemetry:
             unit="{retry}",
             description="Failed attempts retried, by the endpoint that failed.",
         )
-        # The proxy instruments of the global meter record once a provider is set.
-        self._meter_pending = meter_provider is None and not _meter_provider_set()
-        self._metered = not self._meter_pending
-        #: Neither provider given nor set globally (no SDK): `start`'s shortest path.
-        self._unset = self._tracer_pending and self._meter_pending
-        self._unset = self._unset and _TRACER_GLOBAL and _METER_GLOBAL
+        #: A provider was neither given nor set globally: look again once a global one is.
+        self._pending = False
+        self._records = False
+        self._look_again()
 
-    def _make_tracer(self) -> Tracer | None:
-        """The tracer to use, or None when it can only make no-op spans."""
-        tracer = trace.get_tracer(SCOPE, __version__, self._tracer_provider)
-        return None if isinstance(tracer, trace.NoOpTracer) else tracer
+    def _look_again(self) -> None:
+        """Take the providers given or set globally by now; `_pending` if one is still missing."""
+        tracer_missing = self._tracer_provider is None and not _tracer_provider_set()
+        if self._tracer is None and not tracer_missing:
+            tracer = trace.get_tracer(SCOPE, __version__, self._tracer_provider)
+            self._tracer = None if isinstance(tracer, trace.NoOpTracer) else tracer
+        meter_missing = self.meter_provider is None and not _meter_provider_set()
+        self._metered = not meter_missing
+        self._pending = tracer_missing or meter_missing
+        #: Whether a call has anything to record (else it only passes the context on).
+        self._records = self._tracer is not None or self._metered
 
     def start(self, core: CallerCore, method: str) -> _Trace | _Propagation | None:
         """Follow one call by `core`'s client (None: it opted out, or nothing to do)."""
-        if self._unset:
-            # No SDK: the usual state of an installed instrumentor, on every call; inlined.
-            if trace._TRACER_PROVIDER is None and _metrics_internal._METER_PROVIDER is None:
-                try:
-                    propagates = core._telemetry_propagates  # type: ignore[attr-defined]
-                except AttributeError:
-                    propagates = _propagates(core)
-                return _Propagation() if propagates and core.settings.telemetry else None
-            self._unset = False  # an SDK was set since: from now on, the general path
-        tracer = self._tracer
-        if tracer is None and not self._metered:
-            # Nothing records (yet): the usual state without an SDK, kept cheap.
-            if self._tracer_pending and _tracer_provider_set():
-                tracer = self._tracer = self._make_tracer()
-                self._tracer_pending = False
-            if self._meter_pending and _meter_provider_set():
-                self._metered, self._meter_pending = True, False
-            if tracer is None and not self._metered:
-                if core.settings.telemetry and _propagates(core):
-                    return _Propagation()
-                return None
-        elif self._tracer_pending and _tracer_provider_set():  # metered; spans from now on
-            tracer = self._tracer = self._make_tracer()
-            self._tracer_pending = False
-        if not core.settings.telemetry:
-            return None
-        return _Trace(self, tracer, self._metered, core, method)
+        if self._pending and (
+            trace._TRACER_PROVIDER is not None or _metrics_internal._METER_PROVIDER is not None
+        ):
+            self._look_again()  # a global provider was set since (`_pending`: the API has both)
+        if self._records:
+            return (
+                _Trace(self, self._tracer, self._metered, core, method)
+                if core.settings.telemetry
+                else None
+            )
+        # Nothing records: the usual state without an SDK, on every call; kept cheap.
+        try:
+            propagates = core._telemetry_propagates  # type: ignore[attr-defined]
+        except AttributeError:
+            propagates = _propagates(core)
+        return _Propagation() if propagates and core.settings.telemetry else None
 
 
 def _propagates(core: CallerCore) -> bool:
@@ -203,6 +192,22 @@ class _Propagation:
         pass
 
 
+class _Names(NamedTuple):
+    """What every call of one method shares: its span names and rpc attributes (not to be
+    changed: copied into each span's)."""
+
+    span: str
+    attempt_span: str
+    attributes: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=1024)
+def _call_names(service: str, method: str) -> _Names:
+    """The `_Names` of `service`'s `method` (cached)."""
+    attributes = {"rpc.system": RPC_SYSTEM, "rpc.service": service, "rpc.method": method}
+    return _Names(f"{service}/{method}", f"{service}/{method} attempt", attributes)
+
+
 class _Trace:
     """One logical call: its CLIENT span and attempt spans (if a tracer records), its
     duration (if metered)."""
@@ -212,7 +217,7 @@ class _Trace:
         "_attempts",
         "_core",
         "_metered",
-        "_method",
+        "_names",
         "_opened",
         "_start",
         "_start_ns",
@@ -235,7 +240,7 @@ class _Trace:
         self._tracer = tracer
         self._metered = metered
         self._core = core
-        self._method = method
+        self._names = _call_names(core.service, method)
         self._start_ns = time.time_ns()
         self._start = time.perf_counter()
         self._opened = False
@@ -247,21 +252,14 @@ class _Trace:
         self.endpoint: dict[str, Any] = {}
         self.headers: Mapping[str, str] | None = None
 
-    def _rpc_attributes(self) -> dict[str, Any]:
-        return {
-            "rpc.system": RPC_SYSTEM,
-            "rpc.service": self._core.service,
-            "rpc.method": self._method,
-        }
-
     def _open(self) -> None:
         """Start the span (at the call's start time) and work out the call's headers."""
         self._opened = True
         if self._tracer is not None:
             span = self.span = self._tracer.start_span(
-                f"{self._core.service}/{self._method}",
+                self._names.span,
                 kind=SpanKind.CLIENT,
-                attributes={**self._rpc_attributes(), **self.endpoint},
+                attributes={**self._names.attributes, **self.endpoint},
                 start_time=self._start_ns,
             )
             if not span.is_recording():
@@ -279,7 +277,7 @@ class _Trace:
             self.span.set_attributes(self.endpoint)
         if self._tracer is not None:
             self._attempt = self._tracer.start_span(
-                f"{self._core.service}/{self._method} attempt",
+                self._names.attempt_span,
                 context=trace.set_span_in_context(self.span) if self.span is not None else None,
                 attributes={ATTEMPT: self._attempts, **self.endpoint},
             )
@@ -319,7 +317,7 @@ class _Trace:
                 _failed(span, error)
             span.end()
         if self._metered:
-            attributes = {**self._rpc_attributes(), **self.endpoint}
+            attributes = {**self._names.attributes, **self.endpoint}
             if error is not None:
                 attributes["error.type"] = error_type(error)
             self._telemetry.duration.record(time.perf_counter() - self._start, attributes)

@@ -3,11 +3,13 @@
 Each collection sums `stats()` of the open pools of every client that did not opt out, by
 (`rpc.service`, endpoint): `thrift_bridge.pool.open`, `.idle` and `.in_use` (up-down
 counters: the state now), `.waits`, `.timeouts` and `.discarded` (counters: totals so far).
-The callbacks answer only while the instrumentation that made them is installed.
+The six callbacks of a collection share one snapshot of the pools; they answer only while
+the instrumentation that made them is installed.
 """
 
 from __future__ import annotations
 
+import threading
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.metrics import CallbackOptions, Observation, get_meter
@@ -68,22 +70,43 @@ def _stats(pool: Any) -> dict[str, int] | None:
     return None
 
 
+class _Shared:
+    """One snapshot per collection, read by the six callbacks: a callback that already read the
+    current one takes the next (a new collection began)."""
+
+    def __init__(self, provider: MeterProvider | None):
+        self._provider = provider
+        self._lock = threading.Lock()
+        self._snapshot: dict[tuple[Any, ...], dict[str, int]] = {}
+        self._unread: set[str] = set()
+
+    def read(self, name: str) -> dict[tuple[Any, ...], dict[str, int]]:
+        """The snapshot of this collection, for the instrument `name`."""
+        with self._lock:
+            if name not in self._unread:
+                self._snapshot = _snapshot(self._provider)
+                self._unread = set(_INSTRUMENTS)
+            self._unread.discard(name)
+            return self._snapshot
+
+
 def observe_pools(provider: MeterProvider | None) -> None:
     """Register the pool instruments on `provider`'s meter (None: the global one)."""
     meter = get_meter(SCOPE, __version__, provider)
+    shared = _Shared(provider)
     for name, (total, unit, description) in _INSTRUMENTS.items():
-        callback = _callback(provider, name)
+        callback = _callback(shared, name)
         create = (
             meter.create_observable_counter if total else meter.create_observable_up_down_counter
         )
         create(f"thrift_bridge.pool.{name}", [callback], unit=unit, description=description)
 
 
-def _callback(provider: MeterProvider | None, name: str) -> Any:
+def _callback(shared: _Shared, name: str) -> Any:
     """The callback observing stats()[name] of every pool."""
 
     def observe(options: CallbackOptions) -> Iterable[Observation]:
-        for (service, *endpoint), stats in _snapshot(provider).items():
+        for (service, *endpoint), stats in shared.read(name).items():
             attributes = {"rpc.system": RPC_SYSTEM, "rpc.service": service, **dict(endpoint)}
             yield Observation(stats[name], attributes)
 

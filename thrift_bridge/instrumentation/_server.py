@@ -18,7 +18,7 @@ from thrift.Thrift import TMessageType
 
 from .. import _hooks
 from .._version import __version__
-from ._client import RPC_SYSTEM, SCOPE, error_type
+from ._client import RPC_SYSTEM, SCOPE, _failed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -118,9 +118,7 @@ class _Request:
         if span is None:  # the connection ended before a message began
             return
         if error is not None:
-            span.set_attribute("error.type", error_type(error))
-            span.record_exception(error)
-            span.set_status(Status(StatusCode.ERROR, f"{error_type(error)}: {error}"))
+            _failed(span, error)
         elif self.failed:
             span.set_attribute("error.type", "TApplicationException")
             span.set_status(Status(StatusCode.ERROR, "answered with a TApplicationException"))

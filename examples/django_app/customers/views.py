@@ -1,7 +1,7 @@
 """Views: look a customer up through request.thrift.customers (sync) or aclients (async).
 
 Bad input answers 400 (not a number), 404 (no such customer) or 422 (a number the service
-cannot take); a service that is down answers 503, one that fails mid-call 502; never 500.
+cannot take); a failing service answers 502, 503 or 504 (`status_for`); never 500.
 """
 
 from __future__ import annotations
@@ -30,20 +30,25 @@ def _page(request: HttpRequest, status: int = 200, **context: Any) -> HttpRespon
     return render(request, "customers/lookup.html", context, status=status)
 
 
+def _failure_response(request: HttpRequest, error: ThriftBridgeError) -> HttpResponse:
+    """The answer (422, 502, 503 or 504) for a failed Thrift call; re-raises a bug."""
+    failure = failure_of(error)
+    if failure is None:
+        raise error  # a configuration bug: a 500, with its traceback in the log
+    if request.path.startswith("/api/"):
+        return JsonResponse({"error": failure.detail}, status=failure.status)
+    return _page(request, failure.status, error=failure.text)
+
+
 def _thrift_errors(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Answer 422, 502 or 503 when the view's Thrift call failed (see `failure_of`)."""
+    """Answer the failure of the view's Thrift call (see `_failure_response`)."""
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         try:
             return view(request, *args, **kwargs)
         except ThriftBridgeError as error:
-            failure = failure_of(error)
-            if failure is None:
-                raise  # a configuration bug: a 500, with its traceback in the log
-            if request.path.startswith("/api/"):
-                return JsonResponse({"error": failure.detail}, status=failure.status)
-            return _page(request, failure.status, error=failure.text)
+            return _failure_response(request, error)
 
     return wrapper
 
@@ -84,7 +89,4 @@ async def customer_json_async(request: HttpRequest, customer_id: int) -> JsonRes
     except CustomerNotFound as exc:
         return JsonResponse({"error": exc.message, "pid": os.getpid()}, status=404)
     except ThriftBridgeError as error:
-        failure = failure_of(error)
-        if failure is None:
-            raise  # a configuration bug: a 500, with its traceback in the log
-        return JsonResponse({"error": failure.detail}, status=failure.status)
+        return _failure_response(request, error)

@@ -95,12 +95,13 @@ class RequestClients:
         is_async = _running_loop() is not None
         wrapped = self._seen.get((alias, is_async))
         if wrapped is None:
-            if alias not in clients:
+            handler = aclients if is_async else clients  # an ASGI process builds no sync one
+            if alias not in handler:
                 raise AttributeError(
                     f"no Thrift client {alias!r} in settings.THRIFT_BRIDGE "
-                    f"(configured: {', '.join(clients) or 'none'})"
+                    f"(configured: {', '.join(handler) or 'none'})"
                 )
-            client = aclients[alias] if is_async else clients[alias]
+            client = handler[alias]
             wrapped = self._seen[(alias, is_async)] = _RequestClient(client, self._pins)
         return wrapped
 
