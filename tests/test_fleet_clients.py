@@ -590,3 +590,93 @@ def test_p2c_counts_the_wait_for_a_connection_in_an_endpoints_latency():
             pytest.fail("the call never went to the busy endpoint")
     # It waited at least until the release: far above the server's own microseconds.
     assert ewma >= (released - times["calling"]) / 2
+
+
+# --- calls that never went out count for nothing in ejection ---------------------------------
+
+#: Ejection on the first failure: any call wrongly counted as one shows as an ejection.
+EAGER = {"consecutive_failures": 1, "success_rate": 0.99, "min_calls": 1}
+
+
+def _untouched(rows: dict[str, Any]) -> None:
+    """Every endpoint row as if nothing had failed there: alive, no failure recorded."""
+    for url, row in rows.items():
+        assert row["state"] == "alive", (url, row)
+        assert row["consecutive_failures"] == 0, (url, row)
+        assert row["ejections"] == 0, (url, row)
+        assert row["success_rate"] in (None, 1.0), (url, row)  # None: no call counted
+        assert row["pending"] == 0, (url, row)
+
+
+def test_pool_timeouts_and_spent_deadlines_count_for_nothing_in_ejection():
+    """Both endpoints' only connection pinned: calls fail with PoolTimeout, or under
+    deadline(0) before anything is sent; with ejection at the first failure, no endpoint
+    is ejected or marked as failing."""
+    from thrift_bridge import PoolTimeout
+
+    with serve(AllTypes.Processor(Counting())) as one, serve(AllTypes.Processor(Counting())) as two:
+        options = {"pool_size": 1, "pool_timeout": 0.01, "retries": 0, "ejection": EAGER}
+        with Client(AllTypes, [one.url, two.url], balancer="round_robin", **options) as client:
+            with client.connection() as first, client.connection() as second:
+                assert first.add(1, 1) == 2
+                assert second.add(1, 1) == 2
+                for _ in range(6):
+                    with pytest.raises(PoolTimeout):
+                        client.add(1, 2)
+                    with deadline(0), pytest.raises(DeadlineExceeded):
+                        client.add(1, 2)
+                held = client.fleet_stats()
+            assert [client.add(i, 1) for i in range(4)] == [1, 2, 3, 4]
+            after = client.fleet_stats()
+    assert held["panic"] is False
+    _untouched(held["endpoints"])
+    assert [row["calls"] for row in held["endpoints"].values()] == [0, 0]
+    _untouched(after["endpoints"])
+    assert sorted(row["calls"] for row in after["endpoints"].values()) == [2, 2]
+
+
+@pytest.mark.anyio
+async def test_async_calls_that_never_went_out_count_for_nothing_in_ejection():
+    """AsyncClient: PoolTimeout, deadline(0), and calls cancelled while waiting in the pool
+    line: no endpoint is ejected or marked as failing."""
+    from thrift_bridge import PoolTimeout
+
+    with serve(AllTypes.Processor(Counting())) as one, serve(AllTypes.Processor(Counting())) as two:
+        options = {"pool_size": 1, "pool_timeout": 0.01, "retries": 0, "ejection": EAGER}
+        urls = [one.url, two.url]
+        async with AsyncClient(AllTypes, urls, balancer="round_robin", **options) as client:
+            async with client.connection() as first, client.connection() as second:
+                assert await first.add(1, 1) == 2
+                assert await second.add(1, 1) == 2
+                for _ in range(6):
+                    with pytest.raises(PoolTimeout):
+                        await asyncio.wait_for(client.add(1, 2), BOUND)
+                    with deadline(0), pytest.raises(DeadlineExceeded):
+                        await asyncio.wait_for(client.add(1, 2), BOUND)
+                held = client.fleet_stats()
+            assert [await client.add(i, 1) for i in range(4)] == [1, 2, 3, 4]
+            after = client.fleet_stats()
+        # Cancelled in the pool line: a client whose calls wait (long pool_timeout).
+        options = {**options, "pool_timeout": BOUND}
+        async with AsyncClient(AllTypes, urls, balancer="round_robin", **options) as client:
+            async with client.connection(), client.connection():
+                waiting = [asyncio.ensure_future(client.add(1, 2)) for _ in range(6)]
+                for _ in range(int(BOUND / 0.005)):  # until every call waits in a line
+                    if client.stats()["waits"] >= len(waiting):
+                        break
+                    await asyncio.sleep(0.005)
+                assert client.stats()["waits"] >= len(waiting)
+                for task in waiting:
+                    task.cancel()
+                outcomes = await asyncio.gather(*waiting, return_exceptions=True)
+                cancelled = client.fleet_stats()
+            assert [await client.add(i, 1) for i in range(4)] == [1, 2, 3, 4]
+            after_cancel = client.fleet_stats()
+    assert all(isinstance(o, asyncio.CancelledError) for o in outcomes), outcomes
+    for fleet in (held, after, cancelled, after_cancel):
+        assert fleet["panic"] is False
+        _untouched(fleet["endpoints"])
+    for fleet in (held, cancelled):
+        assert [row["calls"] for row in fleet["endpoints"].values()] == [0, 0]
+    for fleet in (after, after_cancel):
+        assert sorted(row["calls"] for row in fleet["endpoints"].values()) == [2, 2]
