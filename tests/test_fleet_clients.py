@@ -37,11 +37,6 @@ if TYPE_CHECKING:
 BOUND = 10.0  # seconds any wait in these tests may take before it counts as hung
 
 
-@pytest.fixture
-def anyio_backend():
-    return "asyncio"
-
-
 def hang(conn: socket.socket) -> None:
     """A server that reads requests and never answers (until the test stops it)."""
     while conn.recv(65536):
