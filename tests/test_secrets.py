@@ -331,9 +331,9 @@ def test_the_async_client_never_shows_a_planted_secret(caplog, closed_port, ca_f
                 with pytest.raises(PoolTimeout) as caught:
                     await asyncio.wait_for(client.add(1, 1), 10)
                 run.texts += texts_of(caught.value)
-                with pytest.raises(ReadTimeout) as caught:
+                with pytest.raises(ReadTimeout) as timed_out:
                     await asyncio.wait_for(pinned.echo_string("x"), 10)
-                run.texts += texts_of(caught.value)
+                run.texts += texts_of(timed_out.value)
 
     for url in (
         f"http://{SECRETS['user_token']}@127.0.0.1:{closed_port}/rpc?{QUERY}",
