@@ -465,3 +465,53 @@ def test_the_asyncio_example_runs_as_the_readme_shows():
     ]
     assert "'discarded': 0" in lines[6]
     assert "'timeouts': 0" in lines[6]
+
+
+async def test_a_second_loops_connection_is_closed_once_asyncio_run_returned(alltypes):
+    """README: a loop's connections close when that loop shuts down its async generators (as
+    asyncio.run does). Counted in this process's descriptors, which hold both ends (the
+    client's socket and the loopback server's): after the second loop's asyncio.run, back
+    to what they were with only the first loop's connection open."""
+    client = AsyncClient(AllTypes, alltypes.url)
+    try:
+
+        def on_a_new_loop() -> int:
+            async def use() -> int:
+                assert await bounded(client.add(20, 22)) == 42
+                return client.stats()["open"]
+
+            return asyncio.run(use())
+
+        assert await bounded(client.add(1, 1)) == 2  # the first loop's connection, idle
+        executor = asyncio.get_running_loop().run_in_executor
+        await executor(None, lambda: None)  # the executor's thread, before counting
+        fds = await settled_fds(open_fds())
+        assert await executor(None, on_a_new_loop) == 2  # one open connection on each loop
+        assert await settled_fds(fds) <= fds  # the second loop's: closed, both ends
+        assert alltypes.connections_accepted == 2
+        assert await bounded(client.add(2, 2)) == 4  # the first loop's, still there
+        assert alltypes.connections_accepted == 2
+    finally:
+        await client.aclose()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a method of a client that has made a call raises RuntimeError('no running event "
+    "loop') when called where no loop runs (loop.run_until_complete(client.add(...))): "
+    "_async/_client.py method() calls asyncio.get_running_loop() to pick its fast path, so "
+    "these marked coroutine functions cannot make their coroutine outside a loop",
+)
+async def test_a_method_called_outside_a_running_loop_gives_a_coroutine(alltypes):
+    async with AsyncClient(AllTypes, alltypes.url) as client:
+        assert await bounded(client.add(1, 1)) == 2
+
+        def elsewhere() -> int:
+            loop = asyncio.new_event_loop()
+            try:
+                return loop.run_until_complete(asyncio.wait_for(client.add(2, 3), 10))
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        assert await asyncio.get_running_loop().run_in_executor(None, elsewhere) == 5

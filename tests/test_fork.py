@@ -140,3 +140,94 @@ def test_flask_pinned_modes_refuse_the_parents_connection_in_a_child(thrift_serv
         assert ext.client.add(5, 5) == 10
         ext.transport.close()
     ext.close(app)
+
+
+#: Seconds a forked child may take before it counts as hung (then it is killed by PID).
+CHILD_BOUND = 10.0
+
+
+def in_child_bounded(work: Callable[[], str]) -> tuple[int, str]:
+    """Run `work` in a forked child: its exit status (0 when `work` returned) and its result
+    or the exception it raised, as text. Every wait is bounded; a hung child is killed."""
+    import select
+    import signal
+    import time
+
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            os.close(read_end)
+            try:
+                outcome, status = work(), 0
+            except BaseException as exc:  # reported to the parent, which asserts on it
+                outcome = f"raised {type(exc).__name__}: {exc}"
+            os.write(write_end, outcome.encode()[:4000])
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    chunks, ends = [], time.monotonic() + CHILD_BOUND
+    try:
+        while time.monotonic() < ends:
+            if select.select([read_end], [], [], max(0.0, ends - time.monotonic()))[0]:
+                chunk = os.read(read_end, 4096)
+                if not chunk:
+                    break
+                chunks.append(chunk)
+        while time.monotonic() < ends:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status), b"".join(chunks).decode()
+            select.select([], [], [], 0.01)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError(f"the child {pid} did not finish in {CHILD_BOUND}s: killed")
+    finally:
+        os.close(read_end)
+
+
+def test_an_async_clients_idle_pooled_connection_stays_the_parents(thrift_server):
+    """A warm idle pooled connection of AsyncClient at fork: the child's call (a loop of its
+    own, then aclose) opens its own and leaves the parent's socket alone; the parent's next
+    call goes on that connection, in step."""
+    import asyncio
+
+    from thrift_bridge import AsyncClient
+
+    server = thrift_server("alltypes")
+    loop = asyncio.new_event_loop()
+    try:
+        client = AsyncClient(AllTypes, server.url)
+
+        def on_loop(method: str, *args: object) -> object:
+            """One call on the parent's loop (the coroutine made there), bounded."""
+
+            async def call() -> object:
+                return await asyncio.wait_for(getattr(client, method)(*args), CHILD_BOUND)
+
+            return loop.run_until_complete(call())
+
+        assert on_loop("add", 1, 1) == 2
+        assert client.stats()["idle"] == 1
+
+        def child() -> str:
+            async def main() -> str:
+                answer = await asyncio.wait_for(client.add(2, 2), CHILD_BOUND)
+                await client.aclose()
+                return f"answered {answer}"
+
+            return asyncio.run(main())
+
+        status, outcome = in_child_bounded(child)
+        assert (status, outcome) == (0, "answered 4")
+        for _ in range(3):  # the parent's connection: still in step, never replaced
+            nonce = secrets.token_hex(8)
+            assert on_loop("echo_string", nonce) == nonce
+        stats = client.stats()
+        loop.run_until_complete(client.aclose())
+    finally:
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
+    assert stats["created"] == 1
+    assert stats["discarded"] == 0

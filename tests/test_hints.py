@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING
 import pytest
 from thrift.protocol.TBinaryProtocol import TBinaryProtocolFactory
 from thrift.protocol.TCompactProtocol import TCompactProtocolFactory
+from thrift.protocol.THeaderProtocol import THeaderProtocol
 from thrift.protocol.TJSONProtocol import TJSONProtocolFactory
+from thrift.transport.THeaderTransport import THeaderClientType
 from thrift.transport.TSocket import TSocket
 from thrift.transport.TTransport import TBufferedTransport, TFramedTransport
 from thrift.transport.TZlibTransport import TZlibTransport
@@ -55,8 +57,12 @@ def misconfigured(reads: tuple[str, str], writes: tuple[str, str]):
     def work(sock: socket.socket) -> None:
         tsocket = TSocket()
         tsocket.setHandle(sock)
-        read = _PROTOCOLS[reads[1]]().getProtocol(_TRANSPORTS[reads[0]](tsocket))
-        write = _PROTOCOLS[writes[1]]().getProtocol(_TRANSPORTS[writes[0]](tsocket))
+        read, write = (
+            THeaderProtocol(tsocket, (THeaderClientType.HEADERS,))  # THeader only, binary inside
+            if transport == "header"
+            else _PROTOCOLS[protocol]().getProtocol(_TRANSPORTS[transport](tsocket))
+            for transport, protocol in (reads, writes)
+        )
         CustomerService.Processor(CustomerServiceHandler()).process(read, write)
 
     return work
@@ -144,6 +150,30 @@ MISMATCHES = [
         ("buffered", "binary"),
         "?transport=zlib",
         "the server answered unframed binary Thrift: try transport=buffered",
+    ),
+    (
+        ("buffered", "binary"),
+        ("header", "binary"),
+        "",
+        "the server answered THeader-framed Thrift: try transport=header",
+    ),
+    (
+        ("header", "binary"),
+        ("buffered", "binary"),
+        "?transport=header",
+        "the server answered unframed binary Thrift: try transport=buffered",
+    ),
+    (
+        ("framed", "binary"),
+        ("header", "binary"),
+        "?transport=framed",
+        "the server answered THeader-framed Thrift: try transport=header",
+    ),
+    (
+        ("header", "binary"),
+        ("framed", "binary"),
+        "?transport=header",
+        "the server answered framed binary Thrift: try transport=framed",
     ),
 ]
 
