@@ -39,6 +39,9 @@ PRIVATE_IMPORTS: dict[tuple[str, str], str] = {
     ("test_codec.py", "thrift_bridge._codec._json_methods"): _CODEC,
     ("test_idl_load_service.py", "thrift_bridge._codec._binary"): _CODEC,
     ("test_large.py", "thrift_bridge._codec._binary"): _CODEC,
+    ("test_replies.py", "thrift_bridge._codec._replies"): _CODEC,
+    # The method table an async connection hands its ReplyStream, built without a socket.
+    ("test_replies.py", "thrift_bridge._async._methods"): "the async connection's method table",
     ("test_json_calls.py", "thrift_bridge._codec._json_methods"): _CODEC,
     ("test_json_calls.py", "thrift_bridge._codec._json_stream"): _CODEC,
     ("test_json_calls.py", "thrift_bridge._codec._json_write"): _CODEC,
