@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from thrift.Thrift import TApplicationException
 
@@ -36,6 +36,7 @@ from ._outcome import Outcome, settle
 if TYPE_CHECKING:
     import contextvars
 
+    from ._attempt import CallState
     from ._discovery import Target
     from ._ejection import EjectionEvent
     from ._endpoint import Endpoint
@@ -44,16 +45,7 @@ if TYPE_CHECKING:
     from ._middleware import Call
     from ._settings import ClientSettings
 
-__all__ = [
-    "ACQUIRE",
-    "CALL",
-    "STATS",
-    "WAIT",
-    "CallError",
-    "CallState",
-    "CallerCore",
-    "no_fleet_stats",
-]
+__all__ = ["STATS", "CallerCore", "no_fleet_stats"]
 
 #: What `stats()` counts: each pool's counters summed (the pools' own `stats()`), and the
 #: client's retries.
@@ -72,45 +64,6 @@ def no_fleet_stats() -> dict[str, Any]:
 
 
 _log = logging.getLogger("thrift_bridge")
-
-#: What `_steps.call_steps` asks of the shell: (ACQUIRE, (pool, wait)) for a connection, waiting at
-#: most `wait` seconds for one (None: the pool's own timeout) and connecting within
-#: `connect_timeout`; (CALL, (connection, timeout)) for the result, `timeout` (None: the
-#: endpoint's) bounding the whole call; (WAIT, seconds).
-ACQUIRE, CALL, WAIT = 0, 1, 2
-
-
-class CallState(Protocol):
-    """What settling a failed call needs to know of it (a sync connection, an async call)."""
-
-    @property
-    def endpoint(self) -> Endpoint:
-        """The endpoint the call went to."""
-
-    @property
-    def request_started(self) -> bool:
-        """Whether any byte of the request reached the wire."""
-
-    @property
-    def request_sent(self) -> bool:
-        """Whether all of it did."""
-
-    def forget_request(self) -> None:
-        """Drop a request that failed before a byte of it was written."""
-
-    def reply_headers(self) -> dict[str, str] | None:
-        """The reply's THeader headers (None without THeader)."""
-
-
-class CallError(Exception):
-    """A failed attempt, as the shell hands it to `call_steps`: the error, the call's state,
-    and the connection it was made on (for a sync connection, the same object)."""
-
-    def __init__(self, error: BaseException, call: CallState, connection: Any):
-        super().__init__(error)
-        self.error = error
-        self.call = call
-        self.connection = connection
 
 
 class CallerCore:

@@ -15,7 +15,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from . import _hooks
-from ._caller import ACQUIRE, CALL, CallerCore, CallError
+from ._attempt import ACQUIRE, CALL, CallError
+from ._caller import CallerCore
 from ._deadline import IN_FORCE
 from ._exceptions import ConnectError
 from ._headers import reply_headers, send_headers

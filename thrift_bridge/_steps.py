@@ -17,7 +17,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._caller import ACQUIRE, CALL, WAIT, CallError
+from ._attempt import ACQUIRE, CALL, WAIT, CallError
 from ._deadline import BUDGET_HEADER, attempt_timeout, encode_budget, exceeded, expired, remaining
 from ._exceptions import ConnectError, PoolClosed, PoolTimeout, Timeout
 from ._outcome import describe_attempt, raise_outcome, with_attempts

@@ -15,8 +15,9 @@ import weakref
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _hooks
+from .._attempt import CallError
 from .._base import ClientBase
-from .._caller import STATS, CallError, no_fleet_stats
+from .._caller import STATS, no_fleet_stats
 from .._exceptions import PoolClosed
 from .._pinned import PinnedSession
 from .._pool import inherited

@@ -23,7 +23,7 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from .._argcheck import argument_error
-from .._caller import CallError
+from .._attempt import CallError
 from .._codec._binary import BinaryMethod
 from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
