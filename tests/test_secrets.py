@@ -366,13 +366,6 @@ def test_the_async_client_never_shows_a_planted_secret(caplog, closed_port, ca_f
         assert not leaks, f"{name} leaked: {leaks[0][:300]}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AsyncClient: a reply that is not HTTP/1.x raises _http1._parse_head's "
-    "ProtocolError quoting the server's first line from parser.feed()/parser.reply(), "
-    "outside the try that scrubs (_async/_connection.py _http_received); the sync "
-    "client scrubs it (_wire/_http.py send_message)",
-)
 def test_the_async_client_scrubs_a_non_http_reply_that_echoes_the_request():
     import asyncio
 

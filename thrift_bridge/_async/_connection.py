@@ -497,13 +497,13 @@ class AsyncConnection(asyncio.Protocol):
         parser = self._http_reply
         if parser is None:
             raise TransportError("bytes from the server while no request was in flight")
-        if data:
-            parser.feed(data)
-        reply = parser.reply()
-        if reply is None:
-            return
-        self._http_reply = None
-        try:
+        try:  # the server's words may quote the request, and its secrets with it
+            if data:
+                parser.feed(data)
+            reply = parser.reply()
+            if reply is None:
+                return
+            self._http_reply = None
             body = thrift_body(reply, self.endpoint)
         except TransportError as exc:
             raise scrubbed(exc, self.endpoint) from None
