@@ -869,13 +869,6 @@ def _silent_dns() -> Iterator[str]:
 SILENT_BOUND = 3.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a spent deadline while the first DNS answer is awaited raises ConnectError('no "
-    "endpoint to call: DNS discovery found none ...'), not DeadlineExceeded: _calls.py "
-    "refresh() is bounded by the deadline, then call_steps picks "
-    "(LookupError -> _caller._nothing_found) before checking the deadline",
-)
 def test_a_silent_dns_server_gives_way_to_the_deadline():
     with _silent_dns() as url, Client(AllTypes, url) as client:
         started = time.monotonic()
@@ -885,13 +878,6 @@ def test_a_silent_dns_server_gives_way_to_the_deadline():
     assert elapsed < SILENT_BOUND, f"the first call took {elapsed:.2f}s"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a spent deadline while the first DNS answer is awaited raises ConnectError('no "
-    "endpoint to call: DNS discovery found none ...'), not DeadlineExceeded: _async/_calls.py "
-    "refresh() is bounded by the deadline, then call_steps picks "
-    "(LookupError -> _caller._nothing_found) before checking the deadline",
-)
 @pytest.mark.anyio
 async def test_a_silent_dns_server_gives_way_to_the_deadline_in_the_async_client():
     with _silent_dns() as url:

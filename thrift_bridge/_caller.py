@@ -27,7 +27,7 @@ from thrift.Thrift import TApplicationException
 from . import _hooks
 from ._balance import make_balancer
 from ._budget import RetryBudget
-from ._deadline import remaining
+from ._deadline import exceeded, expired, remaining
 from ._discovery import Discovery
 from ._exceptions import ConnectError
 from ._headers import all_theader
@@ -157,7 +157,7 @@ class CallerCore:
 
     # -- choosing an endpoint ------------------------------------------------------------------
 
-    def choose(self, now: float, avoid: tuple[Any, ...] = ()) -> Any:
+    def choose(self, now: float, avoid: tuple[Any, ...] = (), method: str | None = None) -> Any:
         """The pool of the endpoint the next attempt goes to, counted there as outstanding
         (the endpoints skipped for their cooldown logged at DEBUG)."""
         if self.only is not None:
@@ -166,7 +166,11 @@ class CallerCore:
         try:
             pool = self.balancer.pick(now, avoid)
         except LookupError:
-            raise self._nothing_found() from None
+            error = self._nothing_found()
+            error.method = method
+            if expired(now):  # the deadline ran out while the names were being resolved
+                raise exceeded(now, method=method) from error
+            raise error from None
         if _log.isEnabledFor(logging.DEBUG):
             for skipped in self.balancer.cooling(now):
                 if skipped is not pool:

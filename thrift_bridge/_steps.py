@@ -70,7 +70,7 @@ def call_steps(
         while True:
             if failure is None:  # one attempt
                 now = picked = time.monotonic()
-                pool = outstanding = core.choose(now, tried)
+                pool = outstanding = core.choose(now, tried, name)
                 if trace is not None:
                     trace.attempt(pool.endpoint)
                 where = pool.endpoint.redacted_url
