@@ -126,11 +126,5 @@ def test_the_runtime_needs_no_extra(demo_server):
     assert lines[-1] == "loaded []"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="AsyncClient checks for dnspython only when its first call builds the loop's "
-    "AsyncCaller (_caller.py ensure_available, reached from _async/_client.py _caller()), "
-    "not at construction as Client does: a missing extra surfaces at the first call",
-)
 def test_the_async_client_names_the_dns_extra_at_construction(demo_server):
     assert _without_extras(demo_server.url)[3] == f"AsyncClient ConfigError {NEEDS_DNS}"

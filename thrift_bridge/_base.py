@@ -79,6 +79,10 @@ class ClientBase:
             url = [url or DEFAULT_URL]
         #: The endpoints calls go to (round robin), parsed and validated.
         self.endpoints = parse_urls(url, **endpoint_options)
+        if any(endpoint.discovery is not None for endpoint in self.endpoints):
+            from ._resolver import ensure_available
+
+            ensure_available()  # a missing dns extra is named now, not at the first call
         #: The service's name: the multiplexing name if given, else the generated module's.
         self.service_name = service_name or self.client_class.__module__.rpartition(".")[2]
         self._declared = declared

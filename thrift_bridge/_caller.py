@@ -96,10 +96,6 @@ class CallerCore:
         self.discoveries = [Discovery(ep) for ep in endpoints if ep.discovery is not None]
         self._static = static
         self._found: dict[Any, Discovery] = {}  # a discovered pool -> its name's discovery
-        if self.discoveries:
-            from ._resolver import ensure_available
-
-            ensure_available()
         self.balancer: Balancer[Any] | None = None
         if self.only is None:
             self.balancer = make_balancer(
