@@ -495,13 +495,6 @@ async def test_a_second_loops_connection_is_closed_once_asyncio_run_returned(all
         await client.aclose()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a method of a client that has made a call raises RuntimeError('no running event "
-    "loop') when called where no loop runs (loop.run_until_complete(client.add(...))): "
-    "_async/_client.py method() calls asyncio.get_running_loop() to pick its fast path, so "
-    "these marked coroutine functions cannot make their coroutine outside a loop",
-)
 async def test_a_method_called_outside_a_running_loop_gives_a_coroutine(alltypes):
     async with AsyncClient(AllTypes, alltypes.url) as client:
         assert await bounded(client.add(1, 1)) == 2

@@ -166,7 +166,9 @@ class AsyncClient(ClientBase):
         Not itself a coroutine function: on the usual path (the same loop as the last call)
         it hands back the caller's own coroutine, one coroutine fewer per call.
         """
-        running_loop = asyncio.get_running_loop
+        # None where no loop runs (get_running_loop raises): the call's coroutine is then made
+        # by on_loop, to be awaited on whatever loop later runs it.
+        running_loop = asyncio._get_running_loop
 
         async def on_loop(*args: Any, **kwargs: Any) -> Any:
             caller = await self._caller()
