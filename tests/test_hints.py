@@ -451,3 +451,20 @@ def test_a_reply_in_the_right_protocol_gets_no_hint():
         error = call_sync(raw.url)
     assert isinstance(error, ProtocolError)
     assert error.message.startswith("reply out of step: got 'get_customer' #999")
+
+
+@pytest.mark.parametrize(
+    ("raised", "words"),
+    [
+        (ConnectionResetError(), "TLS failed: the connection was reset: the server closed"),
+        (TimeoutError(), "TLS failed: TimeoutError"),
+        (ssl.SSLEOFError(8, "EOF occurred"), "TLS failed: EOF occurred: the server closed"),
+    ],
+)
+def test_a_tls_failure_without_words_of_its_own_still_says_what_happened(raised, words):
+    from thrift_bridge import parse_url
+    from thrift_bridge._tls import tls_failure
+
+    message = tls_failure(raised, parse_url("tcps://127.0.0.1:9"))
+    assert message.startswith(words)
+    assert "TLS failed: :" not in message

@@ -5,8 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 
-import pytest
-
 
 def test_importing_the_library_loads_no_generated_code_and_no_framework():
     code = (

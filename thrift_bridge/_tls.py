@@ -90,7 +90,10 @@ def tls_failure(exc: BaseException, endpoint: Endpoint) -> str:
     then the option or URL that would fix it."""
     import ssl
 
-    failed = f"TLS failed: {exc or 'the connection was reset'}"
+    words = str(exc) or (  # an exception may carry none (ConnectionResetError())
+        "the connection was reset" if isinstance(exc, ConnectionResetError) else type(exc).__name__
+    )
+    failed = f"TLS failed: {words}"
     plain = _PLAIN.get(endpoint.scheme, "tcp://")
     code = getattr(exc, "verify_code", None)
     if isinstance(exc, ssl.SSLCertVerificationError) and code is not None:
