@@ -122,6 +122,9 @@ class CallerCore:
             {k: v for k, v in endpoints[0].headers if (k, v) in shared} if socket_headers else {}
         )
         self.carries_headers = header_endpoints
+        #: Whether calls carry trace context, for instrumentation: every endpoint speaks
+        #: THeader, or one is http(s) (whose calls carry it as HTTP headers).
+        self.carries_trace_headers = header_endpoints or any(ep.is_http for ep in endpoints)
         self.limiter = None
         rate = settings.calls_per_second
         if rate is not None:

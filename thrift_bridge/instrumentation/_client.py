@@ -145,21 +145,9 @@ class ClientTelemetry:
                 else None
             )
         # Nothing records: the usual state without an SDK, on every call; kept cheap.
-        try:
-            propagates = core._telemetry_propagates  # type: ignore[attr-defined]
-        except AttributeError:
-            propagates = _propagates(core)
-        return _Propagation() if propagates and core.settings.telemetry else None
-
-
-def _propagates(core: CallerCore) -> bool:
-    """Whether `core`'s endpoints carry headers (THeader or HTTP): cached on the core."""
-    try:
-        return core._telemetry_propagates  # type: ignore[attr-defined, no-any-return]
-    except AttributeError:
-        known = core.carries_headers or any(pool.endpoint.is_http for pool in core.pools)
-        core._telemetry_propagates = known  # type: ignore[attr-defined]
-        return known
+        if core.carries_trace_headers and core.settings.telemetry:
+            return _Propagation()
+        return None
 
 
 def _inject(span: Span | None) -> dict[str, str]:
@@ -264,7 +252,7 @@ class _Trace:
             )
             if not span.is_recording():
                 self._tracer = None  # sampled out: no attempt spans under it either
-        if _propagates(self._core):
+        if self._core.carries_trace_headers:
             self.headers = _inject(self.span)
 
     def attempt(self, endpoint: Endpoint) -> None:
