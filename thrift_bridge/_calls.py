@@ -76,14 +76,20 @@ class Caller(CallerCore):
         pool = self.only
         if pool is None or IN_FORCE() is not None:
             return self._stepped(name, args, kwargs, info, None)
-        self.begin_call()
+        budget = self.budget  # `begin_call`, inline
+        if budget is not None:
+            budget.deposit(time.monotonic())
         try:
             conn = pool.acquire()
         except ConnectError as exc:
             failure: BaseException = exc
         else:
             try:
-                result = call_on(conn, name, args, kwargs, info)
+                if info is None:  # `call_on` without middleware, inline: the usual call
+                    conn.begin_call()
+                    result = conn.call(name, args, kwargs)
+                else:
+                    result = call_on(conn, name, args, kwargs, info)
             except BaseException as exc:
                 failure = CallError(exc, conn, conn)
             else:

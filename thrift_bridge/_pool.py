@@ -189,12 +189,14 @@ class ConnectionPool:
 
     def release(self, conn: Connection, clean: bool = True) -> None:
         """Give a connection back: kept when `clean`, else closed (it may be out of step)."""
-        if inherited(conn):
+        if conn.generation != _generation:  # `inherited`, inline: every call passes here
             conn.abandon()  # checked out before a fork; the parent still owns the socket
             return
         if clean and not self._closed:
             if self._recycles:  # when this idle connection must no longer be handed out
-                conn.expires_at = min(time.monotonic() + self._max_idle, conn.retire_at)
+                expires = time.monotonic() + self._max_idle
+                retire = conn.retire_at
+                conn.expires_at = expires if expires < retire else retire  # min(), cheaper
             with self._lock:
                 self._slots.append(conn)
                 if self._waiting:

@@ -131,7 +131,12 @@ class BinaryMethod:
     def exchange(self, seqid: int, args: tuple[Any, ...]) -> tuple[tuple[bytes, ...], bytes]:
         """`request(seqid, args)` and `reply_head(seqid)`, the sequence id coded once."""
         packed = self._seqid_bytes(seqid)
-        return self._message(packed, args), self._reply_head + packed + self._reply_tail
+        expected = self._reply_head + packed + self._reply_tail
+        head = self._request_head + packed + self._request_tail  # `_message`, inline
+        parts = self._large(args) if self._large is not None else None
+        if parts is None:
+            return (head, self._encode(self._args_class(*args), self._args_spec)), expected
+        return (head, *parts), expected
 
     def _message(self, packed_seqid: bytes, args: tuple[Any, ...]) -> tuple[bytes, ...]:
         """The request message in parts, its sequence id already coded."""
@@ -150,7 +155,8 @@ class BinaryMethod:
         """Decode the result after its header from `proto`'s C-readable transport; unpack it."""
         result = self._result_class()
         self._decode(result, proto, self._result_spec)
-        return self.unpack(result)
+        value = getattr(result, "success", None)  # the usual answer, without unpack's frame
+        return value if value is not None else self.unpack(result)
 
 
 _cache: dict[tuple[type[Any], str | None, str], dict[str, BinaryMethod]] = {}

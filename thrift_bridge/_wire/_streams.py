@@ -107,6 +107,9 @@ class BufferedTransport(_MessageTransport):
         io.max_message_size = max_message_size
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray()
+        # Every call passes through these two: bound to the socket's, without a frame between.
+        self.begin_call = io.begin_call  # type: ignore[method-assign]
+        self.send_message = io.send_parts  # type: ignore[method-assign]
 
     def read(self, sz: int) -> bytes:
         data = self._rbuf.read(sz)
@@ -160,6 +163,7 @@ class FramedTransport(_MessageTransport):
         self._rbuf = BytesIO(b"")
         self._wbuf = bytearray(4)
         self._spare = b""  # bytes received past the last frame: the start of the next one
+        self.begin_call = io.begin_call  # type: ignore[method-assign]  # without a frame between
 
     def _read_frame(self, prefix: bytes = b"") -> BytesIO:
         """The next frame (after `prefix`): one recv for a small frame, header and body."""
