@@ -464,6 +464,32 @@ async def test_an_async_pinned_call_keeps_the_deadline_in_force():
                     await asyncio.wait_for(pinned.add(1, 2), BOUND)
 
 
+#: Calls under short deadlines: uvloop's millisecond clock fired a timer set to the deadline
+#: early in 11 of 200 such calls (ReadTimeout, not DeadlineExceeded), before the fix.
+EARLY_TIMERS = 100
+
+
+@pytest.mark.anyio
+async def test_a_timer_set_to_the_deadline_that_fires_early_is_still_the_deadline():
+    """Pooled and pinned, every call stopped by its timer cut to the deadline raises
+    DeadlineExceeded, never the endpoint's ReadTimeout (uvloop rounds timers to milliseconds
+    from a clock read at the start of its loop iteration, so they may fire a moment early)."""
+    seen: dict[str, int] = {}
+    with serve_raw(hang) as hung:
+        async with AsyncClient(AllTypes, hung.url, timeout=5, retries=0) as client:
+            for i in range(EARLY_TIMERS):
+                try:
+                    with deadline(0.013 + (i % 7) * 0.0007):
+                        if i % 2:
+                            await asyncio.wait_for(client.add(1, 2), BOUND)
+                        else:
+                            async with client.connection() as pinned:
+                                await asyncio.wait_for(pinned.add(1, 2), BOUND)
+                except Exception as exc:  # counted, then checked
+                    seen[type(exc).__name__] = seen.get(type(exc).__name__, 0) + 1
+    assert seen == {"DeadlineExceeded": EARLY_TIMERS}
+
+
 def test_a_call_waiting_on_an_endpoint_that_leaves_the_dns_goes_elsewhere(dns):
     """A call picked an endpoint and waits for its pool; the DNS drops that endpoint and its
     pool is closed: the call is picked again onto one still there, not failed (PoolClosed)."""

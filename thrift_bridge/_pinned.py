@@ -64,13 +64,17 @@ class PinnedSession:
         exc: BaseException,
         info: Call | None,
         where: dict[str, Any],
+        timeout: float | None,
     ) -> NoReturn:
-        """End a call that raised `exc`: settle it, break the session if the connection is
-        out of step, raise what the caller gets."""
+        """End a call that raised `exc` (within `timeout`, from `_ready`): settle it, break the
+        session if the connection is out of step, raise what the caller gets."""
         outcome = caller.settle(call, name, exc, info)
         if not outcome.keep:
             self._broken = outcome.error
-        if isinstance(exc, Timeout) and expired(time.monotonic()):
+        # The call's timer was the deadline's (cut to it): its timeout is the deadline's, even
+        # where the timer fired a moment early (uvloop's millisecond clock).
+        cut = timeout is not None and timeout < call.endpoint.timeout
+        if isinstance(exc, Timeout) and (cut or expired(time.monotonic())):
             raise exceeded(time.monotonic(), **where) from exc
         raise_outcome(outcome, exc)
         raise AssertionError("raise_outcome always raises")
@@ -164,7 +168,7 @@ class PinnedClient(PinnedSession):
         try:
             return call_on(conn, name, args, kwargs, info, timeout, trace)
         except BaseException as exc:
-            self._failed(self._caller, conn, name, exc, info, where)
+            self._failed(self._caller, conn, name, exc, info, where, timeout)
 
     def __enter__(self) -> PinnedClient:
         return self

@@ -65,6 +65,7 @@ def call_steps(
         pool, failure = first
     outstanding = None  # the pool whose pick the balancer still counts
     picked = 0.0  # when the current attempt picked its endpoint: its latency counts from there
+    cut = False  # the attempt's timer is the deadline's (the inline first attempt has none)
     repicks = 0
     try:
         while True:
@@ -86,6 +87,9 @@ def call_steps(
                 timeout = attempt_timeout(pool.endpoint.timeout, now, method=name, endpoint=where)
                 left = remaining(now)
                 wait = connect = None
+                # Whether the attempt's timer is the deadline's: a timeout it raises is then
+                # the deadline's, even where the timer fired a moment early (uvloop's clock).
+                cut = False
                 if left is not None:  # a deadline in force: no wait may outlast it
                     wait = min(core.settings.pool_timeout, left)
                     connect = min(pool.endpoint.connect_timeout, left)
@@ -93,6 +97,7 @@ def call_steps(
                     conn = yield ACQUIRE, (pool, wait, connect)
                 except ConnectError as exc:
                     failure = exc
+                    cut = connect is not None and connect == left
                 except PoolClosed:
                     core.abandoned(pool, time.monotonic())
                     outstanding = None
@@ -103,7 +108,7 @@ def call_steps(
                 except PoolTimeout as exc:
                     core.abandoned(pool, time.monotonic())
                     outstanding = None
-                    if expired(time.monotonic()):
+                    if (left is not None and wait == left) or expired(time.monotonic()):
                         raise exceeded(time.monotonic(), method=name, endpoint=where) from exc
                     raise
                 else:
@@ -115,6 +120,7 @@ def call_steps(
                             core.abandoned(pool, started)
                             outstanding = None
                             raise exceeded(started, method=name, endpoint=where)
+                        cut = left <= timeout
                         timeout = min(timeout, left)
                         if info is not None and core.carries_headers:
                             info.headers[BUDGET_HEADER] = encode_budget(left)
@@ -152,7 +158,7 @@ def call_steps(
                 endpoint = pool.endpoint.redacted_url
                 sent = reached = False
             attempts.append((endpoint, error))
-            if isinstance(cause, Timeout) and expired(now):
+            if isinstance(cause, Timeout) and (cut or expired(now)):
                 raise exceeded(now, method=name, endpoint=endpoint) from cause
             refused = (outcome is not None and not outcome.retryable) or not retry.may_retry(
                 name, sent=sent, attempt=attempt

@@ -366,7 +366,7 @@ class AsyncPinnedClient(PinnedSession):
                 name, args, kwargs, info, timeout=timeout, pinned=True, trace=trace
             )
         except CallError as failure:
-            self._failed(caller, failure.call, name, failure.error, info, where)
+            self._failed(caller, failure.call, name, failure.error, info, where, timeout)
 
 
 if TYPE_CHECKING:
