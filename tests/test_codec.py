@@ -8,7 +8,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from thrift.protocol.TBinaryProtocol import TBinaryProtocol, TBinaryProtocolAccelerated
 from thrift.protocol.TCompactProtocol import TCompactProtocol, TCompactProtocolAccelerated
@@ -408,3 +408,20 @@ def test_the_codec_reads_a_reply_as_the_generated_code_does(protocol, name, args
     )
     ours = outcome(lambda: codec.read_result(accelerated(TMemoryBuffer(reply[len(head) :]))))
     assert ours == generated
+
+
+@given(st.integers(min_value=0, max_value=2**32 - 1))
+@example(0x7F).via("one byte's end")
+@example(0x80).via("two bytes")
+@example(0x3FFF).via("two bytes' end")
+@example(0x4000).via("three bytes")
+@example(0x1FFFFF).via("three bytes' end")
+@example(0x200000).via("the loop")
+def test_a_varint_is_apaches_compact_varint(n):
+    from thrift.protocol.TCompactProtocol import writeVarint
+
+    from thrift_bridge._codec._large import varint
+
+    apache = TMemoryBuffer()
+    writeVarint(apache, n)
+    assert varint(n) == apache.getvalue()

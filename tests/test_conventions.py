@@ -37,6 +37,7 @@ PRIVATE_IMPORTS: dict[tuple[str, str], str] = {
     # --- codecs and parsers without I/O
     ("test_codec.py", "thrift_bridge._codec._binary"): _CODEC,
     ("test_codec.py", "thrift_bridge._codec._json_methods"): _CODEC,
+    ("test_codec.py", "thrift_bridge._codec._large"): _CODEC,
     ("test_idl_load_service.py", "thrift_bridge._codec._binary"): _CODEC,
     ("test_large.py", "thrift_bridge._codec._binary"): _CODEC,
     ("test_replies.py", "thrift_bridge._codec._replies"): _CODEC,

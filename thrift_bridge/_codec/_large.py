@@ -35,6 +35,13 @@ LargeEncoder = Callable[[tuple[Any, ...]], "list[bytes] | None"]
 
 def varint(n: int) -> bytes:
     """`n` (0 <= n < 2**32) as an unsigned LEB128 varint, as the compact protocol writes it."""
+    # Each compact call codes its sequence id: up to 2**21 (three bytes) without a loop.
+    if n < 0x80:
+        return bytes((n,))
+    if n < 0x4000:
+        return bytes((n & 0x7F | 0x80, n >> 7))
+    if n < 0x200000:
+        return bytes((n & 0x7F | 0x80, n >> 7 & 0x7F | 0x80, n >> 14))
     out = bytearray()
     while n > 0x7F:
         out.append(n & 0x7F | 0x80)

@@ -187,13 +187,15 @@ class FramedTransport(_MessageTransport):
         return self._rbuf
 
     def is_usable(self) -> bool:
-        return not self._spare and super().is_usable()
+        # _MessageTransport's check, inline (every checkout passes here), after the spare bytes.
+        return not self._spare and not self._rbuf.read(1) and self.io.is_usable()
 
     def read(self, sz: int) -> bytes:
         data = self._rbuf.read(sz)
         if data:
             return data
-        return bytes(self._read_frame().read(sz))
+        frame: bytes = self._read_frame().read(sz)
+        return frame
 
     def write(self, buf: bytes) -> None:
         self._wbuf += buf
@@ -201,24 +203,27 @@ class FramedTransport(_MessageTransport):
     def clear_request(self) -> None:
         self._wbuf = bytearray(4)
 
-    def _check_request(self, size: int) -> None:
-        """Refuse a request frame the peer would refuse."""
-        if size > self.max_frame_size:
-            raise ProtocolError(
-                f"request frame of {size} bytes exceeds max_frame_size={self.max_frame_size}"
-            )
+    def _too_large(self, size: int) -> ProtocolError:
+        """The error for a request frame the peer would refuse."""
+        return ProtocolError(
+            f"request frame of {size} bytes exceeds max_frame_size={self.max_frame_size}"
+        )
 
     def flush(self) -> None:
         wbuf = self._wbuf
         self._wbuf = bytearray(4)
         size = len(wbuf) - 4
-        self._check_request(size)
+        if size > self.max_frame_size:
+            raise self._too_large(size)
         _FRAME_HEADER.pack_into(wbuf, 0, size)
         self.io.sendall(wbuf)
 
     def send_message(self, head: bytes, body: bytes, *more: bytes) -> None:
-        size = len(head) + len(body) + sum(map(len, more))
-        self._check_request(size)
+        size = len(head) + len(body)
+        if more:  # large parts sent on their own
+            size += sum(map(len, more))
+        if size > self.max_frame_size:
+            raise self._too_large(size)
         self.io.send_parts(_FRAME_HEADER.pack(size) + head, body, *more)
 
     @property
