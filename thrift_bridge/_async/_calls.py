@@ -86,7 +86,9 @@ class AsyncCaller(CallerCore):
         pool = self.only
         if pool is None or IN_FORCE() is not None:
             return await self._stepped(name, args, kwargs, info, None)
-        self.begin_call()
+        budget = self.budget  # `begin_call`, inline
+        if budget is not None:
+            budget.deposit(time.monotonic())
         conn = pool.take()
         failure: BaseException
         try:

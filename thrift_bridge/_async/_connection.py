@@ -172,6 +172,7 @@ class AsyncConnection(asyncio.Protocol):
         self._drained: asyncio.Future[None] | None = None
         #: One timer for the connection, at the earliest deadline of its awaited calls.
         self._watchdog: asyncio.TimerHandle | None = None
+        self._watch_at = 0.0  # when the watchdog fires (loop time), while there is one
         #: Requests made while others are in flight, written together (see `send`).
         self._outbox: list[bytes] = []
         self._closed = self.loop.create_future()
@@ -369,10 +370,10 @@ class AsyncConnection(asyncio.Protocol):
                 call.timeout = timeout
             watchdog = self._watchdog
             if watchdog is None:
-                self._watchdog = self.loop.call_at(call.deadline, self._watch)
-            elif call.deadline < watchdog.when():  # cut short by a deadline: watch it first
+                self._watch_from(call.deadline)
+            elif call.deadline < self._watch_at:  # cut short by a deadline: watch it first
                 watchdog.cancel()
-                self._watchdog = self.loop.call_at(call.deadline, self._watch)
+                self._watch_from(call.deadline)
         return call.future
 
     async def call(
@@ -536,8 +537,12 @@ class AsyncConnection(asyncio.Protocol):
             if call.deadline <= now:
                 self._expire(call)
         if self.pending and self.error is None:
-            deadline = min(call.deadline for call in self.pending.values())
-            self._watchdog = self.loop.call_at(deadline, self._watch)
+            self._watch_from(min(call.deadline for call in self.pending.values()))
+
+    def _watch_from(self, deadline: float) -> None:
+        """Watch the calls from `deadline` (loop time), the earliest of theirs."""
+        self._watchdog = self.loop.call_at(deadline, self._watch)
+        self._watch_at = deadline  # its when(), without a method call per request
 
     def _expire(self, call: AsyncCall) -> None:
         """`call`'s deadline passed: it times out, and the connection retires."""

@@ -300,8 +300,9 @@ class AsyncConnectionPool:
             if conns[-1] is not conn:  # most recently used last: the next takes the warmest
                 conns.remove(conn)
                 conns.append(conn)
-            expires = min(conn.loop.time() + self.max_idle, conn.retire_at)
-            conn.expires_at = expires
+            expires = conn.loop.time() + self.max_idle
+            retire = conn.retire_at
+            conn.expires_at = expires if expires < retire else retire  # min(), cheaper
         if self._waiters:
             self._hand_over()
 

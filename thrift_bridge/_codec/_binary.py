@@ -126,25 +126,17 @@ class BinaryMethod:
 
     def request(self, seqid: int, args: tuple[Any, ...]) -> tuple[bytes, ...]:
         """The request message in parts: header, encoded arguments (large ones on their own)."""
-        return self._message(self._seqid_bytes(seqid), args)
+        return self.exchange(seqid, args)[0]
 
     def exchange(self, seqid: int, args: tuple[Any, ...]) -> tuple[tuple[bytes, ...], bytes]:
         """`request(seqid, args)` and `reply_head(seqid)`, the sequence id coded once."""
         packed = self._seqid_bytes(seqid)
         expected = self._reply_head + packed + self._reply_tail
-        head = self._request_head + packed + self._request_tail  # `_message`, inline
+        head = self._request_head + packed + self._request_tail
         parts = self._large(args) if self._large is not None else None
         if parts is None:
             return (head, self._encode(self._args_class(*args), self._args_spec)), expected
         return (head, *parts), expected
-
-    def _message(self, packed_seqid: bytes, args: tuple[Any, ...]) -> tuple[bytes, ...]:
-        """The request message in parts, its sequence id already coded."""
-        head = self._request_head + packed_seqid + self._request_tail
-        parts = self._large(args) if self._large is not None else None
-        if parts is None:
-            return head, self._encode(self._args_class(*args), self._args_spec)
-        return (head, *parts)
 
     def reply_head(self, seqid: int) -> bytes:
         """The bytes a reply to request `seqid` starts with (an exception message differs)."""
