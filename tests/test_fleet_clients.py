@@ -320,6 +320,17 @@ def _members(fleet: dict[str, Any]) -> list[str]:
     return sorted(url for url, row in fleet["endpoints"].items() if not row["draining"])
 
 
+def _call_until_members(client: Client, wanted: list[str]) -> None:
+    """Call on (at most 500 calls, 10 ms apart) until the fleet is `wanted`: calls go on while
+    the next resolution comes due."""
+    for _ in range(500):
+        assert client.add(1, 1) == 2
+        if _members(client.fleet_stats()) == wanted:
+            return
+        time.sleep(0.01)
+    pytest.fail(f"discovery never saw {wanted}")
+
+
 def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
     port = common_port(HOSTS)
     handlers, servers = _serving(HOSTS, port)
@@ -336,14 +347,7 @@ def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
             assert _members(client.fleet_stats()) == [f"tcp://{h}:{port}" for h in HOSTS[:2]]
             dns.write({"api.svc.test": HOSTS[1:]})  # .2 is replaced by .4
             dns.reload()
-            wanted = [f"tcp://{h}:{port}" for h in HOSTS[1:]]
-            for _ in range(500):  # calls go on while the next resolution comes due
-                assert client.add(1, 1) == 2
-                if _members(client.fleet_stats()) == wanted:
-                    break
-                time.sleep(0.01)
-            else:
-                pytest.fail(f"discovery never saw {wanted}")
+            _call_until_members(client, [f"tcp://{h}:{port}" for h in HOSTS[1:]])
             before = handlers[HOSTS[0]].calls
             assert [client.add(i, 1) for i in range(20)] == [i + 1 for i in range(20)]
             stats = client.fleet_stats()
@@ -681,14 +685,7 @@ def test_an_endpoint_that_left_the_dns_is_counted_until_its_last_call_ends(dns):
                 for named in (HOSTS[1:2], HOSTS[1:]):  # it leaves; then another one comes
                     dns.write({"api.svc.test": named})
                     dns.reload()
-                    wanted = [f"tcp://{h}:{port}" for h in named]
-                    for _ in range(500):  # calls go on while the next resolution comes due
-                        assert client.add(1, 1) == 2
-                        if _members(client.fleet_stats()) == wanted:
-                            break
-                        time.sleep(0.01)
-                    else:
-                        pytest.fail(f"discovery never saw {wanted}")
+                    _call_until_members(client, [f"tcp://{h}:{port}" for h in named])
                 stats, fleet = client.stats(), client.fleet_stats()
             finally:
                 held.release.set()
