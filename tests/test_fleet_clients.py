@@ -332,16 +332,8 @@ def _call_until_members(client: Client, wanted: list[str]) -> None:
 
 
 def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
-    port = common_port(HOSTS)
-    handlers, servers = _serving(HOSTS, port)
-    try:
-        dns.write({"api.svc.test": HOSTS[:2]})
-        dns.reload()
-        url = (
-            f"tcp://api.svc.test:{port}?discovery=dns&dns_server=127.0.0.1:{dns.port}"
-            "&resolve_interval=0.2"
-        )
-        options = {"balancer": "round_robin", "idempotent": {"add"}}
+    options = {"balancer": "round_robin", "idempotent": {"add"}}
+    with _named_fleet(dns, HOSTS[:2], "&resolve_interval=0.2") as (port, handlers, url):
         with Client(AllTypes, url, **options) as client:
             assert [client.add(i, 1) for i in range(10)] == [i + 1 for i in range(10)]
             assert _members(client.fleet_stats()) == [f"tcp://{h}:{port}" for h in HOSTS[:2]]
@@ -351,9 +343,6 @@ def test_discovery_follows_the_dns_as_addresses_come_and_go(dns):
             before = handlers[HOSTS[0]].calls
             assert [client.add(i, 1) for i in range(20)] == [i + 1 for i in range(20)]
             stats = client.fleet_stats()
-    finally:
-        for server in servers:
-            server.close()
     assert handlers[HOSTS[0]].calls == before  # gone from the DNS: no new calls
     assert handlers[HOSTS[2]].calls >= 10  # new in the DNS: its share
     assert stats["discovery"][0]["targets"] == 2
