@@ -8,6 +8,8 @@ import os
 import socket
 import struct
 import sys
+import time
+from errno import ENOTCONN
 from typing import TYPE_CHECKING
 
 from .._exceptions import ConnectError, ConnectTimeout
@@ -21,6 +23,8 @@ if TYPE_CHECKING:
 __all__ = ["connect", "connect_failure"]
 
 _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
+#: Connects to a unix socket at most, each interrupted (EINTR) before the backlog had room.
+_UNIX_CONNECT_TRIES = 1000
 
 
 def connect(
@@ -94,23 +98,43 @@ def _connect_unix(path: str, timeout: float) -> socket.socket:
     one waits in the kernel for room, for at most SO_SNDTIMEO: that is used where it can be.
     """
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        # By module: gevent's and eventlet's sockets keep Python's timeouts (see _socket).
-        if type(sock).__module__ == "socket" and hasattr(socket, "SO_SNDTIMEO"):
-            whole = int(timeout)
-            micros = max(int((timeout - whole) * 1e6), 0 if whole else 1)  # 0 would mean never
+    # By module: gevent's and eventlet's sockets keep Python's timeouts (see _socket).
+    if type(sock).__module__ != "socket" or not hasattr(socket, "SO_SNDTIMEO"):
+        try:
+            sock.settimeout(timeout)
+            sock.connect(path)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+    deadline = time.monotonic() + timeout
+    for _ in range(_UNIX_CONNECT_TRIES):
+        try:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            whole = int(left)
+            micros = max(int((left - whole) * 1e6), 0 if whole else 1)  # 0 would mean never
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, _TIMEVAL.pack(whole, micros))
             try:
                 sock.connect(path)
             except BlockingIOError as exc:  # SO_SNDTIMEO ran out with the backlog still full
                 raise TimeoutError(f"the server at {path} accepted no connection") from exc
-        else:
-            sock.settimeout(timeout)
-            sock.connect(path)
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+            # An interrupted wait (EINTR: a signal, or work uvloop's libuv left for this
+            # thread) makes Python report the connect as done, as it waits for a TCP connect
+            # to finish in the background; a unix one was abandoned instead: check.
+            sock.getpeername()
+            return sock
+        except OSError as exc:
+            sock.close()
+            if exc.errno != ENOTCONN:
+                raise
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)  # interrupted: again
+        except BaseException:
+            sock.close()
+            raise
+    sock.close()
+    raise TimeoutError(f"the server at {path} accepted no connection")
 
 
 def _connect_tcp(host: str, port: int, timeout: float) -> socket.socket:
