@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.servers import ROOT, Servers
+
+#: Seconds a floor's raw socket waits for the server before its row fails.
+FLOOR_TIMEOUT = 30
 
 Case = Callable[[], object]
 Factory = Callable[["Context"], Case]
@@ -184,6 +188,12 @@ class Context:
         def make() -> socket.socket:
             sock = socket.create_connection((self.servers.host, self.servers.ports[port_name]))
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            # A server that stalls fails the row instead of hanging the run (the C++
+            # THttpServer once left a floor's recv waiting for good). Kernel timeouts: the
+            # socket stays blocking, so the floor pays no poll() per call.
+            limit = struct.pack("@ll", FLOOR_TIMEOUT, 0)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, limit)
             return sock
 
         return self.once(f"socket {port_name}", make)  # type: ignore[no-any-return]
