@@ -248,13 +248,16 @@ class CallerCore:
                 timeout,
             )
 
-    def resolved(self, discovery: Discovery, now: float, targets: list[Target]) -> list[Any]:
-        """A name's answer: pools opened for new endpoints; the pools that left (to close)."""
+    def resolved(self, discovery: Discovery, now: float, targets: list[Target]) -> None:
+        """A name's answer: pools opened for new endpoints, those of the endpoints that left
+        closed (a busy connection when its call ends; sync and async pools alike)."""
         try:
-            return self._act_on(discovery, now, targets)
+            gone = self._act_on(discovery, now, targets)
         finally:
             with self._answered:
                 self._answered.notify_all()
+        for pool in gone:
+            pool.close()
 
     def _act_on(self, discovery: Discovery, now: float, targets: list[Target]) -> list[Any]:
         """`resolved` before the callers waiting for an answer are woken."""

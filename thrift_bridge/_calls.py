@@ -124,8 +124,7 @@ class Caller(CallerCore):
             except ConnectError as exc:
                 self.resolve_failed(discovery, time.monotonic(), exc)
                 continue
-            for pool in self.resolved(discovery, time.monotonic(), targets):
-                pool.close()
+            self.resolved(discovery, time.monotonic(), targets)
         if not self.by_endpoint:  # nothing to call yet: wait for another call's resolution
             self.await_endpoints(timeout)
 

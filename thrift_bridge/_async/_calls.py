@@ -158,8 +158,7 @@ class AsyncCaller(CallerCore):
         except ConnectError as exc:
             self.resolve_failed(discovery, time.monotonic(), exc)
             return
-        for pool in self.resolved(discovery, time.monotonic(), targets):
-            pool.close()
+        self.resolved(discovery, time.monotonic(), targets)
 
     @staticmethod
     async def _drive(
