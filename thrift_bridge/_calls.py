@@ -76,9 +76,7 @@ class Caller(CallerCore):
         pool = self.only
         if pool is None or IN_FORCE() is not None:
             return self._stepped(name, args, kwargs, info, None)
-        budget = self.budget  # `begin_call`, inline
-        if budget is not None:
-            budget.deposit(time.monotonic())
+        self.begin_call()
         try:
             conn = pool.acquire()
         except ConnectError as exc:

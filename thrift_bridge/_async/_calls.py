@@ -86,9 +86,7 @@ class AsyncCaller(CallerCore):
         pool = self.only
         if pool is None or IN_FORCE() is not None:
             return await self._stepped(name, args, kwargs, info, None)
-        budget = self.budget  # `begin_call`, inline
-        if budget is not None:
-            budget.deposit(time.monotonic())
+        self.begin_call()
         conn = pool.take()
         failure: BaseException
         try:
