@@ -26,7 +26,7 @@ import math
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from ._exceptions import ConfigError, DeadlineExceeded, shown
+from ._exceptions import ConfigError, DeadlineExceeded, Timeout, shown
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -46,6 +46,7 @@ __all__ = [
     "expired",
     "pinned_timeout",
     "remaining",
+    "stopped_by_deadline",
 ]
 
 #: baseplate.py's THeader header with the caller's remaining budget in milliseconds.
@@ -157,6 +158,12 @@ def expired(now: float) -> bool:
     """Whether a deadline is in force and has passed at `now`."""
     found = _CURRENT.get()
     return found is not None and now >= found.at
+
+
+def stopped_by_deadline(error: BaseException, cut: bool, now: float) -> bool:
+    """Whether `error` (raised at `now`) is the deadline's: a timeout of a timer `cut` to it,
+    which may fire a moment early (uvloop's millisecond clock), or one after it passed."""
+    return isinstance(error, Timeout) and (cut or expired(now))
 
 
 def exceeded(

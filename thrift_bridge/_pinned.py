@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _hooks
 from ._calls import call_on
-from ._deadline import exceeded, expired, pinned_timeout
-from ._exceptions import PoolClosed, PoolError, Timeout, TransportError
+from ._deadline import exceeded, pinned_timeout, stopped_by_deadline
+from ._exceptions import PoolClosed, PoolError, TransportError
 from ._outcome import raise_outcome
 from ._pool import inherited
 from ._service import no_such_method
@@ -71,10 +71,8 @@ class PinnedSession:
         outcome = caller.settle(call, name, exc, info)
         if not outcome.keep:
             self._broken = outcome.error
-        # The call's timer was the deadline's (cut to it): its timeout is the deadline's, even
-        # where the timer fired a moment early (uvloop's millisecond clock).
-        cut = timeout is not None and timeout < call.endpoint.timeout
-        if isinstance(exc, Timeout) and (cut or expired(time.monotonic())):
+        cut = timeout is not None and timeout < call.endpoint.timeout  # the deadline's timer
+        if stopped_by_deadline(exc, cut, time.monotonic()):
             raise exceeded(time.monotonic(), **where) from exc
         raise_outcome(outcome, exc)
         raise AssertionError("raise_outcome always raises")

@@ -18,8 +18,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ._attempt import ACQUIRE, CALL, WAIT, CallError
-from ._deadline import BUDGET_HEADER, attempt_timeout, encode_budget, exceeded, expired, remaining
-from ._exceptions import ConnectError, PoolClosed, PoolTimeout, Timeout
+from ._deadline import (
+    BUDGET_HEADER,
+    attempt_timeout,
+    encode_budget,
+    exceeded,
+    remaining,
+    stopped_by_deadline,
+)
+from ._exceptions import ConnectError, PoolClosed, PoolTimeout
 from ._outcome import describe_attempt, raise_outcome, with_attempts
 
 if TYPE_CHECKING:
@@ -108,8 +115,9 @@ def call_steps(
                 except PoolTimeout as exc:
                     core.abandoned(pool, time.monotonic())
                     outstanding = None
-                    if (left is not None and wait == left) or expired(time.monotonic()):
-                        raise exceeded(time.monotonic(), method=name, endpoint=where) from exc
+                    now = time.monotonic()
+                    if stopped_by_deadline(exc, left is not None and wait == left, now):
+                        raise exceeded(now, method=name, endpoint=where) from exc
                     raise
                 else:
                     if left is not None:  # waiting for the connection spent some of it
@@ -158,7 +166,7 @@ def call_steps(
                 endpoint = pool.endpoint.redacted_url
                 sent = reached = False
             attempts.append((endpoint, error))
-            if isinstance(cause, Timeout) and (cut or expired(now)):
+            if stopped_by_deadline(cause, cut, now):
                 raise exceeded(now, method=name, endpoint=endpoint) from cause
             refused = (outcome is not None and not outcome.retryable) or not retry.may_retry(
                 name, sent=sent, attempt=attempt
