@@ -109,6 +109,26 @@ async def test_every_type_through_every_combination(
             assert client.stats()["created"] == 1
 
 
+@pytest.mark.parametrize("scheme", ["tcp", "tcps"])
+async def test_large_replies_on_many_connections_at_once_each_keep_their_own_bytes(
+    scheme, server_ssl_context, ca_file
+):
+    # Every read of a loop lands in one shared buffer, copied out before the next read:
+    # replies of several reads each, arriving on 8 connections at once, must not mix.
+    tls = scheme == "tcps"
+    with serve(
+        AllTypes.Processor(AllTypesHandler()),
+        scheme=scheme,
+        ssl_context=server_ssl_context if tls else None,
+    ) as server:
+        options = {"ca_certs": ca_file} if tls else {}
+        async with AsyncClient(AllTypes, server.url, pool_size=8, **options) as client:
+            payloads = [random.randbytes(300_000 + i) for i in range(32)]
+            replies = await bounded(asyncio.gather(*(client.echo_binary(p) for p in payloads)))
+            assert [r == p for r, p in zip(replies, payloads)] == [True] * 32
+            assert client.stats()["created"] == 8
+
+
 async def test_a_pinned_connection_carries_several_calls(alltypes):
     async with AsyncClient(AllTypes, alltypes.url) as client:
         async with client.connection() as pinned:
