@@ -10,6 +10,7 @@ tasks sharing the client (or each owning one, for thriftpy2, which cannot share)
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import sys
 from collections.abc import Awaitable, Callable
@@ -33,8 +34,22 @@ TASKS_TP2 = f"{TASKS} tasks, a thriftpy2 aio client each"
 TASKS_TO_THREAD = f"{TASKS} tasks, `to_thread` over one sync `Client` (pool 8)"
 PIPELINE_1 = f"{TASKS} tasks, one connection, pipeline=1"
 PIPELINE_16 = f"{TASKS} tasks, one connection, pipeline=16"
-SEQUENTIAL_ROWS = (SYNC, ASYNC, ASYNC_UVLOOP, TP2_AIO, TO_THREAD)
-TASK_ROWS = (TASKS_OURS, TASKS_OURS_UVLOOP, TASKS_TP2, TASKS_TO_THREAD, PIPELINE_1, PIPELINE_16)
+#: The floors: a client costing nothing on asyncio's loop (a bare `asyncio.Protocol` writing a
+#: pre-encoded request and cutting replies by their known size, matched in order).
+ASYNC_FLOOR = "floor: bare asyncio Protocol, pre-encoded request, asyncio loop"
+PIPELINE_FLOOR_1 = f"floor: {TASKS} tasks, bare asyncio Protocol, one connection, pipeline=1"
+PIPELINE_FLOOR_16 = f"floor: {TASKS} tasks, bare asyncio Protocol, one connection, pipeline=16"
+SEQUENTIAL_ROWS = (SYNC, ASYNC, ASYNC_UVLOOP, TP2_AIO, TO_THREAD, ASYNC_FLOOR)
+TASK_ROWS = (
+    TASKS_OURS,
+    TASKS_OURS_UVLOOP,
+    TASKS_TP2,
+    TASKS_TO_THREAD,
+    PIPELINE_1,
+    PIPELINE_16,
+    PIPELINE_FLOOR_1,
+    PIPELINE_FLOOR_16,
+)
 
 
 class AsyncContext:
@@ -90,6 +105,17 @@ class AsyncContext:
             self._clients[key] = (loop, client)
         return self._clients[key][1]
 
+    def floor(self, pipeline: int) -> _FloorClient:
+        """A zero-cost client on one connection of its own (one per `pipeline`)."""
+        key = f"floor {pipeline}"
+        if key not in self._clients:
+            servers, loop = self.ctx.servers, self.loop()
+            client = loop.run_until_complete(
+                _FloorClient.connect(servers.host, servers.ports["binary"], pipeline)
+            )
+            self._clients[key] = (loop, client)
+        return self._clients[key][1]
+
     def close(self) -> None:
         """Close every client on its loop, then the loops."""
         for loop, client in self._clients.values():
@@ -102,6 +128,97 @@ class AsyncContext:
         for loop in self._loops.values():
             loop.close()
         self._loops.clear()
+
+
+def _message(obj: Any, name: str, kind: int) -> bytes:
+    """`obj` as one binary-protocol message (sequence id 0), as Apache's codec writes it."""
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+    from thrift.transport.TTransport import TMemoryBuffer
+
+    out = TMemoryBuffer()
+    proto = TBinaryProtocol(out)
+    proto.writeMessageBegin(name, kind, 0)
+    obj.write(proto)
+    proto.writeMessageEnd()
+    return out.getvalue()
+
+
+class _FloorClient(asyncio.Protocol):
+    """The floor of an asyncio client: a pre-encoded echo request written, its reply cut by
+    its known size and handed to the oldest caller (the server answers in order); up to
+    `pipeline` calls in flight, the rest waiting in line; requests made while others are in
+    flight written together when the loop comes round, as `AsyncClient` writes them."""
+
+    def __init__(self, pipeline: int):
+        from benchmarks.generated.bench import Bench
+
+        self.request = _message(Bench.echo_args(SMALL), "echo", 1)
+        self.reply_size = len(_message(Bench.echo_result(success=SMALL), "echo", 2))
+        self.room = pipeline
+        self.line: collections.deque[asyncio.Future[None]] = collections.deque()
+        self.waiting: collections.deque[asyncio.Future[bytes]] = collections.deque()
+        self.outbox: list[bytes] = []
+        self.unread = b""
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.closed: asyncio.Future[None] = self.loop.create_future()
+
+    @classmethod
+    async def connect(cls, host: str, port: int, pipeline: int) -> _FloorClient:
+        loop = asyncio.get_running_loop()
+        _, client = await loop.create_connection(lambda: cls(pipeline), host, port)
+        return client
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        unread, size = self.unread + data, self.reply_size
+        whole = len(unread) // size
+        for i in range(whole):
+            self.waiting.popleft().set_result(unread[i * size : (i + 1) * size])
+        self.unread = unread[whole * size :]
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed.set_result(None)
+        for future in self.waiting:
+            if not future.done():
+                future.set_exception(ConnectionError(f"the bench server closed: {exc}"))
+
+    def _flush(self) -> None:
+        outbox, self.outbox = self.outbox, []
+        assert self.transport is not None
+        self.transport.write(b"".join(outbox))
+
+    async def echo(self, value: str) -> bytes:
+        if self.room == 0 or self.line:
+            waiter = self.loop.create_future()
+            self.line.append(waiter)
+            await waiter
+        else:
+            self.room -= 1
+        assert self.transport is not None
+        if self.waiting:
+            if not self.outbox:
+                self.loop.call_soon(self._flush)
+            self.outbox.append(self.request)
+        else:
+            self.transport.write(self.request)
+        reply = self.loop.create_future()
+        self.waiting.append(reply)
+        try:
+            return await reply
+        finally:
+            if self.line:
+                self.line.popleft().set_result(None)  # room handed over
+            else:
+                self.room += 1
+
+    async def aclose(self) -> None:
+        """Close the connection and wait until the transport has."""
+        if self.transport is not None:
+            self.transport.close()
+            await self.closed
 
 
 async def _sequential(call: Callable[[], Awaitable[object]], n: int) -> None:
@@ -155,12 +272,17 @@ def sequential_blocks(actx: AsyncContext) -> dict[str, Callable[[], Block]]:
         call = client.echo
         return _on(actx.loop(), lambda n: _sequential(lambda: _to_thread(call, SMALL), n))
 
+    def floor() -> Block:
+        client = actx.floor(1)
+        return _on(actx.loop(), lambda n: _sequential(lambda: client.echo(SMALL), n))
+
     return {
         SYNC: sync,
         ASYNC: ours("asyncio"),
         ASYNC_UVLOOP: ours("uvloop"),
         TP2_AIO: thriftpy2,
         TO_THREAD: to_thread,
+        ASYNC_FLOOR: floor,
     }
 
 
@@ -173,6 +295,14 @@ def task_blocks(actx: AsyncContext) -> dict[str, Callable[[], Block]]:
             loop, client = actx.loop(kind), actx.ours(kind, pool_size, pipeline)
             calls = [lambda: client.echo(SMALL)] * TASKS
             return _on(loop, lambda n: _tasks(calls, n))
+
+        return make
+
+    def floor(pipeline: int) -> Callable[[], Block]:
+        def make() -> Block:
+            client = actx.floor(pipeline)
+            calls = [lambda: client.echo(SMALL)] * TASKS
+            return _on(actx.loop(), lambda n: _tasks(calls, n))
 
         return make
 
@@ -193,6 +323,8 @@ def task_blocks(actx: AsyncContext) -> dict[str, Callable[[], Block]]:
         TASKS_TO_THREAD: to_thread,
         PIPELINE_1: ours("asyncio", pool_size=1, pipeline=1),
         PIPELINE_16: ours("asyncio", pool_size=1, pipeline=16),
+        PIPELINE_FLOOR_1: floor(1),
+        PIPELINE_FLOOR_16: floor(16),
     }
 
 

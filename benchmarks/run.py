@@ -221,6 +221,7 @@ def async_targets(sequential: Measured, tasks: Measured) -> list[Target]:
             ratio(sequential, ac.ASYNC, ac.SYNC),
             1.6,
             True,
+            ratio(sequential, ac.ASYNC_FLOOR, ac.SYNC),
         ),
         Target(
             f"{ac.TASKS} tasks on one `AsyncClient` / a thriftpy2 aio client each (throughput)",
@@ -233,6 +234,7 @@ def async_targets(sequential: Measured, tasks: Measured) -> list[Target]:
             ratio(tasks, ac.PIPELINE_1, ac.PIPELINE_16),
             3.0,
             False,
+            ratio(tasks, ac.PIPELINE_FLOOR_1, ac.PIPELINE_FLOOR_16),
         ),
     ]
 
@@ -634,7 +636,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     summary.append(
         "\nfloor: the same ratio for the raw-socket floor (a pre-encoded request to the same C++ "
-        "server, no client code at all); no client can do better than its floor."
+        "server, no client code at all; for the asyncio rows, a bare `asyncio.Protocol` doing "
+        "the same on the same loop); no client can do better than its floor."
     )
     tls_label = c.SCHEME_LABELS["tls"]
     if c.TLS_CONNECT_PER_CALL in schemes.rounds and tls_label in schemes.rounds:
