@@ -28,6 +28,7 @@ from thrift_bridge import (
 )
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
+from .aio import until
 from .dnsmasq import Dnsmasq, common_port
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler, HeldHandler
@@ -455,6 +456,34 @@ async def test_an_async_pinned_call_keeps_the_deadline_in_force():
             async with client.connection() as pinned:
                 with deadline(0.3), pytest.raises(DeadlineExceeded):
                     await asyncio.wait_for(pinned.add(1, 2), BOUND)
+
+
+@pytest.mark.anyio
+async def test_a_caller_handed_room_after_its_deadline_passed_opens_no_connection():
+    """A call waits in line for the pool's only connection; the loop is busy past both calls'
+    deadlines, then the first call's expiry frees room for the second: the second ends with
+    DeadlineExceeded at once instead of opening a connection it has no time to use."""
+    with serve_raw(hang) as hung:
+        async with AsyncClient(AllTypes, hung.url, pool_size=1, timeout=5, retries=0) as client:
+            loop = asyncio.get_running_loop()
+
+            async def call(seconds: float) -> BaseException | None:
+                try:
+                    with deadline(seconds):
+                        await asyncio.wait_for(client.add(1, 2), BOUND)
+                except Exception as exc:  # returned: the assertions below name it
+                    return exc
+                return None
+
+            first = asyncio.ensure_future(call(0.2))
+            await until(lambda: client.stats()["in_use"] == 1, "the first call holds the pool")
+            second = asyncio.ensure_future(call(0.25))
+            await until(lambda: client.stats()["waits"] == 1, "the second call waits in line")
+            loop.call_soon(time.sleep, 0.4)  # the loop busy past both deadlines
+            errors = await asyncio.gather(first, second)
+            assert [type(error) for error in errors] == [DeadlineExceeded, DeadlineExceeded]
+            assert "no time left to connect" in str(errors[1].__cause__)
+            assert client.stats()["created"] == 1
 
 
 #: Calls under short deadlines: uvloop's millisecond clock fired a timer set to the deadline

@@ -310,3 +310,22 @@ def test_stale_connection_replaced_after_server_restart(socket_dir):
     assert stats["discarded"] == 1
     assert stats["created"] == 2
     assert stats["retries"] == 0
+
+
+@pytest.mark.parametrize(
+    ("share", "waited", "left"),
+    [(1.0, 0.25, 0.75), (1.0, 0.9999, 0.001), (0.2, 0.0, 0.2)],
+)
+def test_a_deadlines_share_for_connecting_is_what_the_line_left(share, waited, left):
+    from thrift_bridge._pool import connect_share
+
+    assert connect_share(share, waited, "tcp://h:1") == pytest.approx(left)
+
+
+@pytest.mark.parametrize("waited", [0.2, 0.3])
+def test_a_share_the_line_spent_raises_connect_timeout_naming_it(waited):
+    from thrift_bridge import ConnectTimeout
+    from thrift_bridge._pool import connect_share
+
+    with pytest.raises(ConnectTimeout, match=r"the 0\.2s left of the deadline went on waiting"):
+        connect_share(0.2, waited, "tcp://h:1")

@@ -17,14 +17,20 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from ._connection import Connection
-from ._exceptions import PoolClosed, PoolTimeout
+from ._exceptions import ConnectTimeout, PoolClosed, PoolTimeout
 from ._settings import lifetime_with_jitter
 from ._tls import ssl_context_for
 
 if TYPE_CHECKING:
     from ._endpoint import Endpoint
 
-__all__ = ["ConnectionPool", "current_generation", "inherited", "pool_timeout_message"]
+__all__ = [
+    "ConnectionPool",
+    "connect_share",
+    "current_generation",
+    "inherited",
+    "pool_timeout_message",
+]
 
 _pools: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 _generation = 0  # bumped in every forked child; connections remember the one they were born in
@@ -49,6 +55,20 @@ def pool_timeout_message(size: int, wait: float, what: str = "connections") -> s
         f"all {size} {what} of the pool stayed busy for {wait:g}s "
         "(raise pool_size or pool_timeout, or release connections sooner)"
     )
+
+
+def connect_share(connect_timeout: float, waited: float, where: str) -> float:
+    """What is left of a deadline's share for connecting once `waited` seconds went on the
+    pool's line (at least 1 ms); `ConnectTimeout` when the line took all of it (a caller
+    handed room after its deadline passed does not start a connect it cannot finish)."""
+    left = connect_timeout - waited
+    if left <= 0:
+        raise ConnectTimeout(
+            f"no time left to connect: the {connect_timeout:g}s left of the deadline went on "
+            f"waiting {waited:.3f}s for room in the pool",
+            endpoint=where,
+        )
+    return max(0.001, left)
 
 
 def inherited(conn: Any) -> bool:
@@ -142,9 +162,10 @@ class ConnectionPool:
                 self._discard(conn, was_reused=True)
             else:
                 return conn
-        if connect_timeout is not None:  # a deadline's share: the wait spent some of it
-            connect_timeout = max(0.001, connect_timeout - (time.monotonic() - began))
         try:
+            if connect_timeout is not None:  # a deadline's share: the wait spent some of it
+                waited = time.monotonic() - began
+                connect_timeout = connect_share(connect_timeout, waited, self.endpoint.redacted_url)
             conn = Connection(
                 self.endpoint,
                 self.client_class,

@@ -16,8 +16,8 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from .._exceptions import ConfigError, PoolClosed, PoolTimeout
-from .._pool import current_generation, pool_timeout_message
+from .._exceptions import ConfigError, ConnectTimeout, PoolClosed, PoolTimeout
+from .._pool import connect_share, current_generation, pool_timeout_message
 from .._settings import DEFAULT_MAX_IDLE, lifetime_with_jitter
 from .._tls import ssl_context_for
 from ._connection import AsyncConnection, inherited_connections
@@ -169,7 +169,13 @@ class AsyncConnectionPool:
         if conn is not None:
             return conn
         if connect_timeout is not None:  # a deadline's share: the wait spent some of it
-            connect_timeout = max(0.001, connect_timeout - (loop.time() - (due - wait)))
+            waited = loop.time() - (due - wait)
+            try:
+                connect_timeout = connect_share(connect_timeout, waited, self.endpoint.redacted_url)
+            except ConnectTimeout:
+                self._opening -= 1  # the room held for this caller goes to the next in line
+                self._hand_over()
+                raise
         return await self._open(reserved=True, connect_timeout=connect_timeout)
 
     def _time_out_waiters(self) -> None:
