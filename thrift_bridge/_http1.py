@@ -4,7 +4,7 @@
 headers and body in two sends; a Thrift call needs one send, a status, three headers and a
 sized body. This module does only that, with limits on every part a server controls, and no
 sockets: `ReplyParser` is fed whatever arrives (the sync transport's recv, the async
-protocol's `data_received`) and hands out the reply once it is complete (h11's shape).
+protocol's reads) and hands out the reply once it is complete (h11's shape).
 """
 
 from __future__ import annotations

@@ -242,9 +242,7 @@ class AsyncConnection(asyncio.BufferedProtocol):
         return _reads.view
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(_reads.view[:nbytes]))
-
-    def data_received(self, data: bytes) -> None:
+        data = bytes(_reads.view[:nbytes])  # the shared buffer takes the next read
         self._reads += 1
         if self._takes_whole and self.pending:
             # The usual case first: the whole reply to the oldest call, alone in this read.
