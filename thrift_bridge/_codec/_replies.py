@@ -1,7 +1,7 @@
 """The replies on one connection: cut from the bytes received and decoded, without I/O.
 
-Fed whatever arrives (each read of asyncio's transport), `ReplyStream` hands out each complete reply
-decoded for the call awaiting it, found by sequence id (in order or not: pipelining). How
+Fed whatever arrives (each read of asyncio's transport), `ReplyStream` hands out each complete
+reply decoded for the call awaiting it, found by sequence id (in order or not: pipelining). How
 replies are cut depends on the endpoint: a frame each (framed; a THeader frame), one HTTP
 reply body each, or, on a plain stream (buffered, zlib), wherever the decoder finds the
 message ends: it tries, and on running out of bytes (`NeedMore`) waits for at least that many
