@@ -259,6 +259,52 @@ def _thrift_floor_for(payload: str) -> Factory:
 _thrift_floor = _thrift_floor_for(SMALL)
 
 
+def _codec_floor(ctx: Context) -> Case:
+    """The least a Python client codes per call: the arguments encoded and the reply decoded
+    by Apache's C codec (`fastbinary`) on every call, around the raw socket's ping-pong; no
+    pool, no checks, no error mapping, every object reused."""
+    import io
+    import struct
+
+    from thrift.protocol import fastbinary
+    from thrift.protocol.TBinaryProtocol import TBinaryProtocol
+    from thrift.transport.TTransport import TMemoryBuffer
+
+    from benchmarks.generated.bench import Bench
+
+    args, args_spec = Bench.echo_args(s=SMALL), [Bench.echo_args, Bench.echo_args.thrift_spec]
+    result_spec = [Bench.echo_result, Bench.echo_result.thrift_spec]
+    request, reply = encoded_echo(SMALL)
+    head = request[: len(request) - len(fastbinary.encode_binary(args, args_spec))]
+    result_body = fastbinary.encode_binary(Bench.echo_result(success=SMALL), result_spec)
+    skip = len(reply) - len(result_body)  # the reply's message head
+    sock, size = ctx.raw_socket("binary"), len(reply)
+    view = memoryview(bytearray(size))
+    memory = TMemoryBuffer()
+    proto = TBinaryProtocol(memory)
+    prefix = head[:-4]  # all but the sequence id, packed per call
+    pack_seqid = struct.Struct("!i").pack
+
+    def call() -> object:
+        body = fastbinary.encode_binary(args, args_spec)
+        sock.sendall(b"".join((prefix, pack_seqid(0), body)))
+        got = 0
+        while got < size:
+            n = sock.recv_into(view[got:])
+            if not n:
+                raise ConnectionError("the server closed the connection")
+            got += n
+        memory._buffer = io.BytesIO(bytes(view))
+        memory._buffer.seek(skip)
+        result = Bench.echo_result()
+        fastbinary.decode_binary(result, proto, result_spec)
+        return result.success
+
+    if call() != SMALL:
+        raise RuntimeError("the codec floor's reply did not decode to the echoed string")
+    return call
+
+
 def _connect_per_call_over(tls: bool) -> Factory:
     """flask-thriftclient's default: open (TLS: with a checked handshake), call, close."""
 
@@ -300,6 +346,7 @@ THRIFTPY2 = "thriftpy2 Cython buffered"
 CONNECT_PER_CALL = "open + call + close (flask-thriftclient default)"
 TLS_CONNECT_PER_CALL = "Apache open + TLS handshake + call + close"
 THRIFT_FLOOR = "floor: raw socket, pre-encoded Thrift request, C++ server"
+CODEC_FLOOR = "floor: raw socket, request encoded and reply decoded by fastbinary per call"
 THRIFT_FLOOR_1MIB = "floor: raw socket, pre-encoded 1 MiB Thrift request, C++ server"
 APACHE_HTTP = "Apache THttpClient"
 OURS_HTTP = "thrift-bridge http:// (keep-alive)"
@@ -602,6 +649,7 @@ GROUPS: list[Group] = [
         {
             "floor: raw socket ping-pong, C echo server, same bytes": _echo_floor,
             THRIFT_FLOOR: _thrift_floor,
+            CODEC_FLOOR: _codec_floor,
             RAW: _echo(lambda ctx: ctx.apache()),
             OURS: _echo(lambda ctx: ctx.ours()),
             THRIFTPY2: _echo(lambda ctx: ctx.thriftpy2(False)),

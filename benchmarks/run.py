@@ -600,6 +600,11 @@ def main(argv: list[str] | None = None) -> int:
             / small.ratio(c.CONNECT_PER_CALL, c.THRIFT_FLOOR),
             0.9,
             False,
+            # What a client that only codes each call with the C codec would score here.
+            small.ratio(c.CONNECT_PER_CALL, c.CODEC_FLOOR)
+            / small.ratio(c.CONNECT_PER_CALL, c.THRIFT_FLOOR)
+            if c.CODEC_FLOOR in small.rounds
+            else None,
         ),
         Target(
             "thrift-bridge HTTP / Apache THttpClient", results["http"][c.OURS_HTTP][1], 0.4, True
