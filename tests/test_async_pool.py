@@ -178,6 +178,32 @@ async def test_max_lifetime_retires_a_connection_in_steady_use(server):
         assert pool.stats()["created"] == 2
 
 
+async def test_max_lifetime_retires_a_connection_handed_from_caller_to_caller(server):
+    """With callers always waiting in line, a freed connection goes straight to the next
+    one; it is still retired once past max_lifetime."""
+    lifetime = 0.2
+    async with pool_of(server, size=1, max_idle=None, max_lifetime=lifetime, timeout=30) as pool:
+        opened = time.monotonic()
+        seen: list[object] = []
+
+        async def caller() -> None:
+            for _ in range(20_000):  # bounded: until a second connection, or 5 s
+                conn = await pool.acquire()
+                seen.append(conn)
+                try:
+                    assert await conn.call("add", (1, 1), {}, None) == 2
+                finally:
+                    pool.release(conn)
+                if pool.stats()["created"] == 2 or time.monotonic() > opened + 5:
+                    return
+
+        await bounded(asyncio.gather(caller(), caller(), caller()))
+        stats = pool.stats()
+        assert stats["created"] == 2
+        assert stats["waits"] > 100  # callers were in line: room went from one to the next
+        assert seen[-1] is not seen[0]
+
+
 async def test_close_closes_idle_connections_and_refuses_waiters_and_later_callers(server):
     pool = pool_of(server, size=2, timeout=30)
     idle, busy = await bounded(pool.acquire()), await bounded(pool.acquire())

@@ -73,6 +73,7 @@ class AsyncConnectionPool:
         #: Callers waiting for room, first come first served, with their deadlines.
         self._waiters: deque[_Waiter] = deque()
         self._line_timer: asyncio.TimerHandle | None = None
+        self._line_due = 0.0  # when the line's timer fires (loop time), while there is one
         self._closed = False
         self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
         _pools.add(self)
@@ -151,10 +152,11 @@ class AsyncConnectionPool:
         due = loop.time() + wait
         self._waiters.append((waiter, due, wait))
         timer = self._line_timer
-        if timer is None or due < timer.when():  # a shorter wait than those before it
+        if timer is None or due < self._line_due:  # a shorter wait than those before it
             if timer is not None:
                 timer.cancel()
             self._line_timer = loop.call_at(due, self._time_out_waiters)
+            self._line_due = due
         try:
             conn = await waiter
         except asyncio.CancelledError:
@@ -205,6 +207,7 @@ class AsyncConnectionPool:
         if kept:
             first = min(due for _, due, _ in kept)
             self._line_timer = self._loop.call_at(first, self._time_out_waiters)
+            self._line_due = first
 
     def _hand_over(self) -> None:
         """Give room to the first in line: a connection with a free share, or leave to open one."""
@@ -294,6 +297,26 @@ class AsyncConnectionPool:
 
     def _on_free(self, conn: AsyncConnection) -> None:
         """`conn` has room again, or is gone: wake the next caller in line."""
+        waiters = self._waiters
+        if (
+            waiters
+            and conn.error is None
+            and not conn.retiring
+            and conn.load < conn.endpoint.pipeline
+            and not self._closed
+            and (conn.retire_at == math.inf or conn.loop.time() <= conn.retire_at)
+        ):
+            # The room goes straight to the first in line: every other connection is full
+            # (or a caller would not be waiting), so there is nothing to look for.
+            while waiters:
+                waiter = waiters.popleft()[0]
+                if waiter.done():  # cancelled or timed out while in line
+                    continue
+                if not conn.load and not conn.pending:
+                    self._reused += 1
+                conn.load += 1
+                waiter.set_result(conn)
+                return
         if conn.error is not None:
             if conn in self._conns:
                 self._conns.remove(conn)
