@@ -136,12 +136,22 @@ class AsyncConnectionPool:
                 return conn
             if len(self._conns) + self._opening < self.size:
                 return await self._open(connect_timeout=connect_timeout)
-        return await self._wait(loop, self.timeout if timeout is None else timeout, connect_timeout)
+        queued = loop.time()
+        waiter = self._queue(loop, queued, self.timeout if timeout is None else timeout)
+        try:
+            conn = await waiter
+        except asyncio.CancelledError:
+            self._left_the_line(waiter)
+            raise
+        if conn is not None:
+            return conn
+        return await self._open_for_waiter(loop, loop.time() - queued, connect_timeout)
 
-    async def _wait(
-        self, loop: asyncio.AbstractEventLoop, wait: float, connect_timeout: float | None
-    ) -> AsyncConnection:
-        """Wait in line (first come first served) for room, up to the pool's timeout.
+    def _queue(
+        self, loop: asyncio.AbstractEventLoop, now: float, wait: float
+    ) -> asyncio.Future[AsyncConnection | None]:
+        """A place in line (first come first served) for room, from `now` (loop time) up to
+        `wait` seconds.
 
         Room is handed over, not merely announced: a freed connection goes to the first in
         line with its share taken for it (None: room to open one). One timer for the whole
@@ -149,7 +159,7 @@ class AsyncConnectionPool:
         """
         self._waits += 1
         waiter: asyncio.Future[AsyncConnection | None] = loop.create_future()
-        due = loop.time() + wait
+        due = now + wait
         self._waiters.append((waiter, due, wait))
         timer = self._line_timer
         if timer is None or due < self._line_due:  # a shorter wait than those before it
@@ -157,21 +167,23 @@ class AsyncConnectionPool:
                 timer.cancel()
             self._line_timer = loop.call_at(due, self._time_out_waiters)
             self._line_due = due
-        try:
-            conn = await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                handed = waiter.result()  # room was handed over just as we were cancelled
-                if handed is not None:
-                    self.release(handed)
-                else:
-                    self._opening -= 1
-                    self._hand_over()
-            raise
-        if conn is not None:
-            return conn
+        return waiter
+
+    def _left_the_line(self, waiter: asyncio.Future[AsyncConnection | None]) -> None:
+        """A caller cancelled in line: room handed to it just then goes to the next."""
+        if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+            handed = waiter.result()
+            if handed is not None:
+                self.release(handed)
+            else:
+                self._opening -= 1
+                self._hand_over()
+
+    async def _open_for_waiter(
+        self, loop: asyncio.AbstractEventLoop, waited: float, connect_timeout: float | None
+    ) -> AsyncConnection:
+        """Open the connection a waiter was given room for, `waited` seconds after it queued."""
         if connect_timeout is not None:  # a deadline's share: the wait spent some of it
-            waited = loop.time() - (due - wait)
             try:
                 connect_timeout = connect_share(connect_timeout, waited, self.endpoint.redacted_url)
             except ConnectTimeout:
