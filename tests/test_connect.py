@@ -12,6 +12,7 @@ import pytest
 from thrift_bridge import AsyncClient, Client, ConnectError, ConnectTimeout
 from thrift_bridge.testing import serve
 
+from .aio import until
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 
@@ -124,3 +125,31 @@ def test_sync_and_async_clients_word_a_failed_tls_handshake_alike(ca_file):
     assert str(async_error).startswith("TLS failed: ")
     assert str(sync_error).split(explained)[1] == str(async_error).split(explained)[1]
     assert sync_error.endpoint == async_error.endpoint is not None
+
+
+@pytest.mark.anyio
+async def test_an_async_unix_connect_waits_for_room_in_a_full_backlog_then_connects(socket_dir):
+    """As the sync client's: a full backlog is waited out within connect_timeout (a
+    `ConnectTimeout` when it stays full), and a connect that gets room goes through."""
+    path = f"{socket_dir}/full.sock"
+    listener, pending = _full_unix_listener(path)
+    try:
+        url = f"unix://{path}?connect_timeout=0.3"
+        async with AsyncClient(AllTypes, url, retries=0) as client:
+            start = time.monotonic()
+            with pytest.raises(ConnectTimeout, match=r"connect_timeout=0\.3s"):
+                await asyncio.wait_for(client.add(1, 2), 10)
+            assert time.monotonic() - start >= 0.25
+        async with AsyncClient(AllTypes, f"unix://{path}?connect_timeout=10") as client:
+            call = asyncio.ensure_future(client.add(1, 2))
+            await asyncio.sleep(0.1)  # no event says "still waiting": give it time to go wrong
+            assert not call.done()
+            assert client.stats()["created"] == 0
+            accepted, _ = listener.accept()  # room in the backlog
+            await until(lambda: client.stats()["created"] == 1, "the waiting call connected")
+            call.cancel()
+            accepted.close()
+    finally:
+        for sock in pending:
+            sock.close()
+        listener.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import socket
 import struct
 import sys
 import threading
@@ -49,7 +50,7 @@ from .._wire._stack import transport_stack
 
 if TYPE_CHECKING:
     import ssl
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from .._endpoint import Endpoint
     from .._hooks import CallTrace
@@ -215,10 +216,9 @@ class AsyncConnection(asyncio.BufferedProtocol):
         endpoint = self.endpoint
         seconds = endpoint.connect_timeout if timeout is None else timeout
         hostname = None if context is None else endpoint.server_hostname or endpoint.host
+        connecting: Awaitable[object]
         if endpoint.is_unix:
-            connecting = self.loop.create_unix_connection(
-                lambda: self, endpoint.path, ssl=context, server_hostname=hostname
-            )
+            connecting = self._open_unix(endpoint.path, context, hostname, seconds)
         else:
             connecting = self.loop.create_connection(
                 lambda: self, endpoint.host, endpoint.port, ssl=context, server_hostname=hostname
@@ -231,6 +231,40 @@ class AsyncConnection(asyncio.BufferedProtocol):
             tls = context is not None and isinstance(exc, ConnectionResetError)
             tls = tls or (ssl_module is not None and isinstance(exc, ssl_module.SSLError))
             raise connect_failure(exc, endpoint, seconds, tls) from exc
+
+    async def _open_unix(
+        self, path: str, context: ssl.SSLContext | None, hostname: str | None, seconds: float
+    ) -> None:
+        """Connect to the unix socket at `path`, waiting up to `seconds` for room in a full
+        listen backlog, as the sync client's blocking connect waits in the kernel.
+
+        A non-blocking connect finds no room with EAGAIN and nothing tells us when there is
+        some (asyncio would take the socket for connected; uvloop fails at once), so the
+        connect is made again, 1 ms apart at first, doubling up to 50 ms.
+        """
+        give_up = self.loop.time() + seconds
+        delay = 0.001
+        while True:
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                sock.setblocking(False)
+                try:
+                    sock.connect(path)
+                except (BlockingIOError, InterruptedError):  # no room in the backlog yet
+                    sock.close()
+                    left = give_up - self.loop.time()
+                    if left <= 0:
+                        raise asyncio.TimeoutError() from None
+                    await asyncio.sleep(min(delay, left))
+                    delay = min(2 * delay, 0.05)
+                    continue
+                await self.loop.create_unix_connection(
+                    lambda: self, sock=sock, ssl=context, server_hostname=hostname
+                )
+                return
+            except BaseException:
+                sock.close()  # a no-op once the transport owns it
+                raise
 
     # -- asyncio.Protocol --------------------------------------------------------------------
 
