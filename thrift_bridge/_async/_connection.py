@@ -156,6 +156,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
         self.generation = generation
         self.methods = methods
         self.loop = asyncio.get_running_loop()
+        #: Where reads land: the buffer of this thread, which runs the loop (see `_ReadBuffer`).
+        self._read_view = _reads.view
         self.transport: asyncio.Transport | None = None
         #: Calls awaiting their reply, by sequence id (cancelled ones too, until drained).
         self.pending: dict[int, AsyncCall] = {}
@@ -273,10 +275,10 @@ class AsyncConnection(asyncio.BufferedProtocol):
 
     def get_buffer(self, sizehint: int) -> memoryview:
         # A view: asyncio's TLS reads fill `buf[offset:]` of it, which a bytearray would copy.
-        return _reads.view
+        return self._read_view
 
     def buffer_updated(self, nbytes: int) -> None:
-        data = bytes(_reads.view[:nbytes])  # the shared buffer takes the next read
+        data = bytes(self._read_view[:nbytes])  # the shared buffer takes the next read
         self._reads += 1
         if self._takes_whole and self.pending:
             # The usual case first: the whole reply to the oldest call, alone in this read.
