@@ -4,6 +4,7 @@ is seeded); then round robin and cooldown through both clients against real serv
 
 from __future__ import annotations
 
+import heapq
 import math
 import random
 import threading
@@ -14,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thrift_bridge import ConnectError
+from thrift_bridge import Client, ConfigError, ConnectError
 from thrift_bridge._balance import PeakEwmaP2C, RoundRobin, make_balancer
 from thrift_bridge._ejection import EjectionPolicy, Ejector
 from thrift_bridge._fleet import Change
@@ -133,6 +134,123 @@ def test_p2c_weights_share_traffic_in_proportion():
 def test_a_bad_decay_is_refused(decay):
     with pytest.raises(ValueError, match="invalid decay"):
         PeakEwmaP2C(["a"], decay=decay)
+
+
+def closed_loop(
+    balancer: PeakEwmaP2C[str], latency: Any, callers: int, until: float
+) -> list[tuple[float, str]]:
+    """`callers` calling back to back through `balancer` until `until` (virtual seconds), each
+    call to `key` started at `t` taking `latency(key, t)` (servers that work on every call at
+    once); the (start, key) of every call that ended. Time is passed in: the run is exact."""
+    running = [
+        (latency(key, 0.0), n, key, 0.0)
+        for n, key in ((n, balancer.pick(0.0)) for n in range(callers))
+    ]
+    heapq.heapify(running)
+    calls = []
+    for _ in range(10_000_000):  # a bound `until` reaches first
+        end, n, key, start = heapq.heappop(running)
+        if end > until:
+            break
+        balancer.finished(key, end, end - start, ok=True)
+        calls.append((start, key))
+        key = balancer.pick(end)
+        heapq.heappush(running, (end + latency(key, end), n, key, end))
+    return calls
+
+
+def share(
+    calls: list[tuple[float, str]], key: str, since: float = 0.0, until: float = math.inf
+) -> float:
+    window = [each for start, each in calls if since <= start < until]
+    return window.count(key) / len(window)
+
+
+FLEET = ["a", "b", "c", "d", "slow"]
+
+
+def slow_until(when: float) -> Any:
+    """Service times as the fleet bench measures them on two busy cores: 7 ms, and 24 ms for
+    "slow" (20 ms more) until `when`."""
+    return lambda key, t: 0.024 if key == "slow" and t < when else 0.007
+
+
+def test_p2c_passes_over_an_outlier_that_finagles_rule_feeds_under_concurrency():
+    # 32 callers: each healthy endpoint holds ~8 calls, and 24 ms x (0 + 1) looks cheaper
+    # than 7 ms x (8 + 1) to Finagle's rule alone.
+    finagle = closed_loop(p2c(FLEET, outlier_ratio=None), slow_until(math.inf), 32, 20.0)
+    assert share(finagle, "slow") > 0.015
+    ours = closed_loop(p2c(FLEET), slow_until(math.inf), 32, 20.0)
+    assert share(ours, "slow") < 0.001  # its first replies, then a probe as its mean fades
+    assert len(ours) > 80_000
+
+
+def test_an_outlier_that_becomes_fast_again_gets_traffic_back_within_the_bound():
+    decay, ratio = 10.0, 2.0
+    calls = closed_loop(p2c(FLEET), slow_until(10.0), 32, 30.0)
+    last_reply = max(start for start, key in calls if key == "slow" and start < 10.0) + 0.024
+    back = min(start for start, key in calls if key == "slow" and start >= 10.0)
+    # Its mean, 24 ms, fades from its last reply until it is 2 x its peers' 7 ms: the next
+    # pick after that (picks come as calls end, all 7 ms apart here) is its call.
+    bound = decay * math.log(0.024 / (ratio * 0.007))  # 5.39 s
+    assert bound <= back - last_reply <= bound + 0.007
+    assert share(calls, "slow", back, back + 2.0) > 0.10  # half its share within 2 s
+    assert share(calls, "slow", 20.0, 30.0) > 0.19  # all of it as Finagle's cost decays
+
+
+def test_the_bound_is_the_fade_of_the_mean_to_twice_the_median():
+    balancer = p2c(["a", "b", "slow"])
+    for key, service in (("a", 0.007), ("b", 0.007), ("slow", 0.024)):
+        others = {"a", "b", "slow"} - {key}
+        balancer.finished(balancer.pick(0.0, avoid=others), 0.0, service, ok=True)
+    bound = 10.0 * math.log(0.024 / (2 * 0.007))
+
+    def picks_with_peers_busy(now: float) -> Counter[str]:
+        for key in ("a", "b"):  # peers reply again (their means stay 7 ms) and hold calls
+            balancer.finished(
+                balancer.pick(now, avoid={"slow", "ab".replace(key, "")}), now, 0.007, ok=True
+            )
+            for _ in range(8):
+                balancer.pick(now, avoid={"slow", "ab".replace(key, "")})
+        chosen = Counter(picks(balancer, 200, now))
+        for key in ("a", "b"):
+            for _ in range(8):
+                balancer.abandoned(key, now)
+        return chosen
+
+    assert picks_with_peers_busy(bound - 0.01)["slow"] == 0
+    assert picks_with_peers_busy(bound + 0.01)["slow"] > 0
+
+
+def test_one_unusually_fast_endpoint_makes_no_outliers_of_the_others():
+    fleet = ["quick", "a", "b", "c", "d"]
+    calls = closed_loop(p2c(fleet), lambda key, t: 0.002 if key == "quick" else 0.007, 32, 10.0)
+    for key in ("a", "b", "c", "d"):  # 7 ms is 3.5 x quick's 2 ms, but not 2 x the median
+        assert share(calls, key) > 0.12
+
+
+def test_the_outlier_rule_reads_service_times_not_the_wait_in_the_pools_line():
+    balancer = p2c(["a"])
+    balancer.finished(balancer.pick(0.0), 0.0, 0.050, ok=True, service=0.005)
+    row = balancer.stats(0.0)["endpoints"]["a"]
+    assert row["ewma"] == pytest.approx(0.050)  # Finagle's cost: the whole latency
+    assert row["mean"] == pytest.approx(0.005)
+    balancer.finished(balancer.pick(10.0), 10.0, 0.015, ok=True, service=0.015)
+    # Each reply weighs the time since the one before (10 s), the first its own 5 ms.
+    first, second = (1 - math.exp(-0.005 / 10)) * math.exp(-1.0), 1 - math.exp(-1.0)
+    mean = (0.005 * first + 0.015 * second) / (first + second)
+    assert balancer.stats(10.0)["endpoints"]["a"]["mean"] == pytest.approx(mean)
+    assert balancer.stats(20.0)["endpoints"]["a"]["mean"] == pytest.approx(mean / math.e)
+
+
+@pytest.mark.parametrize("ratio", [1, 0.5, 0, -2, math.inf, "2", True])
+def test_a_bad_outlier_ratio_is_refused(ratio):
+    with pytest.raises(ValueError, match="invalid outlier_ratio"):
+        PeakEwmaP2C(["a"], outlier_ratio=ratio)
+    with pytest.raises(
+        ConfigError, match=r"invalid outlier_ratio .*expected a number > 1, or None"
+    ):
+        Client(AllTypes, ["tcp://127.0.0.2:1", "tcp://127.0.0.3:1"], outlier_ratio=ratio)
 
 
 # --- priorities, ejection, panic mode ---------------------------------------------------
