@@ -186,16 +186,22 @@ def test_p2c_passes_over_an_outlier_that_finagles_rule_feeds_under_concurrency()
 
 
 def test_an_outlier_that_becomes_fast_again_gets_traffic_back_within_the_bound():
-    decay, ratio = 10.0, 2.0
-    calls = closed_loop(p2c(FLEET), slow_until(10.0), 32, 30.0)
-    last_reply = max(start for start, key in calls if key == "slow" and start < 10.0) + 0.024
-    back = min(start for start, key in calls if key == "slow" and start >= 10.0)
-    # Its mean, 24 ms, fades from its last reply until it is 2 x its peers' 7 ms: the next
-    # pick after that (picks come as calls end, all 7 ms apart here) is its call.
-    bound = decay * math.log(0.024 / (ratio * 0.007))  # 5.39 s
-    assert bound <= back - last_reply <= bound + 0.007
-    assert share(calls, "slow", back, back + 2.0) > 0.10  # half its share within 2 s
-    assert share(calls, "slow", 20.0, 30.0) > 0.19  # all of it as Finagle's cost decays
+    """Slow for 30 s (its mean is 24 ms, with all the weight 30 s of probes give it), then
+    7 ms like its peers: the two bounds `PeakEwmaP2C` documents, and its share after them."""
+    decay, ratio, median, fast = 10.0, 2.0, 0.007, 0.007
+    calls = closed_loop(p2c(FLEET), slow_until(30.0), 16, 50.0)
+    last_reply = max(start for start, key in calls if key == "slow" and start < 30.0) + 0.024
+    back = min(start for start, key in calls if key == "slow" and start >= 30.0)
+    # Its mean fades from its last reply until it is 2 x its peers' 7 ms: the next pick after
+    # that (picks come as calls end, all 7 ms apart here) is its call.
+    first_call = decay * math.log(0.024 / (ratio * median))  # 5.39 s
+    assert first_call <= back - last_reply <= first_call + fast
+    # Each fast reply then pulls its mean towards 7 ms (by the weight of the time since the
+    # last); it leaves the rule once the mean is 2 x the median, and stays.
+    out = last_reply + decay * math.log((0.024 - fast) / (ratio * median - fast))  # + 8.87 s
+    assert share(calls, "slow", back, out - 0.5) < 0.02  # probes only
+    assert share(calls, "slow", out, out + 2.0) > 0.12
+    assert share(calls, "slow", out + 5.0, 50.0) > 0.19  # all of it as Finagle's cost decays
 
 
 def test_the_bound_is_the_fade_of_the_mean_to_twice_the_median():
