@@ -249,12 +249,12 @@ def test_the_outlier_rule_reads_service_times_not_the_wait_in_the_pools_line():
     assert balancer.stats(20.0)["endpoints"]["a"]["mean"] == pytest.approx(mean / math.e)
 
 
-@pytest.mark.parametrize("ratio", [1, 0.5, 0, -2, math.inf, "2", True])
+@pytest.mark.parametrize("ratio", [1, 0.5, 0, -2, math.inf, 10**400, "2", True])
 def test_a_bad_outlier_ratio_is_refused(ratio):
     with pytest.raises(ValueError, match="invalid outlier_ratio"):
         PeakEwmaP2C(["a"], outlier_ratio=ratio)
     with pytest.raises(
-        ConfigError, match=r"invalid outlier_ratio .*expected a number > 1, or None"
+        ConfigError, match=r"invalid outlier_ratio .*expected a number > 1.*or None"
     ):
         Client(AllTypes, ["tcp://127.0.0.2:1", "tcp://127.0.0.3:1"], outlier_ratio=ratio)
 

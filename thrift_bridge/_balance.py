@@ -14,6 +14,7 @@ from collections.abc import Callable, Hashable, Iterable
 from typing import Any, TypeVar
 
 from ._ejection import EjectionEvent, EjectionPolicy, Ejector
+from ._exceptions import shown
 from ._fleet import Balancer, Change, Node
 
 __all__ = [
@@ -185,8 +186,14 @@ def check_outlier_ratio(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 < value < math.inf:
-        raise ValueError(f"invalid outlier_ratio {value!r} (expected a number > 1, or None)")
-    return float(value)
+        raise ValueError(f"invalid outlier_ratio {shown(value)} (expected a number > 1, or None)")
+    try:
+        return float(value)
+    except OverflowError:  # an int past float's range
+        raise ValueError(
+            f"invalid outlier_ratio {shown(value)} (expected a number > 1 that a "
+            "float holds, or None)"
+        ) from None
 
 
 def make_balancer(
