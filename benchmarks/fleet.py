@@ -359,13 +359,19 @@ def _lag(seconds: float) -> dict[str, Any]:
 
 
 def slowdown(kind: str, scale: Scale, fleet: list[Server]) -> list[Row]:
-    """(a) One server slowed by +20 ms: p2c against round robin."""
+    """(a) One server slowed by +20 ms: p2c against round robin, and against Finagle's rule
+    alone (p2c with `outlier_ratio=None`)."""
+    policies: dict[str, dict[str, Any]] = {
+        "p2c": {"balancer": "p2c"},
+        "finagle": {"balancer": "p2c", "outlier_ratio": None},
+        "round_robin": {"balancer": "round_robin"},
+    }
     figures: dict[tuple[str, bool], tuple[float, float]] = {}
     for slow in (False, True):
         fleet[-1].command(f"delay {SLOW_DELAY if slow else BASE_DELAY}")
-        for balancer in ("p2c", "round_robin"):
+        for balancer, options in policies.items():
             before = [server.calls() for server in fleet]
-            make = client_for(kind, [s.url for s in fleet], balancer=balancer)
+            make = client_for(kind, [s.url for s in fleet], **options)
             load = run_load(kind, scale, make, echo_for(kind), lambda _c: _pause(scale.run))
             after = [server.calls() for server in fleet]
             total = sum(after) - sum(before)
@@ -376,6 +382,8 @@ def slowdown(kind: str, scale: Scale, fleet: list[Server]) -> list[Row]:
     p2c_share, p2c_p99 = figures[("p2c", True)]
     rr_share, rr_p99 = figures[("round_robin", True)]
     rr_healthy = figures[("round_robin", False)][1]
+    finagle_share, finagle_p99 = figures[("finagle", True)]
+    finagle_healthy = figures[("finagle", False)][1]
     ms = 1000
     return [
         Row(
@@ -397,6 +405,14 @@ def slowdown(kind: str, scale: Scale, fleet: list[Server]) -> list[Row]:
             kind,
             "(beside p2c)",
             f"share {rr_share:.1%}, p99 {rr_p99 * ms:.1f} ms ({rr_p99 / healthy:.2f} x)",
+            None,
+        ),
+        Row(
+            "(a) +20 ms: Finagle's rule alone (outlier_ratio=None)",
+            kind,
+            "(beside p2c)",
+            f"share {finagle_share:.1%}, p99 {finagle_p99 * ms:.1f} ms "
+            f"({finagle_p99 / finagle_healthy:.2f} x its healthy {finagle_healthy * ms:.1f} ms)",
             None,
         ),
         Row(
@@ -648,10 +664,11 @@ NOTES = """Reading the rows:
   time until the process runs again once a timer or socket timeout fires, for 32 threads or
   256 tasks at once; the lag row measures that share of the machine during the same run.
 - (a) A server taking 22 ms that gets more than 1 % of the calls puts the p99 at 22 ms or
-  more. Under this load the healthy servers' own latency peaks come near the slow one's, so
-  p2c's peak EWMA tells them apart less sharply than on a quiet machine; 256 tasks queue in
-  the pools' lines, where a short line at the slow server is worth its 20 ms (p2c counts the
-  wait in its latencies), so it gets a larger share from tasks than from threads.
+  more. Finagle's rule alone (cost x (calls out + 1)) keeps feeding it: a healthy server
+  with 8 calls out (60 from 256 tasks, most in its pool's line) looks as loaded as the slow
+  one with 2 or 20, and the healthy servers' latency peaks under this load come near the slow
+  one's. p2c's outlier rule (`outlier_ratio`, 2) compares mean service times instead, the
+  pool's line left out, so the slow server gets only probes.
 - (c) Retries may spend what the calls before the outage earned (their deposits last 10 s),
   so the outage alone can exceed 1.2 x its own calls; over the budget's window it holds.
 """

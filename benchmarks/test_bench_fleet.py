@@ -22,7 +22,7 @@ def test_every_scenario_measures_every_row(capsys: Any, tmp_path: Any) -> None:
     assert scenarios == set("abcde")
     for kind in ("threads", "asyncio"):
         mine = [row for row in rows if f"| {kind} |" in row]
-        assert len(set(mine)) == 14  # each scenario's rows for this load
+        assert len(set(mine)) == 15  # each scenario's rows for this load
         for row in mine:
             measured = row.split(" | ")[3]
             assert measured.strip()

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thrift_bridge import ConnectError
+from thrift_bridge import Client, ConfigError, ConnectError
 from thrift_bridge._balance import PeakEwmaP2C, RoundRobin, make_balancer
 from thrift_bridge._ejection import EjectionPolicy, Ejector
 from thrift_bridge._fleet import Change
@@ -133,6 +133,54 @@ def test_p2c_weights_share_traffic_in_proportion():
 def test_a_bad_decay_is_refused(decay):
     with pytest.raises(ValueError, match="invalid decay"):
         PeakEwmaP2C(["a"], decay=decay)
+
+
+def test_the_bound_is_the_fade_of_the_mean_to_twice_the_median():
+    balancer = p2c(["a", "b", "slow"])
+    for key, service in (("a", 0.007), ("b", 0.007), ("slow", 0.024)):
+        others = {"a", "b", "slow"} - {key}
+        balancer.finished(balancer.pick(0.0, avoid=others), 0.0, service, ok=True)
+    bound = 10.0 * math.log(0.024 / (2 * 0.007))
+
+    def picks_with_peers_busy(now: float) -> Counter[str]:
+        for key in ("a", "b"):  # peers reply again (their means stay 7 ms) and hold calls
+            balancer.finished(
+                balancer.pick(now, avoid={"slow", "ab".replace(key, "")}), now, 0.007, ok=True
+            )
+            for _ in range(8):
+                balancer.pick(now, avoid={"slow", "ab".replace(key, "")})
+        chosen = Counter(picks(balancer, 200, now))
+        for key in ("a", "b"):
+            for _ in range(8):
+                balancer.abandoned(key, now)
+        return chosen
+
+    assert picks_with_peers_busy(bound - 0.01)["slow"] == 0
+    assert picks_with_peers_busy(bound + 0.01)["slow"] > 0
+
+
+def test_the_outlier_rule_reads_service_times_not_the_wait_in_the_pools_line():
+    balancer = p2c(["a"])
+    balancer.finished(balancer.pick(0.0), 0.0, 0.050, ok=True, service=0.005)
+    row = balancer.stats(0.0)["endpoints"]["a"]
+    assert row["ewma"] == pytest.approx(0.050)  # Finagle's cost: the whole latency
+    assert row["mean"] == pytest.approx(0.005)
+    balancer.finished(balancer.pick(10.0), 10.0, 0.015, ok=True, service=0.015)
+    # Each reply weighs the time since the one before (10 s), the first its own 5 ms.
+    first, second = (1 - math.exp(-0.005 / 10)) * math.exp(-1.0), 1 - math.exp(-1.0)
+    mean = (0.005 * first + 0.015 * second) / (first + second)
+    assert balancer.stats(10.0)["endpoints"]["a"]["mean"] == pytest.approx(mean)
+    assert balancer.stats(20.0)["endpoints"]["a"]["mean"] == pytest.approx(mean / math.e)
+
+
+@pytest.mark.parametrize("ratio", [1, 0.5, 0, -2, math.inf, 10**400, "2", True])
+def test_a_bad_outlier_ratio_is_refused(ratio):
+    with pytest.raises(ValueError, match="invalid outlier_ratio"):
+        PeakEwmaP2C(["a"], outlier_ratio=ratio)
+    with pytest.raises(
+        ConfigError, match=r"invalid outlier_ratio .*expected a number > 1.*or None"
+    ):
+        Client(AllTypes, ["tcp://127.0.0.2:1", "tcp://127.0.0.3:1"], outlier_ratio=ratio)
 
 
 # --- priorities, ejection, panic mode ---------------------------------------------------

@@ -102,6 +102,7 @@ class CallerCore:
                 settings.balancer,
                 self.pools,
                 cooldown=settings.cooldown,
+                outlier_ratio=settings.outlier_ratio,
                 ejection=settings.ejection,
                 on_event=_log_ejection,
             )
@@ -205,13 +206,14 @@ class CallerCore:
         """Whether an endpoint this call has not tried is usable (for free transparent retries)."""
         return self.balancer is not None and self.balancer.usable_besides(now, avoid)
 
-    def finished(self, pool: Any, started: float, ok: bool) -> None:
+    def finished(self, pool: Any, started: float, acquired: float, ok: bool) -> None:
         """An attempt on `pool` ended with the server's answer (`ok`) or a wire failure; its
         latency counts from `started`, when it picked the endpoint (so a wait in the pool's
-        line and the connect count too: Finagle's balancer sees them likewise)."""
+        line and the connect count too: Finagle's balancer sees them likewise), its service
+        time from `acquired`, when it got its connection (p2c's outlier rule)."""
         if self.balancer is not None:
             now = time.monotonic()
-            self.balancer.finished(pool, now, now - started, ok)
+            self.balancer.finished(pool, now, now - started, ok, now - acquired)
 
     def connect_failed(self, pool: Any, now: float) -> None:
         """No connection to `pool`'s endpoint could be opened."""

@@ -21,8 +21,10 @@ Wiring, per attempt (sync and async alike)::
     pool timeout, deadline or cancel
       before a byte was written      -> balancer.abandoned(key, now)
     a reply, a declared exception or
-      TApplicationException          -> balancer.finished(key, now, latency, ok=True)
-    a wire failure (TransportError)  -> balancer.finished(key, now, latency, ok=False)
+      TApplicationException          -> balancer.finished(key, now, latency, ok=True, service)
+    a wire failure (TransportError)  -> balancer.finished(key, now, latency, ok=False, service)
+
+(`latency` from the pick, `service` from when the attempt got its connection.)
 """
 
 from __future__ import annotations
@@ -65,8 +67,11 @@ class Node(Generic[K]):
         "down_until",
         "draining",
         "key",
+        "mass",
+        "mean",
         "pending",
         "priority",
+        "seen",
         "stamp",
         "weight",
     )
@@ -81,6 +86,9 @@ class Node(Generic[K]):
         self.current = 0.0  # smooth weighted round robin's running score
         self.cost = 0.0  # peak EWMA of latency, seconds (0: nothing measured yet)
         self.stamp = -math.inf  # when `cost` was last brought up to date
+        self.mean = 0.0  # plain EWMA of service times, seconds, times `mass` (p2c's outliers)
+        self.mass = 0.0  # the weight `mean` holds so far (1 - e^(-time observed / decay))
+        self.seen = -math.inf  # when the last reply was observed
 
 
 def _check_member(key: Hashable, weight: float, priority: int) -> None:
@@ -166,10 +174,19 @@ class Balancer(Generic[K]):
         """The policy's choice among two or more candidates (lock held)."""
         raise NotImplementedError
 
-    def _observe(self, node: Node[K], now: float, latency: float) -> None:
-        """Take a call's latency into account (lock held); round robin ignores it."""
+    def _observe(self, node: Node[K], now: float, latency: float, service: float) -> None:
+        """Take a call's latency (from its pick) and service time (from its connection) into
+        account (lock held); round robin ignores them."""
 
-    def _end(self, key: K, now: float, latency: float | None, *, cool: bool = False) -> bool:
+    def _end(
+        self,
+        key: K,
+        now: float,
+        latency: float | None,
+        service: float | None = None,
+        *,
+        cool: bool = False,
+    ) -> bool:
         """End one outstanding call on `key` (cooling it down when `cool`); whether the key
         is still a member."""
         with self._lock:
@@ -178,7 +195,9 @@ class Balancer(Generic[K]):
                 return False
             node.pending = max(0, node.pending - 1)
             if latency is not None:
-                self._observe(node, now, max(0.0, latency))
+                latency = max(0.0, latency)
+                service = latency if service is None else min(latency, max(0.0, service))
+                self._observe(node, now, latency, service)
             if cool:
                 node.down_until = now + self.cooldown
             if node.draining:
@@ -189,14 +208,17 @@ class Balancer(Generic[K]):
                 return False
             return True
 
-    def finished(self, key: K, now: float, latency: float, ok: bool) -> None:
-        """A call on `key` ended after `latency` seconds; `ok`: the server answered."""
-        if self._end(key, now, latency) and self.ejector is not None:
+    def finished(
+        self, key: K, now: float, latency: float, ok: bool, service: float | None = None
+    ) -> None:
+        """A call on `key` ended `latency` seconds after its pick, `service` (default:
+        `latency`) after it got its connection; `ok`: the server answered."""
+        if self._end(key, now, latency, service) and self.ejector is not None:
             self.ejector.record(key, now, ok)
 
     def connect_failed(self, key: K, now: float) -> None:
         """No connection to `key` could be opened: it sits out `cooldown` seconds."""
-        if self._end(key, now, None, cool=True) and self.ejector is not None:
+        if self._end(key, now, None, None, cool=True) and self.ejector is not None:
             self.ejector.record(key, now, False)
 
     def abandoned(self, key: K, now: float) -> None:
@@ -247,7 +269,8 @@ class Balancer(Generic[K]):
 
     def stats(self, now: float) -> dict[str, Any]:
         """``panic`` (no member usable), and per member: ``pending``, ``weight``,
-        ``priority``, ``draining``, ``cooling_until``, the p2c ``ewma`` and ejection state."""
+        ``priority``, ``draining``, ``cooling_until``, p2c's ``ewma`` and ``mean``, and the
+        ejection state."""
         with self._lock:
             members = [node for node in self._nodes.values() if not node.draining]
             panic = not self._usable(members, now)

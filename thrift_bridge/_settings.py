@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from ._balance import BALANCERS
+from ._balance import BALANCERS, DEFAULT_OUTLIER_RATIO, check_outlier_ratio
 from ._budget import RetryBudgetPolicy
 from ._ejection import EjectionPolicy
 from ._exceptions import ConfigError, shown
@@ -154,6 +154,7 @@ CLIENT_OPTIONS = (
     "max_idle",
     "max_lifetime",
     "middleware",
+    "outlier_ratio",
     "pool_size",
     "pool_timeout",
     "rate_limit",
@@ -170,8 +171,9 @@ CLIENT_OPTIONS = (
 @dataclasses.dataclass(frozen=True)
 class ClientSettings:
     """Everything about a client that is not an endpoint option: pool, retries, middleware,
-    and the fleet policies: `balancer` ("p2c" or "round_robin"), `retry_budget` and
-    `ejection` (a policy value, or True for the defaults, False for none, or a mapping).
+    and the fleet policies: `balancer` ("p2c" or "round_robin"; p2c's `outlier_ratio`, a
+    number > 1 or None), `retry_budget` and `ejection` (a policy value, or True for the
+    defaults, False for none, or a mapping).
 
     ::
 
@@ -190,6 +192,7 @@ class ClientSettings:
     rate_limit_burst: int | None = None
     rate_limit_timeout: float = 1.0
     balancer: str = "p2c"
+    outlier_ratio: float | None = DEFAULT_OUTLIER_RATIO
     retry_budget: RetryBudgetPolicy | None = _FINAGLE_BUDGET
     ejection: EjectionPolicy | None = _FINAGLE_EJECTION
     #: Whether installed instrumentation (`thrift_bridge.instrumentation`) follows the calls.
@@ -230,6 +233,10 @@ class ClientSettings:
                 f"unknown balancer {shown(self.balancer)} (expected one of: {', '.join(BALANCERS)})"
             )
         set_field(self, "balancer", balancer)
+        try:
+            set_field(self, "outlier_ratio", check_outlier_ratio(self.outlier_ratio))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         set_field(
             self, "retry_budget", _policy("retry_budget", RetryBudgetPolicy, self.retry_budget)
         )

@@ -72,6 +72,7 @@ def call_steps(
         pool, failure = first
     outstanding = None  # the pool whose pick the balancer still counts
     picked = 0.0  # when the current attempt picked its endpoint: its latency counts from there
+    acquired = 0.0  # when it got its connection: its service time counts from there
     cut = False  # the attempt's timer is the deadline's (the inline first attempt has none)
     repicks = 0
     try:
@@ -120,8 +121,9 @@ def call_steps(
                         raise exceeded(now, method=name, endpoint=where) from exc
                     raise
                 else:
+                    acquired = time.monotonic()
                     if left is not None:  # waiting for the connection spent some of it
-                        started = time.monotonic()
+                        started = acquired
                         left = remaining(started) or 0.0
                         if left <= 0:
                             pool.release(conn)
@@ -138,7 +140,7 @@ def call_steps(
                         failure = exc
                     else:
                         pool.release(conn)
-                        core.finished(pool, picked, True)
+                        core.finished(pool, picked, acquired, True)
                         outstanding = None
                         return result
             # The attempt failed: settle it, tell the balancer, then retry or give up.
@@ -150,7 +152,7 @@ def call_steps(
                 if outstanding is not None:
                     answered = outcome.keep and isinstance(failure.error, core.answers[name])
                     if answered or not outcome.keep:
-                        core.finished(pool, picked, answered)
+                        core.finished(pool, picked, acquired, answered)
                     else:
                         core.abandoned(pool, now)  # refused before a byte went out: no verdict
                     outstanding = None
