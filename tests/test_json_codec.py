@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from enum import IntEnum
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -23,6 +24,7 @@ from thrift_bridge._codec._json_write import JsonLimits, encode_message, quote
 
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import Everything
+from .generated.jsonshapes import Shapes
 from .generated.jsonshapes import ttypes as shapes
 from .jsonvalues import (
     CLASSES,
@@ -72,6 +74,67 @@ def _has_non_finite(value: object) -> bool:
         return any(map(_has_non_finite, value))
     spec = getattr(value, "thrift_spec", None) or ()
     return any(_has_non_finite(getattr(value, f[2])) for f in spec if f is not None)
+
+
+class _Level(IntEnum):
+    HIGH = 2
+
+
+BATCH = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@BATCH
+@given(st.lists(structs(shapes.Row), max_size=100), SEQIDS, st.sampled_from([1, 2]))
+def test_a_struct_heavy_batch_is_apaches_bytes_and_each_side_reads_the_others(rows, seqid, kind):
+    # The benchmark's batch, random: compiled struct and list writers and readers over many
+    # structs, every scalar both in line and (an int subclass, NaN) by the slow path.
+    value = Shapes.echo_rows_args(rows) if kind == 1 else Shapes.echo_rows_result(success=rows)
+    cls = type(value)
+    ours = encode_message("echo_rows", kind, seqid, value)
+    assert ours == apache_bytes("echo_rows", kind, seqid, value, CppDoubles)
+    expected = ("echo_rows", kind, seqid, normal(as_read(value)))
+    theirs = apache_decode(ours, cls)
+    assert (*theirs[:3], normal(theirs[3])) == expected
+    decoded = decode_message(ours, cls)
+    assert (*decoded[:3], normal(decoded[3])) == expected
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("tags", [1, _Level.HIGH, 2]),  # an int subclass: Apache writes its number
+        ("small", [-128, 127]),
+        ("weights", [0.5, 3, -0.0, math.inf, math.nan]),  # an int, -0.0, the non-finite
+        ("ids", {2**63 - 1, -(2**63)}),
+        ("flags", [True, False, 1]),
+        ("score", 3),  # an int in a double field
+        ("id", _Level.HIGH),
+    ],
+)
+def test_values_off_the_in_line_path_are_written_as_apache_writes_them(field, value):
+    row = shapes.Row(**{field: value})
+    ours = encode_message("m", 1, 1, row)
+    assert ours == apache_bytes("m", 1, 1, row, CppDoubles)
+    assert normal(decode_message(ours, shapes.Row)[3]) == normal(apache_decode(ours, shapes.Row)[3])
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "error"),
+    [
+        ("tags", [1, 2**31], TProtocolException),
+        ("small", [128], TProtocolException),
+        ("ids", {2**63}, TProtocolException),
+        ("tags", [1.0], TypeError),
+        ("tags", ["1"], TypeError),
+    ],
+)
+def test_list_elements_of_the_wrong_type_or_range_are_refused_when_writing(field, value, error):
+    row = shapes.Row(**{field: value})
+    with pytest.raises(error):
+        encode_message("m", 1, 1, row)
+    if error is TProtocolException:  # as Apache's writer refuses them (a float it would send)
+        with pytest.raises(TProtocolException):
+            apache_bytes("m", 1, 1, row)
 
 
 @pytest.mark.parametrize(

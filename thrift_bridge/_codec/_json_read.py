@@ -11,6 +11,7 @@ size and depth limits.
 from __future__ import annotations
 
 import binascii
+import keyword
 import math
 import threading
 import uuid
@@ -235,24 +236,44 @@ class Readers:
         return reader if reader is not None else self._compile_struct(cls)
 
     def _list_reader(self, ttype: int, elem_type: int, elem_arg: Any, frozen: bool) -> Reader:
-        read_elem = self._reader(elem_type, elem_arg)
-        elements = self._elements
-        if ttype == TType.LIST and not frozen:
+        """A list or set reader compiled from source: `_elements`' checks and the elements
+        read in one comprehension, scalars in line."""
+        namespace = self._namespace()
+        namespace["_r0"] = self._reader(elem_type, elem_arg)
+        kind = "" if ttype == TType.LIST and not frozen else "_kind"
+        namespace["_kind"] = tuple if ttype == TType.LIST else frozenset if frozen else set
+        source = "\n".join(
+            [
+                "def read(value, depth):",
+                "    if type(value) is not list or len(value) < 2:",
+                "        raise _bad('a list [\"type\", size, ...]', value)",
+                "    if depth > _MAX_DEPTH:",
+                "        raise _too_deep()",
+                "    name = value[0]",
+                "    if type(name) is not str or name not in _TYPE_IDS:",
+                "        raise _bad('a TJSONProtocol type name', name)",
+                "    _check_size(value[1], len(value) - 2, value)",
+                "    inner = depth + 1",
+                f"    return {kind}([{_inline(elem_type, elem_arg, 0)} for item in value[2:]])",
+                "",
+            ]
+        )
+        return _compiled(source, "a list", namespace)
 
-            def read_list(value: Any, depth: int) -> Any:
-                inner = depth + 1
-                return [read_elem(elem, inner) for elem in elements(value, depth)]
-
-            return read_list
-        kind: Callable[[Any], Any] = tuple
-        if ttype == TType.SET:
-            kind = frozenset if frozen else set
-
-        def read(value: Any, depth: int) -> Any:
-            inner = depth + 1
-            return kind([read_elem(elem, inner) for elem in elements(value, depth)])
-
-        return read
+    def _namespace(self) -> dict[str, Any]:
+        """What compiled readers refer to by name."""
+        return {
+            "_bad": _bad,
+            "_as_int": _as_int,
+            "_read_double": _read_double,
+            "_MISSING": _MISSING,
+            "_TYPE_IDS": _TYPE_IDS,
+            "_too_deep": self._too_deep,
+            "_MAX_DEPTH": self._max_depth,
+            "_STRINGS": self._strings,
+            "_read_string": self._read_string,
+            "_check_size": self._check_size,
+        }
 
     def _map_reader(
         self, key_type: int, key_arg: Any, value_type: int, value_arg: Any, frozen: bool
@@ -269,48 +290,52 @@ class Readers:
         return read
 
     def _compile_struct(self, cls: type) -> Reader:
-        """Compile the reader of `cls` (under the lock)."""
-        by_key: dict[str, tuple[str, str, Reader]] = {}
-        by_id: dict[int, tuple[str, str, Reader]] = {}
+        """Compile the reader of `cls` (under the lock): Python source made from its spec.
+
+        Each field's canonical key ("1", as every writer spells it) and type name is tested
+        in line, and scalars are read in line; any other key (another spelling of an id,
+        unknown) or type name (mistyped: skipped) goes to `_other_field`, which does what
+        the generic loop did. Apache's reader sets each field as it comes, so the last of
+        duplicate keys wins; fields never seen keep their defaults from `cls()`.
+        """
+        fields: list[tuple[str, str, Reader]] = []
+        by_key: dict[str, int] = {}
+        by_id: dict[int, int] = {}
         # Frozen classes (exceptions, py:frozen) read through a classmethod and take kwargs.
         frozen = getattr(getattr(cls, "read", None), "__self__", None) is cls
-        check_depth, skip = self._check_depth, self.skip
-
-        def read(value: Any, depth: int) -> Any:
-            if type(value) is not tuple:
-                raise _bad("a struct object", value)
-            check_depth(depth)
-            inner = depth + 1
-            fields: dict[str, Any] = {}
-            for key, typed in value:
-                field = by_key.get(key)
-                if field is None:  # another spelling Apache's int() reads ("01"), or unknown
-                    field = by_id.get(_int_text(key))
-                if type(typed) is not tuple or len(typed) != 1:
-                    raise _bad('a field {"type": value}', typed)
-                type_name, item = typed[0]
-                if field is not None and type_name == field[1]:
-                    fields[field[0]] = field[2](item, inner)
-                else:  # unknown, or not the declared type: skipped after Apache's checks
-                    skip(type_name, item, inner)
-            if frozen:
-                return cls(**fields)
-            obj = cls()
-            for name, item in fields.items():
-                setattr(obj, name, item)
-            return obj
-
+        namespace = self._namespace()
+        namespace["_cls"] = cls
+        spec = [field for field in spec_of(cls) if field is not None]
+        read = _compiled(_struct_source(spec, frozen), cls.__qualname__, namespace)
         self._building[cls] = read
         try:
-            for field in spec_of(cls):
-                if field is not None:
-                    fid, ftype, name, arg, _ = field
-                    entry = (name, TYPE_NAMES[ftype], self._reader(ftype, arg))
-                    by_key[str(fid)] = by_id[fid] = entry
+            for index, (fid, ftype, name, arg, _) in enumerate(spec):
+                reader = self._reader(ftype, arg)
+                fields.append((name, TYPE_NAMES[ftype], reader))
+                namespace[f"_r{index}"] = reader
+                by_key[str(fid)] = by_id[fid] = index
         finally:
             del self._building[cls]
+        skip = self.skip
+
+        def other_field(key: Any, typed: Any, depth: int) -> tuple[int, Any] | None:
+            index = by_key.get(key)
+            if index is None:  # another spelling Apache's int() reads ("01"), or unknown
+                index = by_id.get(_int_text(key))
+            if type(typed) is not tuple or len(typed) != 1:
+                raise _bad('a field {"type": value}', typed)
+            type_name, item = typed[0]
+            if index is not None and type_name == fields[index][1]:
+                return index, fields[index][2](item, depth)
+            skip(type_name, item, depth)  # unknown, or not the declared type
+            return None
+
+        namespace["_other_field"] = other_field
         self._structs[cls] = read
         return read
+
+    def _too_deep(self) -> ProtocolError:
+        return ProtocolError(f"the reply nests deeper than max_depth={self._max_depth}")
 
     def skip(self, type_name: Any, value: Any, depth: int, key: bool = False) -> None:
         """Check a value the struct does not keep, as Apache's reader skips over it."""
@@ -336,6 +361,78 @@ class Readers:
         else:
             # Apache's skip() reads a string as a string, never as base64.
             self._reader(ttype, None, key)(value, depth)
+
+
+#: A field not (yet) read in a compiled struct reader.
+_MISSING: Final = object()
+
+
+def _inline(ttype: int, arg: Any, index: int) -> str:
+    """The expression reading `item` as a field of type `ttype` (depth in `inner`)."""
+    if ttype in INTEGERS:
+        return "item if type(item) is int else _as_int(item)"
+    if ttype == TType.BOOL:
+        return "(item if type(item) is int else _as_int(item)) != 0"
+    if ttype == TType.DOUBLE:
+        return "item if type(item) is float else _read_double(item, 0)"
+    if ttype == TType.STRING and arg != "BINARY":
+        return "item if type(item) is str and len(item) <= _STRINGS else _read_string(item, 0)"
+    return f"_r{index}(item, inner)"
+
+
+def _compiled(source: str, what: str, namespace: dict[str, Any]) -> Reader:
+    """The function `read` that `source` defines, its globals `namespace`."""
+    exec(compile(source, f"<thrift_bridge JSON reader of {what}>", "exec"), namespace)
+    return namespace["read"]  # type: ignore[no-any-return]
+
+
+def _struct_source(spec: list[Any], frozen: bool) -> str:
+    """The source of a compiled struct reader (see `Readers._compile_struct`)."""
+    count = len(spec)
+    lines = [
+        "def read(value, depth):",
+        "    if type(value) is not tuple:",
+        '        raise _bad("a struct object", value)',
+        "    if depth > _MAX_DEPTH:",
+        "        raise _too_deep()",
+        "    inner = depth + 1",
+    ]
+    if count:
+        lines.append("    " + " = ".join(f"f{i}" for i in range(count)) + " = _MISSING")
+    lines += [
+        "    for key, typed in value:",
+        "        if type(typed) is tuple and len(typed) == 1:",
+        "            type_name, item = typed[0]",
+    ]
+    for index, (fid, ftype, _, arg, _) in enumerate(spec):
+        lines += [
+            f"            {'if' if index == 0 else 'elif'} key == {str(fid)!r}:",
+            f"                if type_name == {TYPE_NAMES[ftype]!r}:",
+            f"                    f{index} = {_inline(ftype, arg, index)}",
+            "                    continue",
+        ]
+    lines.append("        found = _other_field(key, typed, inner)")
+    if count:
+        lines += ["        if found is not None:", "            index, item = found"]
+        for index in range(count):
+            lines.append(f"            {'if' if index == 0 else 'elif'} index == {index}:")
+            lines.append(f"                f{index} = item")
+    if frozen:
+        lines.append("    fields = {}")
+        for index, (_, _, name, _, _) in enumerate(spec):
+            lines.append(f"    if f{index} is not _MISSING:")
+            lines.append(f"        fields[{name!r}] = f{index}")
+        lines.append("    return _cls(**fields)")
+    else:
+        lines.append("    obj = _cls()")
+        for index, (_, _, name, _, _) in enumerate(spec):
+            lines.append(f"    if f{index} is not _MISSING:")
+            if name.isidentifier() and not keyword.iskeyword(name):
+                lines.append(f"        obj.{name} = f{index}")
+            else:
+                lines.append(f"        setattr(obj, {name!r}, f{index})")
+        lines.append("    return obj")
+    return "\n".join(lines) + "\n"
 
 
 _readers: dict[JsonLimits, Readers] = {}

@@ -118,7 +118,7 @@ _LONG: Final = 256  # a string without a quote in this many bytes is skipped on 
 _NOT_STRUCTURE: Final = bytes(sorted(set(range(256)) - set(b'"[]{}' + _WHITESPACE)))
 
 
-def _outside_strings(region: bytearray) -> tuple[bytes, bool]:
+def _outside_strings(region: bytearray) -> tuple[bytes | bytearray, bool]:
     """The brackets and whitespace of `region` outside strings, and whether it ends inside one.
 
     `region` starts outside a string. It is taken a window at a time from a string's opening
@@ -128,7 +128,7 @@ def _outside_strings(region: bytearray) -> tuple[bytes, bool]:
     """
     if len(region) <= _FIRST_WINDOW:
         return _window_outside_strings(region)
-    pieces = []
+    pieces: list[bytes | bytearray] = []
     pos, window, inside = 0, _FIRST_WINDOW, False
     while True:
         opening = region.find(b'"', pos)
@@ -153,7 +153,7 @@ def _outside_strings(region: bytearray) -> tuple[bytes, bool]:
     return b"".join(pieces).translate(None, _NOT_STRUCTURE), inside
 
 
-def _window_outside_strings(window: bytearray) -> tuple[bytes, bool]:
+def _window_outside_strings(window: bytearray) -> tuple[bytes | bytearray, bool]:
     """`_outside_strings` of a window that starts outside a string, in a few C passes.
 
     Without an escaped quote, every quote delimits a string. With all but quotes, brackets and
@@ -206,7 +206,7 @@ _PAIR_PASSES: Final = 16  # nesting levels peeled off before the depth is follow
 _STRUCTURE: Final = re.compile(rb'["\[\]{}]')
 
 
-def _returns_to_zero(outside: bytes, depth: int) -> bool:
+def _returns_to_zero(outside: bytes | bytearray, depth: int) -> bool:
     """Whether the bracket depth, `depth` before `outside`, falls to zero somewhere inside it."""
     # Peeling off adjacent open-close pairs leaves the closers that find no opener first,
     # then the openers: the depth falls by as many as those closers at its lowest.
