@@ -242,22 +242,33 @@ class Readers:
         namespace["_r0"] = self._reader(elem_type, elem_arg)
         kind = "" if ttype == TType.LIST and not frozen else "_kind"
         namespace["_kind"] = tuple if ttype == TType.LIST else frozenset if frozen else set
-        source = "\n".join(
-            [
-                "def read(value, depth):",
-                "    if type(value) is not list or len(value) < 2:",
-                "        raise _bad('a list [\"type\", size, ...]', value)",
-                "    if depth > _MAX_DEPTH:",
-                "        raise _too_deep()",
-                "    name = value[0]",
-                "    if type(name) is not str or name not in _TYPE_IDS:",
-                "        raise _bad('a TJSONProtocol type name', name)",
-                "    _check_size(value[1], len(value) - 2, value)",
-                "    inner = depth + 1",
-                f"    return {kind}([{_inline(elem_type, elem_arg, 0)} for item in value[2:]])",
-                "",
+        lines = [
+            "def read(value, depth):",
+            "    if type(value) is not list or len(value) < 2:",
+            "        raise _bad('a list [\"type\", size, ...]', value)",
+            "    if depth > _MAX_DEPTH:",
+            "        raise _too_deep()",
+            "    name = value[0]",
+            "    if type(name) is not str or name not in _TYPE_IDS:",
+            "        raise _bad('a TJSONProtocol type name', name)",
+            "    size = value[1]",
+            "    if type(size) is not int or not 0 <= size <= _CONTAINERS or size != len(value) - 2:",
+            "        _check_size(size, len(value) - 2, value)  # raises unless a size <= 0 fits",
+            "    inner = depth + 1",
+            "    items = value[2:]",
+        ]
+        read_all = f"{kind}([{_inline(elem_type, elem_arg, 0)} for item in items])"
+        plain = _PLAIN_SCALARS.get(elem_type if elem_arg != "BINARY" else -1)
+        if plain is not None:  # elements the JSON scanner already made what they read as
+            lines += [
+                "    for item in items:",
+                f"        if not ({plain}):",
+                f"            return {read_all}",
+                f"    return {kind}(items)",
             ]
-        )
+        else:
+            lines.append(f"    return {read_all}")
+        source = "\n".join(lines) + "\n"
         return _compiled(source, "a list", namespace)
 
     def _namespace(self) -> dict[str, Any]:
@@ -273,6 +284,7 @@ class Readers:
             "_STRINGS": self._strings,
             "_read_string": self._read_string,
             "_check_size": self._check_size,
+            "_CONTAINERS": self._containers,
         }
 
     def _map_reader(
@@ -367,23 +379,52 @@ class Readers:
 _MISSING: Final = object()
 
 
-def _inline(ttype: int, arg: Any, index: int) -> str:
+#: What a scalar element the scanner parsed must be to be read as it is (no conversion).
+_PLAIN_SCALARS: Final = {
+    **{ttype: "type(item) is int" for ttype in INTEGERS},
+    TType.DOUBLE: "type(item) is float",
+    TType.STRING: "type(item) is str and len(item) <= _STRINGS",
+}
+
+
+def _inline(ttype: int, arg: Any, index: int, item: str = "item") -> str:
     """The expression reading `item` as a field of type `ttype` (depth in `inner`)."""
     if ttype in INTEGERS:
-        return "item if type(item) is int else _as_int(item)"
+        return f"{item} if type({item}) is int else _as_int({item})"
     if ttype == TType.BOOL:
-        return "(item if type(item) is int else _as_int(item)) != 0"
+        return f"({item} if type({item}) is int else _as_int({item})) != 0"
     if ttype == TType.DOUBLE:
-        return "item if type(item) is float else _read_double(item, 0)"
+        return f"{item} if type({item}) is float else _read_double({item}, 0)"
     if ttype == TType.STRING and arg != "BINARY":
-        return "item if type(item) is str and len(item) <= _STRINGS else _read_string(item, 0)"
-    return f"_r{index}(item, inner)"
+        return (
+            f"{item} if type({item}) is str and len({item}) <= _STRINGS "
+            f"else _read_string({item}, 0)"
+        )
+    return f"_r{index}({item}, inner)"
 
 
 def _compiled(source: str, what: str, namespace: dict[str, Any]) -> Reader:
     """The function `read` that `source` defines, its globals `namespace`."""
     exec(compile(source, f"<thrift_bridge JSON reader of {what}>", "exec"), namespace)
     return namespace["read"]  # type: ignore[no-any-return]
+
+
+def _construct(spec: list[Any], frozen: bool, indent: str, all_set: bool) -> list[str]:
+    """The lines making and returning the instance from the fields read, f<index> each (or
+    _MISSING, unless `all_set`: fields never seen keep their defaults)."""
+    lines = [f"{indent}fields = {{}}" if frozen else f"{indent}obj = _cls()"]
+    for index, (_, _, name, _, _) in enumerate(spec):
+        if not all_set:
+            lines.append(f"{indent}if f{index} is not _MISSING:")
+        inner = indent if all_set else indent + "    "
+        if frozen:
+            lines.append(f"{inner}fields[{name!r}] = f{index}")
+        elif name.isidentifier() and not keyword.iskeyword(name):
+            lines.append(f"{inner}obj.{name} = f{index}")
+        else:
+            lines.append(f"{inner}setattr(obj, {name!r}, f{index})")
+    lines.append(f"{indent}return _cls(**fields)" if frozen else f"{indent}return obj")
+    return lines
 
 
 def _struct_source(spec: list[Any], frozen: bool) -> str:
@@ -398,6 +439,23 @@ def _struct_source(spec: list[Any], frozen: bool) -> str:
         "    inner = depth + 1",
     ]
     if count:
+        # Every field once, in id order, as writers write them: no loop, no search.
+        pairs = ", ".join(f"(k{i}, t{i})" for i in range(count))
+        keys = " and ".join(f"k{i} == {str(f[0])!r}" for i, f in enumerate(spec))
+        typed = " and ".join(f"type(t{i}) is tuple and len(t{i}) == 1" for i in range(count))
+        names = " and ".join(f"n{i} == {TYPE_NAMES[f[1]]!r}" for i, f in enumerate(spec))
+        lines += [
+            f"    if len(value) == {count}:",
+            f"        {pairs}{',' if count == 1 else ''} = value",
+            f"        if {keys} and {typed}:",
+            *(f"            ((n{i}, i{i}),) = t{i}" for i in range(count)),
+            f"            if {names}:",
+            *(
+                f"                f{i} = {_inline(f[1], f[3], i, f'i{i}')}"
+                for i, f in enumerate(spec)
+            ),
+            *_construct(spec, frozen, "                ", all_set=True),
+        ]
         lines.append("    " + " = ".join(f"f{i}" for i in range(count)) + " = _MISSING")
     lines += [
         "    for key, typed in value:",
@@ -417,21 +475,7 @@ def _struct_source(spec: list[Any], frozen: bool) -> str:
         for index in range(count):
             lines.append(f"            {'if' if index == 0 else 'elif'} index == {index}:")
             lines.append(f"                f{index} = item")
-    if frozen:
-        lines.append("    fields = {}")
-        for index, (_, _, name, _, _) in enumerate(spec):
-            lines.append(f"    if f{index} is not _MISSING:")
-            lines.append(f"        fields[{name!r}] = f{index}")
-        lines.append("    return _cls(**fields)")
-    else:
-        lines.append("    obj = _cls()")
-        for index, (_, _, name, _, _) in enumerate(spec):
-            lines.append(f"    if f{index} is not _MISSING:")
-            if name.isidentifier() and not keyword.iskeyword(name):
-                lines.append(f"        obj.{name} = f{index}")
-            else:
-                lines.append(f"        setattr(obj, {name!r}, f{index})")
-        lines.append("    return obj")
+    lines += _construct(spec, frozen, "    ", all_set=False)
     return "\n".join(lines) + "\n"
 
 

@@ -207,37 +207,46 @@ def _writer(ttype: int, arg: Any, key: bool = False) -> Writer:
 
 def _list_writer(elem_type: int, elem_arg: Any) -> Writer:
     """A list or set writer compiled from source: scalars that need no conversion are written
-    in line (a loop: cheaper than a comprehension on short lists), anything else by the
-    element type's writer."""
-    namespace = {"_w": _writer(elem_type, elem_arg)}
+    in line (a loop: cheaper than a comprehension, or a map of str, even on long lists),
+    anything else by the element type's writer."""
+    namespace = {**_INLINE_NAMES, "_w": _writer(elem_type, elem_arg)}
     head = f'["{TYPE_NAMES[elem_type]}",'
     lines = [
         "def write(value):",
         "    if not len(value):",
         f"        return {head + '0]'!r}",
     ]
-    element = _inline_scalar(elem_type, "v")
+    element = _inline_scalar(elem_type if elem_arg != "BINARY" else -1, "v")
     if element is None:
         items = "map(_w, value)"
     else:
+        test, body = element
         items = "items"
         lines += [
             "    items = []",
             "    for v in value:",
-            f"        items.append({element[1]} if {element[0]} else _w(v))",
+            f"        items.append(f{body!r} if {test} else _w(v))",
         ]
     lines.append(f"    return {head!r} + str(len(value)) + ',' + ','.join({items}) + ']'")
     return _compiled("\n".join(lines) + "\n", f"a list of {TYPE_NAMES[elem_type]}", namespace)
 
 
+#: What the compiled writers' in-line tests refer to by name.
+_INLINE_NAMES: Final = {"_needs_escape": _NEEDS_ESCAPE.search}
+
+
 def _inline_scalar(ttype: int, var: str) -> tuple[str, str] | None:
-    """(test, expression): where the test holds, the expression is `var` written (a plain
-    int in range, a finite float); None for a type written by its writer alone."""
+    """(test, f-string body): where the test holds, the body writes `var` (a plain int in
+    range, a finite float, a short string with nothing to escape); None for a type written
+    by its writer alone."""
     if ttype in INTEGERS:
         half = 1 << (INTEGERS[ttype] - 1)
-        return f"type({var}) is int and {-half} <= {var} <= {half - 1}", f'f"{{{var}}}"'
+        return f"type({var}) is int and {-half} <= {var} <= {half - 1}", f"{{{var}}}"
     if ttype == TType.DOUBLE:
-        return f"type({var}) is float and {var} - {var} == 0.0", f'f"{{{var}:.17g}}"'
+        return f"type({var}) is float and {var} - {var} == 0.0", f"{{{var}:.17g}}"
+    if ttype == TType.STRING:
+        test = f"type({var}) is str and len({var}) < {_SHORT} and _needs_escape({var}) is None"
+        return test, f'"{{{var}}}"'
     return None
 
 
@@ -294,7 +303,7 @@ def _struct_writer_of(cls: type) -> Writer:
         # thrift_spec is indexed by field id, and the generated write() emits fields in id
         # order whatever order the IDL declares them in (t_py_generator: sorted members).
         spec = [field for field in spec_of(cls) if field is not None]
-        namespace: dict[str, Any] = {}
+        namespace: dict[str, Any] = dict(_INLINE_NAMES)
         write = _compiled(_struct_source(spec), cls.__qualname__, namespace)
         _building[cls] = write  # a recursive struct refers to itself while being compiled
         try:
@@ -307,23 +316,38 @@ def _struct_writer_of(cls: type) -> Writer:
 
 
 def _struct_source(spec: list[Any]) -> str:
-    """The source of a struct writer: each field set is written after the one before, its
-    scalar in line where `_inline_scalar` can, else by its type's writer `_w<index>`."""
-    lines = ["def write(obj):", "    parts = []"]
-    for index, (fid, ftype, name, _, _) in enumerate(spec):
-        head = f'"{fid}":{{"{TYPE_NAMES[ftype]}":'
+    """The source of a struct writer: with every field set (and each scalar one `_inline_scalar`
+    writes), one f-string; else each field set after the one before. A scalar is written in
+    line where `_inline_scalar` can, anything else by its type's writer `_w<index>`."""
+    lines = ["def write(obj):"]
+    tests, texts = [], []
+    for index, (fid, ftype, name, arg, _) in enumerate(spec):
         if name.isidentifier() and not keyword.iskeyword(name):
-            lines.append(f"    v = obj.{name}")
+            lines.append(f"    v{index} = obj.{name}")
         else:
-            lines.append(f"    v = getattr(obj, {name!r})")
-        lines.append("    if v is not None:")
-        inline = _inline_scalar(ftype, "v")
-        slow = f"parts.append({head!r} + _w{index}(v) + '}}')"
+            lines.append(f"    v{index} = getattr(obj, {name!r})")
+        head = f'"{fid}":{{"{TYPE_NAMES[ftype]}":'.replace("{", "{{")
+        inline = _inline_scalar(ftype if arg != "BINARY" else -1, f"v{index}")
+        if inline is None:
+            tests.append(f"v{index} is not None")
+            texts.append(head + "{_w%d(v%d)}" % (index, index) + "}}")
+        else:
+            tests.append(inline[0])
+            texts.append(head + inline[1] + "}}")
+    if spec:
+        lines.append(f"    if {' and '.join(tests)}:")
+        lines.append("        return f" + repr("{{" + ",".join(texts) + "}}"))
+    lines.append("    parts = []")
+    for index, (fid, ftype, _, arg, _) in enumerate(spec):
+        head = f'"{fid}":{{"{TYPE_NAMES[ftype]}":'
+        lines.append(f"    if v{index} is not None:")
+        inline = _inline_scalar(ftype if arg != "BINARY" else -1, f"v{index}")
+        slow = f"parts.append({head!r} + _w{index}(v{index}) + '}}')"
         if inline is None:
             lines.append(f"        {slow}")
             continue
         test, text = inline
-        fast = "f" + repr(head.replace("{", "{{") + text[2:-1] + "}}")
+        fast = "f" + repr(head.replace("{", "{{") + text + "}}")
         lines += [
             f"        if {test}:",
             f"            parts.append({fast})",
