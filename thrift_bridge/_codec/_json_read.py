@@ -252,8 +252,9 @@ class Readers:
             "    if type(name) is not str or name not in _TYPE_IDS:",
             "        raise _bad('a TJSONProtocol type name', name)",
             "    size = value[1]",
-            "    if type(size) is not int or not 0 <= size <= _CONTAINERS or size != len(value) - 2:",
-            "        _check_size(size, len(value) - 2, value)  # raises unless a size <= 0 fits",
+            "    count = len(value) - 2",
+            "    if type(size) is not int or not 0 <= size <= _CONTAINERS or size != count:",
+            "        _check_size(size, count, value)  # raises unless a size <= 0 fits",
             "    inner = depth + 1",
             "    items = value[2:]",
         ]

@@ -330,7 +330,7 @@ def _struct_source(spec: list[Any]) -> str:
         inline = _inline_scalar(ftype if arg != "BINARY" else -1, f"v{index}")
         if inline is None:
             tests.append(f"v{index} is not None")
-            texts.append(head + "{_w%d(v%d)}" % (index, index) + "}}")
+            texts.append(head + "{" + f"_w{index}(v{index})" + "}}}")
         else:
             tests.append(inline[0])
             texts.append(head + inline[1] + "}}")
