@@ -9,7 +9,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from thrift_bridge import ProtocolError
-from thrift_bridge._codec import _json_stream
+from thrift_bridge._codec._json_frame import (
+    outside_strings,
+    outside_strings_exactly,
+    returns_to_zero,
+    window_outside_strings,
+)
 from thrift_bridge._codec._json_stream import MessageReader
 from thrift_bridge._codec._json_write import JsonLimits, encode_message
 
@@ -189,11 +194,11 @@ def test_the_window_scan_sees_the_brackets_and_whitespace_the_exact_one_sees(tex
     # is exactly what the string-by-string scan keeps, and it ends inside a string as often.
     region = bytearray(text)
     structure = b'"[]{} \t\n\r'
-    exact, exact_inside = _json_stream._outside_strings_exactly(region)
+    exact, exact_inside = outside_strings_exactly(region)
     for fast, inside in (
-        _json_stream._outside_strings(region),
-        _json_stream._window_outside_strings(region),
-        _json_stream._outside_strings(bytearray(b"x" * 600) + region),
+        outside_strings(region),
+        window_outside_strings(region),
+        outside_strings(bytearray(b"x" * 600) + region),
     ):
         assert inside == exact_inside
         assert bytes(fast).translate(None, bytes(set(range(256)) - set(structure))) == bytes(
@@ -212,4 +217,4 @@ def test_the_peeled_bracket_count_falls_to_zero_exactly_when_the_running_depth_d
     for byte in brackets:
         running += 1 if byte in b"[{" else -1
         falls = falls or running <= 0
-    assert _json_stream._returns_to_zero(brackets, depth) == falls
+    assert returns_to_zero(brackets, depth) == falls

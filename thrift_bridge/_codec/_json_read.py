@@ -11,7 +11,6 @@ size and depth limits.
 from __future__ import annotations
 
 import binascii
-import keyword
 import math
 import threading
 import uuid
@@ -21,6 +20,7 @@ from typing import Any, Final
 from thrift.Thrift import TFrozenDict, TType
 
 from .._exceptions import ProtocolError
+from ._json_read_source import MISSING, PLAIN_SCALARS, compiled, inline, struct_source
 from ._json_write import INTEGERS, TYPE_NAMES, JsonLimits, spec_of
 
 __all__ = ["NEGATIVE_ZERO", "Readers", "readers"]
@@ -258,8 +258,8 @@ class Readers:
             "    inner = depth + 1",
             "    items = value[2:]",
         ]
-        read_all = f"{kind}([{_inline(elem_type, elem_arg, 0)} for item in items])"
-        plain = _PLAIN_SCALARS.get(elem_type if elem_arg != "BINARY" else -1)
+        read_all = f"{kind}([{inline(elem_type, elem_arg, 0)} for item in items])"
+        plain = PLAIN_SCALARS.get(elem_type if elem_arg != "BINARY" else -1)
         if plain is not None:  # elements the JSON scanner already made what they read as
             lines += [
                 "    for item in items:",
@@ -270,7 +270,7 @@ class Readers:
         else:
             lines.append(f"    return {read_all}")
         source = "\n".join(lines) + "\n"
-        return _compiled(source, "a list", namespace)
+        return compiled(source, "a list", namespace)
 
     def _namespace(self) -> dict[str, Any]:
         """What compiled readers refer to by name."""
@@ -278,7 +278,7 @@ class Readers:
             "_bad": _bad,
             "_as_int": _as_int,
             "_read_double": _read_double,
-            "_MISSING": _MISSING,
+            "_MISSING": MISSING,
             "_TYPE_IDS": _TYPE_IDS,
             "_too_deep": self._too_deep,
             "_MAX_DEPTH": self._max_depth,
@@ -319,7 +319,7 @@ class Readers:
         namespace = self._namespace()
         namespace["_cls"] = cls
         spec = [field for field in spec_of(cls) if field is not None]
-        read = _compiled(_struct_source(spec, frozen), cls.__qualname__, namespace)
+        read = compiled(struct_source(spec, frozen), cls.__qualname__, namespace)
         self._building[cls] = read
         try:
             for index, (fid, ftype, name, arg, _) in enumerate(spec):
@@ -374,110 +374,6 @@ class Readers:
         else:
             # Apache's skip() reads a string as a string, never as base64.
             self._reader(ttype, None, key)(value, depth)
-
-
-#: A field not (yet) read in a compiled struct reader.
-_MISSING: Final = object()
-
-
-#: What a scalar element the scanner parsed must be to be read as it is (no conversion).
-_PLAIN_SCALARS: Final = {
-    **{ttype: "type(item) is int" for ttype in INTEGERS},
-    TType.DOUBLE: "type(item) is float",
-    TType.STRING: "type(item) is str and len(item) <= _STRINGS",
-}
-
-
-def _inline(ttype: int, arg: Any, index: int, item: str = "item") -> str:
-    """The expression reading `item` as a field of type `ttype` (depth in `inner`)."""
-    if ttype in INTEGERS:
-        return f"{item} if type({item}) is int else _as_int({item})"
-    if ttype == TType.BOOL:
-        return f"({item} if type({item}) is int else _as_int({item})) != 0"
-    if ttype == TType.DOUBLE:
-        return f"{item} if type({item}) is float else _read_double({item}, 0)"
-    if ttype == TType.STRING and arg != "BINARY":
-        return (
-            f"{item} if type({item}) is str and len({item}) <= _STRINGS "
-            f"else _read_string({item}, 0)"
-        )
-    return f"_r{index}({item}, inner)"
-
-
-def _compiled(source: str, what: str, namespace: dict[str, Any]) -> Reader:
-    """The function `read` that `source` defines, its globals `namespace`."""
-    exec(compile(source, f"<thrift_bridge JSON reader of {what}>", "exec"), namespace)
-    return namespace["read"]  # type: ignore[no-any-return]
-
-
-def _construct(spec: list[Any], frozen: bool, indent: str, all_set: bool) -> list[str]:
-    """The lines making and returning the instance from the fields read, f<index> each (or
-    _MISSING, unless `all_set`: fields never seen keep their defaults)."""
-    lines = [f"{indent}fields = {{}}" if frozen else f"{indent}obj = _cls()"]
-    for index, (_, _, name, _, _) in enumerate(spec):
-        if not all_set:
-            lines.append(f"{indent}if f{index} is not _MISSING:")
-        inner = indent if all_set else indent + "    "
-        if frozen:
-            lines.append(f"{inner}fields[{name!r}] = f{index}")
-        elif name.isidentifier() and not keyword.iskeyword(name):
-            lines.append(f"{inner}obj.{name} = f{index}")
-        else:
-            lines.append(f"{inner}setattr(obj, {name!r}, f{index})")
-    lines.append(f"{indent}return _cls(**fields)" if frozen else f"{indent}return obj")
-    return lines
-
-
-def _struct_source(spec: list[Any], frozen: bool) -> str:
-    """The source of a compiled struct reader (see `Readers._compile_struct`)."""
-    count = len(spec)
-    lines = [
-        "def read(value, depth):",
-        "    if type(value) is not tuple:",
-        '        raise _bad("a struct object", value)',
-        "    if depth > _MAX_DEPTH:",
-        "        raise _too_deep()",
-        "    inner = depth + 1",
-    ]
-    if count:
-        # Every field once, in id order, as writers write them: no loop, no search.
-        pairs = ", ".join(f"(k{i}, t{i})" for i in range(count))
-        keys = " and ".join(f"k{i} == {str(f[0])!r}" for i, f in enumerate(spec))
-        typed = " and ".join(f"type(t{i}) is tuple and len(t{i}) == 1" for i in range(count))
-        names = " and ".join(f"n{i} == {TYPE_NAMES[f[1]]!r}" for i, f in enumerate(spec))
-        lines += [
-            f"    if len(value) == {count}:",
-            f"        {pairs}{',' if count == 1 else ''} = value",
-            f"        if {keys} and {typed}:",
-            *(f"            ((n{i}, i{i}),) = t{i}" for i in range(count)),
-            f"            if {names}:",
-            *(
-                f"                f{i} = {_inline(f[1], f[3], i, f'i{i}')}"
-                for i, f in enumerate(spec)
-            ),
-            *_construct(spec, frozen, "                ", all_set=True),
-        ]
-        lines.append("    " + " = ".join(f"f{i}" for i in range(count)) + " = _MISSING")
-    lines += [
-        "    for key, typed in value:",
-        "        if type(typed) is tuple and len(typed) == 1:",
-        "            type_name, item = typed[0]",
-    ]
-    for index, (fid, ftype, _, arg, _) in enumerate(spec):
-        lines += [
-            f"            {'if' if index == 0 else 'elif'} key == {str(fid)!r}:",
-            f"                if type_name == {TYPE_NAMES[ftype]!r}:",
-            f"                    f{index} = {_inline(ftype, arg, index)}",
-            "                    continue",
-        ]
-    lines.append("        found = _other_field(key, typed, inner)")
-    if count:
-        lines += ["        if found is not None:", "            index, item = found"]
-        for index in range(count):
-            lines.append(f"            {'if' if index == 0 else 'elif'} index == {index}:")
-            lines.append(f"                f{index} = item")
-    lines += _construct(spec, frozen, "    ", all_set=False)
-    return "\n".join(lines) + "\n"
 
 
 _readers: dict[JsonLimits, Readers] = {}

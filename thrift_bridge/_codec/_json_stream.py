@@ -2,9 +2,9 @@ r"""Whole TJSONProtocol messages out of a byte stream: framing and parsing.
 
 JSON over a buffered socket has no length prefix: a message ends where its outer array closes.
 `MessageReader` is fed bytes as they arrive (sans-I/O: a blocking socket loop and an asyncio
-protocol drive it alike) and scans each byte once, skipping strings with C-level splits and
-finds and counting the brackets outside them. Only when the count is back to zero is the
-message parsed, once, by the standard library's C scanner; `_json_codec` reads the struct.
+protocol drive it alike) and scans each byte once (`_json_frame`: strings skipped in C-level
+passes, the brackets outside them counted). Only when the count is back to zero is the
+message parsed, once, by the standard library's C scanner; `_json_read` reads the struct.
 
 Apache's format is not quite JSON: it writes a struct or container map key as a bare object or
 array, and its reader takes number spellings (``+1``, ``01``, ``.5``) and escapes (``\\u+041``)
@@ -15,9 +15,7 @@ the same values. Its reader accepts no whitespace outside strings, and neither d
 
 from __future__ import annotations
 
-import itertools
 import json
-import operator
 import re
 from typing import Any, Final
 
@@ -25,12 +23,11 @@ from thrift.Thrift import TApplicationException, TMessageType
 
 from .._exceptions import ProtocolError
 from ._json_apache import ApacheJSONReader, apache_errors
+from ._json_frame import WHITESPACE, closing_quote, message_end, outside_strings, returns_to_zero
 from ._json_read import NEGATIVE_ZERO, readers
 from ._json_write import JsonLimits
 
 __all__ = ["Frame", "MessageReader", "decode_message"]
-
-_WHITESPACE: Final = b" \t\n\r"
 
 
 class _Constant(Exception):
@@ -91,164 +88,6 @@ def _surrogate_rules(text: str) -> str | None:
     if high is not None:
         raise ProtocolError("malformed TJSONProtocol reply: a high surrogate without a low one")
     return "".join(pieces) + text[last:] if pieces else text
-
-
-def _closing_quote(data: bytes | bytearray, pos: int) -> int:
-    """The index of the first unescaped '"' at or after `pos` inside a string, or -1."""
-    while True:
-        found = data.find(b'"', pos)
-        if found < 0:
-            return -1
-        start = found - 1
-        while data[start] == 0x5C:  # the string's opening quote stops this walk back
-            start -= 1
-        if (found - 1 - start) % 2 == 0:  # an even run of backslashes escapes only themselves
-            return found
-        pos = found + 1
-
-
-_FEW_STRINGS: Final = 16  # strings skipped one by one before the rest of a region is split
-# Bytes of short strings looked at in one go: a region's first window is small, as a long
-# string may follow a few short ones (an echo's reply); each next one twice as large.
-_FIRST_WINDOW: Final = 512
-_WINDOW: Final = 8192
-_LONG: Final = 256  # a string without a quote in this many bytes is skipped on its own
-# Every byte but the quote, the brackets and whitespace: what the bracket count and the
-# whitespace check need of a region, the rest deleted in one C pass.
-_NOT_STRUCTURE: Final = bytes(sorted(set(range(256)) - set(b'"[]{}' + _WHITESPACE)))
-
-
-def _outside_strings(region: bytearray) -> tuple[bytes | bytearray, bool]:
-    """The brackets and whitespace of `region` outside strings, and whether it ends inside one.
-
-    `region` starts outside a string. It is taken a window at a time from a string's opening
-    quote (`_window_outside_strings`): a window costs a few C passes over its bytes, however
-    many strings it holds. A long string, and the rest of one a window ends in, is skipped
-    with finds (memchr: a 1 MiB string costs microseconds).
-    """
-    if len(region) <= _FIRST_WINDOW:
-        return _window_outside_strings(region)
-    pieces: list[bytes | bytearray] = []
-    pos, window, inside = 0, _FIRST_WINDOW, False
-    while True:
-        opening = region.find(b'"', pos)
-        if opening < 0:
-            pieces.append(region[pos:])
-            break
-        pieces.append(region[pos:opening])
-        pos = opening + 1  # a long string: skipped with finds alone
-        if region.find(b'"', pos, opening + _LONG) >= 0:
-            # Short strings: the window ends before its last quote, which then either closes
-            # the string the window ends in or opens one (maybe long) to skip with finds.
-            last = region.rfind(b'"', pos, opening + window)
-            window = min(window * 2, _WINDOW)
-            outside, inside = _window_outside_strings(region[opening:last])
-            pieces.append(outside)
-            pos = last if inside else last + 1
-        pos = _closing_quote(region, pos) + 1
-        if pos == 0:
-            inside = True
-            break
-        inside = False
-    return b"".join(pieces).translate(None, _NOT_STRUCTURE), inside
-
-
-def _window_outside_strings(window: bytearray) -> tuple[bytes | bytearray, bool]:
-    """`_outside_strings` of a window that starts outside a string, in a few C passes.
-
-    Without an escaped quote, every quote delimits a string. With all but quotes, brackets and
-    whitespace deleted, a string holding none of those is left as '""'; removing each pair of
-    adjacent quotes keeps the rest alternating (a string's own pair, or two strings with
-    nothing between them made one), so splitting what is left on '"' puts the outside at the
-    even places.
-    """
-    if b"\\" in window and b'\\"' in window:
-        return _outside_strings_exactly(window)
-    reduced = window.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
-    if b'"' not in reduced:
-        return reduced, False
-    parts = reduced.split(b'"')
-    return b"".join(parts[::2]), len(parts) % 2 == 0
-
-
-def _outside_strings_exactly(region: bytearray) -> tuple[bytes, bool]:
-    """The bytes of `region` outside strings, and whether it ends inside one.
-
-    `region` starts outside a string. Its first strings are skipped with finds (memchr: a
-    1 MiB string costs microseconds); when there are more, the rest is split on '"' in one C
-    call, which is exact while no quote in it is escaped.
-    """
-    pieces = []
-    pos = 0
-    for _ in range(_FEW_STRINGS):
-        opening = region.find(b'"', pos)
-        if opening < 0:
-            pieces.append(region[pos:])
-            return b"".join(pieces), False
-        pieces.append(region[pos:opening])
-        closing = _closing_quote(region, opening + 1)
-        if closing < 0:
-            return b"".join(pieces), True
-        pos = closing + 1
-    rest = region[pos:]
-    if b"\\" in rest and b'\\"' in rest:  # memchr first: most text has no backslash at all
-        more, inside = _outside_strings_exactly(rest)
-        return b"".join(pieces) + more, inside
-    parts = rest.split(b'"')
-    return b"".join(pieces) + b"".join(parts[::2]), len(parts) % 2 == 0
-
-
-# For the running bracket depth: '[' and '{' step 2, ']' and '}' step 0, one step per bracket.
-_BRACKET_STEPS: Final = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
-_NOT_BRACKETS: Final = bytes(sorted(set(range(256)) - set(b"[]{}")))
-_OPEN_CLOSE: Final = bytes.maketrans(b"[{]}", b"(())")
-_PAIR_PASSES: Final = 16  # nesting levels peeled off before the depth is followed step by step
-_STRUCTURE: Final = re.compile(rb'["\[\]{}]')
-
-
-def _returns_to_zero(outside: bytes | bytearray, depth: int) -> bool:
-    """Whether the bracket depth, `depth` before `outside`, falls to zero somewhere inside it."""
-    # Peeling off adjacent open-close pairs leaves the closers that find no opener first,
-    # then the openers: the depth falls by as many as those closers at its lowest.
-    brackets = outside.translate(_OPEN_CLOSE, _NOT_BRACKETS)
-    if not brackets:
-        return False
-    if depth == 0 and brackets[0] == 0x28:  # from the first opener on, the depth is 1
-        brackets, depth = brackets[1:], 1
-    for _ in range(_PAIR_PASSES):
-        peeled = brackets.replace(b"()", b"")
-        if len(peeled) == len(brackets):
-            unopened = peeled.find(b"(")
-            return (len(peeled) if unopened < 0 else unopened) >= depth
-        brackets = peeled
-    steps = outside.translate(_BRACKET_STEPS, _NOT_BRACKETS)
-    # After k brackets the depth is depth + (sum of steps) - k; the loop runs in C.
-    lowest: int = min(map(operator.sub, itertools.accumulate(steps), itertools.count(1)))
-    return lowest <= -depth
-
-
-def _message_end(data: bytes) -> int:
-    """Where the message at the start of `data` closes (for the fallback reader, which must be
-    given exactly one message): one step per bracket and string, but the fallback is rare."""
-    depth = 0
-    pos = 0
-    while True:
-        match = _STRUCTURE.search(data, pos)
-        if match is None:
-            return len(data)
-        pos = match.end()
-        char = match.group()
-        if char == b'"':
-            closing = _closing_quote(data, pos)
-            if closing < 0:
-                return len(data)
-            pos = closing + 1
-        elif char in b"[{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth <= 0:
-                return pos
 
 
 class Frame:
@@ -343,12 +182,12 @@ class MessageReader:
             )
         self._scanned = size
         if self._in_string:
-            closing = _closing_quote(buf, pos)
+            closing = closing_quote(buf, pos)
             if closing < 0:
                 return False
             pos = closing + 1
-        outside, self._in_string = _outside_strings(buf[pos:])
-        if len(outside.translate(None, _WHITESPACE)) != len(outside):
+        outside, self._in_string = outside_strings(buf[pos:])
+        if len(outside.translate(None, WHITESPACE)) != len(outside):
             raise ProtocolError(
                 "malformed TJSONProtocol reply: whitespace between tokens "
                 "(TJSONProtocol writes none and its reader accepts none)"
@@ -361,7 +200,7 @@ class MessageReader:
         if self._depth == 0 and not self._in_string:
             return True  # the usual end: the bytes so far end where the message does
         # A message that ends inside these bytes, with the next one already begun.
-        return closed >= before and _returns_to_zero(outside, before)
+        return closed >= before and returns_to_zero(outside, before)
 
 
 def _parse(raw: bytearray, limits: JsonLimits) -> tuple[Frame, int]:
@@ -420,7 +259,7 @@ def _integer(value: Any) -> int:
 def _fallback(raw: bytearray, limits: JsonLimits) -> tuple[Frame, int]:
     """The message at the start of `raw`, read by Apache's TJSONProtocol."""
     data = bytes(raw)
-    data = data[: _message_end(data)]
+    data = data[: message_end(data)]
     proto = ApacheJSONReader(data, limits)
     with apache_errors():
         envelope = proto.readMessageBegin()
