@@ -15,7 +15,7 @@ from thrift_bridge._codec._json_frame import (
     returns_to_zero,
     window_outside_strings,
 )
-from thrift_bridge._codec._json_stream import MessageReader
+from thrift_bridge._codec._json_stream import Frame, MessageReader
 from thrift_bridge._codec._json_write import JsonLimits, encode_message
 
 from .generated.alltypes import AllTypes
@@ -63,6 +63,13 @@ def test_messages_back_to_back_come_out_one_by_one_at_any_chunking(value, text, 
     second = encode_message("echo_string", 2, 2, R(success=text))
     stream = first + second
     cuts = sorted(data.draw(st.lists(st.integers(1, len(stream) - 1), max_size=6)))
+    frames = frames_cut_at(stream, cuts)
+    assert [f.data for f in frames] == [first, second]
+    assert [f.seqid for f in frames] == [1, 2]
+
+
+def frames_cut_at(stream: bytes, cuts: list[int]) -> list[Frame]:
+    """Every frame found when `stream` arrives in pieces cut at `cuts` (sorted)."""
     chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
     reader = MessageReader()
     frames = []
@@ -70,8 +77,7 @@ def test_messages_back_to_back_come_out_one_by_one_at_any_chunking(value, text, 
         reader.feed(chunk)
         while (frame := reader.next_message()) is not None:
             frames.append(frame)
-    assert [f.data for f in frames] == [first, second]
-    assert [f.seqid for f in frames] == [1, 2]
+    return frames
 
 
 def test_bytes_after_a_message_stay_buffered_for_the_next():
@@ -172,13 +178,7 @@ def test_struct_heavy_messages_past_a_window_are_framed_exactly_at_any_chunking(
         set(range(size, len(stream), size))
         | set(data.draw(st.lists(st.integers(1, len(stream) - 1), max_size=3)))
     )
-    chunks = [stream[a:b] for a, b in zip([0, *cuts], [*cuts, len(stream)])]
-    reader = MessageReader()
-    frames = []
-    for chunk in chunks:
-        reader.feed(chunk)
-        while (frame := reader.next_message()) is not None:
-            frames.append(frame)
+    frames = frames_cut_at(stream, cuts)
     assert [f.data for f in frames] == [first, second]
     assert [item.label for item in frames[0].decode(AllTypes.echo_list_result).success] == labels
 
