@@ -14,7 +14,6 @@ import re
 from typing import Final
 
 __all__ = [
-    "WHITESPACE",
     "closing_quote",
     "message_end",
     "outside_strings",
@@ -23,7 +22,7 @@ __all__ = [
     "window_outside_strings",
 ]
 
-WHITESPACE: Final = b" \t\n\r"
+_WHITESPACE: Final = b" \t\n\r"
 
 
 def closing_quote(data: bytes | bytearray, pos: int) -> int:
@@ -48,11 +47,12 @@ _WINDOW: Final = 8192
 _LONG: Final = 256  # a string without a quote in this many bytes is skipped on its own
 # Every byte but the quote, the brackets and whitespace: what the bracket count and the
 # whitespace check need of a region, the rest deleted in one C pass.
-_NOT_STRUCTURE: Final = bytes(sorted(set(range(256)) - set(b'"[]{}' + WHITESPACE)))
+_NOT_STRUCTURE: Final = bytes(sorted(set(range(256)) - set(b'"[]{}' + _WHITESPACE)))
 
 
 def outside_strings(region: bytearray) -> tuple[bytes | bytearray, bool]:
-    """The brackets and whitespace of `region` outside strings, and whether it ends inside one.
+    """The brackets and whitespace of `region` outside strings (nothing else), and whether it
+    ends inside one.
 
     `region` starts outside a string. It is taken a window at a time from a string's opening
     quote (`window_outside_strings`): a window costs a few C passes over its bytes, however
@@ -96,11 +96,9 @@ def window_outside_strings(window: bytearray) -> tuple[bytes | bytearray, bool]:
     even places.
     """
     if b"\\" in window and b'\\"' in window:
-        return outside_strings_exactly(window)
-    reduced = window.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
-    if b'"' not in reduced:
-        return reduced, False
-    parts = reduced.split(b'"')
+        outside, inside = outside_strings_exactly(window)
+        return outside.translate(None, _NOT_STRUCTURE), inside
+    parts = window.translate(None, _NOT_STRUCTURE).replace(b'""', b"").split(b'"')
     return b"".join(parts[::2]), len(parts) % 2 == 0
 
 

@@ -23,7 +23,7 @@ from thrift.Thrift import TApplicationException, TMessageType
 
 from .._exceptions import ProtocolError
 from ._json_apache import ApacheJSONReader, apache_errors
-from ._json_frame import WHITESPACE, closing_quote, message_end, outside_strings, returns_to_zero
+from ._json_frame import closing_quote, message_end, outside_strings, returns_to_zero
 from ._json_read import NEGATIVE_ZERO, readers
 from ._json_write import JsonLimits
 
@@ -187,14 +187,15 @@ class MessageReader:
                 return False
             pos = closing + 1
         outside, self._in_string = outside_strings(buf[pos:])
-        if len(outside.translate(None, WHITESPACE)) != len(outside):
+        opened = outside.count(b"[") + outside.count(b"{")
+        closed = outside.count(b"]") + outside.count(b"}")
+        if opened + closed != len(outside):  # the rest of it is whitespace
             raise ProtocolError(
                 "malformed TJSONProtocol reply: whitespace between tokens "
                 "(TJSONProtocol writes none and its reader accepts none)"
             )
         before = self._depth
-        closed = outside.count(b"]") + outside.count(b"}")
-        self._depth += outside.count(b"[") + outside.count(b"{") - closed
+        self._depth += opened - closed
         if self._depth < 0:
             raise ProtocolError("malformed TJSONProtocol reply: more brackets closed than opened")
         if self._depth == 0 and not self._in_string:
