@@ -56,6 +56,34 @@ def compiled(source: str, what: str, namespace: dict[str, Any]) -> Reader:
     return namespace["read"]  # type: ignore[no-any-return]
 
 
+def _field_lines(ttype: int, arg: Any, index: int) -> list[str]:
+    """Lines reading field `index` of the all-present path from `i<index>` into `f<index>`: a
+    list of scalars the scanner already made what they read as, in line when its head is
+    plainly right (else its reader `_r<index>` decides, errors included); other types by
+    `inline`."""
+    indent = "                "
+    plain = PLAIN_SCALARS.get(arg[0]) if ttype == TType.LIST and not arg[2] else None
+    if plain is None or arg[1] == "BINARY":
+        return [f"{indent}f{index} = {inline(ttype, arg, index, f'i{index}')}"]
+    value = f"i{index}"
+    head = (
+        f"type({value}) is list and len({value}) >= 2 and inner <= _MAX_DEPTH"
+        f" and type({value}[0]) is str and {value}[0] in _TYPE_IDS"
+        f" and type({value}[1]) is int and 0 <= {value}[1] <= _CONTAINERS"
+        f" and {value}[1] == len({value}) - 2"
+    )
+    return [
+        f"{indent}if {head}:",
+        f"{indent}    f{index} = {value}[2:]",
+        f"{indent}    for item in f{index}:",
+        f"{indent}        if not ({plain}):",
+        f"{indent}            f{index} = _r{index}({value}, inner)",
+        f"{indent}            break",
+        f"{indent}else:",
+        f"{indent}    f{index} = _r{index}({value}, inner)",
+    ]
+
+
 def _construct(spec: list[Any], frozen: bool, indent: str, all_set: bool) -> list[str]:
     """The lines making and returning the instance from the fields read, f<index> each (or
     _MISSING, unless `all_set`: fields never seen keep their defaults)."""
@@ -97,10 +125,7 @@ def struct_source(spec: list[Any], frozen: bool) -> str:
             f"        if {keys} and {typed}:",
             *(f"            ((n{i}, i{i}),) = t{i}" for i in range(count)),
             f"            if {names}:",
-            *(
-                f"                f{i} = {inline(f[1], f[3], i, f'i{i}')}"
-                for i, f in enumerate(spec)
-            ),
+            *(line for i, f in enumerate(spec) for line in _field_lines(f[1], f[3], i)),
             *_construct(spec, frozen, "                ", all_set=True),
         ]
         lines.append("    " + " = ".join(f"f{i}" for i in range(count)) + " = _MISSING")
