@@ -74,7 +74,21 @@ struct StructKeys {
   2: map<list<i32>, string> by_list,
 }
 
+// The benchmark's batch row and lists of every scalar the compiled codec writes in line.
+struct Row {
+  1: i64 id,
+  2: string name,
+  3: double score,
+  4: list<i32> tags,
+  5: list<double> weights,
+  6: set<i64> ids,
+  7: list<i8> small,
+  8: list<bool> flags,
+  9: optional Level level,
+}
+
 service Shapes {
+  list<Row> echo_rows(1: list<Row> rows),
   Keys echo_keys(1: Keys value),
   Tree echo_tree(1: Tree value),
   OutOfOrder echo_order(1: OutOfOrder value),

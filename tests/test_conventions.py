@@ -50,6 +50,7 @@ PRIVATE_IMPORTS: dict[tuple[str, str], str] = {
     ("test_json_calls.py", "thrift_bridge._codec._json_write"): _CODEC,
     ("test_json_codec.py", "thrift_bridge._codec._json_stream"): _CODEC,
     ("test_json_codec.py", "thrift_bridge._codec._json_write"): _CODEC,
+    ("test_json_stream.py", "thrift_bridge._codec._json_frame"): _CODEC,
     ("test_json_stream.py", "thrift_bridge._codec._json_stream"): _CODEC,
     ("test_json_stream.py", "thrift_bridge._codec._json_write"): _CODEC,
     ("test_convert.py", "thrift_bridge._convert"): (

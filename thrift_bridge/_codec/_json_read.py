@@ -20,6 +20,7 @@ from typing import Any, Final
 from thrift.Thrift import TFrozenDict, TType
 
 from .._exceptions import ProtocolError
+from ._json_read_source import MISSING, PLAIN_SCALARS, compiled, inline, struct_source
 from ._json_write import INTEGERS, TYPE_NAMES, JsonLimits, spec_of
 
 __all__ = ["NEGATIVE_ZERO", "Readers", "readers"]
@@ -235,24 +236,57 @@ class Readers:
         return reader if reader is not None else self._compile_struct(cls)
 
     def _list_reader(self, ttype: int, elem_type: int, elem_arg: Any, frozen: bool) -> Reader:
-        read_elem = self._reader(elem_type, elem_arg)
-        elements = self._elements
-        if ttype == TType.LIST and not frozen:
+        """A list or set reader compiled from source: `_elements`' checks and the elements
+        read in one comprehension, scalars in line."""
+        namespace = self._namespace()
+        namespace["_r0"] = self._reader(elem_type, elem_arg)
+        kind = "" if ttype == TType.LIST and not frozen else "_kind"
+        namespace["_kind"] = tuple if ttype == TType.LIST else frozenset if frozen else set
+        lines = [
+            "def read(value, depth):",
+            "    if type(value) is not list or len(value) < 2:",
+            "        raise _bad('a list [\"type\", size, ...]', value)",
+            "    if depth > _MAX_DEPTH:",
+            "        raise _too_deep()",
+            "    name = value[0]",
+            "    if type(name) is not str or name not in _TYPE_IDS:",
+            "        raise _bad('a TJSONProtocol type name', name)",
+            "    size = value[1]",
+            "    count = len(value) - 2",
+            "    if type(size) is not int or not 0 <= size <= _CONTAINERS or size != count:",
+            "        _check_size(size, count, value)  # raises unless a size <= 0 fits",
+            "    inner = depth + 1",
+            "    items = value[2:]",
+        ]
+        read_all = f"{kind}([{inline(elem_type, elem_arg, 0)} for item in items])"
+        plain = PLAIN_SCALARS.get(elem_type if elem_arg != "BINARY" else -1)
+        if plain is not None:  # elements the JSON scanner already made what they read as
+            lines += [
+                "    for item in items:",
+                f"        if not ({plain}):",
+                f"            return {read_all}",
+                f"    return {kind}(items)",
+            ]
+        else:
+            lines.append(f"    return {read_all}")
+        source = "\n".join(lines) + "\n"
+        return compiled(source, "a list", namespace)
 
-            def read_list(value: Any, depth: int) -> Any:
-                inner = depth + 1
-                return [read_elem(elem, inner) for elem in elements(value, depth)]
-
-            return read_list
-        kind: Callable[[Any], Any] = tuple
-        if ttype == TType.SET:
-            kind = frozenset if frozen else set
-
-        def read(value: Any, depth: int) -> Any:
-            inner = depth + 1
-            return kind([read_elem(elem, inner) for elem in elements(value, depth)])
-
-        return read
+    def _namespace(self) -> dict[str, Any]:
+        """What compiled readers refer to by name."""
+        return {
+            "_bad": _bad,
+            "_as_int": _as_int,
+            "_read_double": _read_double,
+            "_MISSING": MISSING,
+            "_TYPE_IDS": _TYPE_IDS,
+            "_too_deep": self._too_deep,
+            "_MAX_DEPTH": self._max_depth,
+            "_STRINGS": self._strings,
+            "_read_string": self._read_string,
+            "_check_size": self._check_size,
+            "_CONTAINERS": self._containers,
+        }
 
     def _map_reader(
         self, key_type: int, key_arg: Any, value_type: int, value_arg: Any, frozen: bool
@@ -269,48 +303,52 @@ class Readers:
         return read
 
     def _compile_struct(self, cls: type) -> Reader:
-        """Compile the reader of `cls` (under the lock)."""
-        by_key: dict[str, tuple[str, str, Reader]] = {}
-        by_id: dict[int, tuple[str, str, Reader]] = {}
+        """Compile the reader of `cls` (under the lock): Python source made from its spec.
+
+        Each field's canonical key ("1", as every writer spells it) and type name is tested
+        in line, and scalars are read in line; any other key (another spelling of an id,
+        unknown) or type name (mistyped: skipped) goes to `_other_field`, which does what
+        the generic loop did. Apache's reader sets each field as it comes, so the last of
+        duplicate keys wins; fields never seen keep their defaults from `cls()`.
+        """
+        fields: list[tuple[str, str, Reader]] = []
+        by_key: dict[str, int] = {}
+        by_id: dict[int, int] = {}
         # Frozen classes (exceptions, py:frozen) read through a classmethod and take kwargs.
         frozen = getattr(getattr(cls, "read", None), "__self__", None) is cls
-        check_depth, skip = self._check_depth, self.skip
-
-        def read(value: Any, depth: int) -> Any:
-            if type(value) is not tuple:
-                raise _bad("a struct object", value)
-            check_depth(depth)
-            inner = depth + 1
-            fields: dict[str, Any] = {}
-            for key, typed in value:
-                field = by_key.get(key)
-                if field is None:  # another spelling Apache's int() reads ("01"), or unknown
-                    field = by_id.get(_int_text(key))
-                if type(typed) is not tuple or len(typed) != 1:
-                    raise _bad('a field {"type": value}', typed)
-                type_name, item = typed[0]
-                if field is not None and type_name == field[1]:
-                    fields[field[0]] = field[2](item, inner)
-                else:  # unknown, or not the declared type: skipped after Apache's checks
-                    skip(type_name, item, inner)
-            if frozen:
-                return cls(**fields)
-            obj = cls()
-            for name, item in fields.items():
-                setattr(obj, name, item)
-            return obj
-
+        namespace = self._namespace()
+        namespace["_cls"] = cls
+        spec = [field for field in spec_of(cls) if field is not None]
+        read = compiled(struct_source(spec, frozen), cls.__qualname__, namespace)
         self._building[cls] = read
         try:
-            for field in spec_of(cls):
-                if field is not None:
-                    fid, ftype, name, arg, _ = field
-                    entry = (name, TYPE_NAMES[ftype], self._reader(ftype, arg))
-                    by_key[str(fid)] = by_id[fid] = entry
+            for index, (fid, ftype, name, arg, _) in enumerate(spec):
+                reader = self._reader(ftype, arg)
+                fields.append((name, TYPE_NAMES[ftype], reader))
+                namespace[f"_r{index}"] = reader
+                by_key[str(fid)] = by_id[fid] = index
         finally:
             del self._building[cls]
+        skip = self.skip
+
+        def other_field(key: Any, typed: Any, depth: int) -> tuple[int, Any] | None:
+            index = by_key.get(key)
+            if index is None:  # another spelling Apache's int() reads ("01"), or unknown
+                index = by_id.get(_int_text(key))
+            if type(typed) is not tuple or len(typed) != 1:
+                raise _bad('a field {"type": value}', typed)
+            type_name, item = typed[0]
+            if index is not None and type_name == fields[index][1]:
+                return index, fields[index][2](item, depth)
+            skip(type_name, item, depth)  # unknown, or not the declared type
+            return None
+
+        namespace["_other_field"] = other_field
         self._structs[cls] = read
         return read
+
+    def _too_deep(self) -> ProtocolError:
+        return ProtocolError(f"the reply nests deeper than max_depth={self._max_depth}")
 
     def skip(self, type_name: Any, value: Any, depth: int, key: bool = False) -> None:
         """Check a value the struct does not keep, as Apache's reader skips over it."""

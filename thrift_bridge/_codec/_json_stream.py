@@ -2,9 +2,9 @@ r"""Whole TJSONProtocol messages out of a byte stream: framing and parsing.
 
 JSON over a buffered socket has no length prefix: a message ends where its outer array closes.
 `MessageReader` is fed bytes as they arrive (sans-I/O: a blocking socket loop and an asyncio
-protocol drive it alike) and scans each byte once, skipping strings with C-level splits and
-finds and counting the brackets outside them. Only when the count is back to zero is the
-message parsed, once, by the standard library's C scanner; `_json_codec` reads the struct.
+protocol drive it alike) and scans each byte once (`_json_frame`: strings skipped in C-level
+passes, the brackets outside them counted). Only when the count is back to zero is the
+message parsed, once, by the standard library's C scanner; `_json_read` reads the struct.
 
 Apache's format is not quite JSON: it writes a struct or container map key as a bare object or
 array, and its reader takes number spellings (``+1``, ``01``, ``.5``) and escapes (``\\u+041``)
@@ -15,9 +15,7 @@ the same values. Its reader accepts no whitespace outside strings, and neither d
 
 from __future__ import annotations
 
-import itertools
 import json
-import operator
 import re
 from typing import Any, Final
 
@@ -25,12 +23,11 @@ from thrift.Thrift import TApplicationException, TMessageType
 
 from .._exceptions import ProtocolError
 from ._json_apache import ApacheJSONReader, apache_errors
+from ._json_frame import closing_quote, message_end, outside_strings, returns_to_zero
 from ._json_read import NEGATIVE_ZERO, readers
 from ._json_write import JsonLimits
 
 __all__ = ["Frame", "MessageReader", "decode_message"]
-
-_WHITESPACE: Final = b" \t\n\r"
 
 
 class _Constant(Exception):
@@ -91,88 +88,6 @@ def _surrogate_rules(text: str) -> str | None:
     if high is not None:
         raise ProtocolError("malformed TJSONProtocol reply: a high surrogate without a low one")
     return "".join(pieces) + text[last:] if pieces else text
-
-
-def _closing_quote(data: bytes | bytearray, pos: int) -> int:
-    """The index of the first unescaped '"' at or after `pos` inside a string, or -1."""
-    while True:
-        found = data.find(b'"', pos)
-        if found < 0:
-            return -1
-        start = found - 1
-        while data[start] == 0x5C:  # the string's opening quote stops this walk back
-            start -= 1
-        if (found - 1 - start) % 2 == 0:  # an even run of backslashes escapes only themselves
-            return found
-        pos = found + 1
-
-
-_FEW_STRINGS: Final = 16  # strings skipped one by one before the rest of a region is split
-
-
-def _outside_strings(region: bytearray) -> tuple[bytes, bool]:
-    """The bytes of `region` outside strings, and whether it ends inside one.
-
-    `region` starts outside a string. Its first strings are skipped with finds (memchr: a
-    1 MiB string costs microseconds); when there are more, the rest is split on '"' in one C
-    call, which is exact while no quote in it is escaped.
-    """
-    pieces = []
-    pos = 0
-    for _ in range(_FEW_STRINGS):
-        opening = region.find(b'"', pos)
-        if opening < 0:
-            pieces.append(region[pos:])
-            return b"".join(pieces), False
-        pieces.append(region[pos:opening])
-        closing = _closing_quote(region, opening + 1)
-        if closing < 0:
-            return b"".join(pieces), True
-        pos = closing + 1
-    rest = region[pos:]
-    if b"\\" in rest and b'\\"' in rest:  # memchr first: most text has no backslash at all
-        more, inside = _outside_strings(rest)
-        return b"".join(pieces) + more, inside
-    parts = rest.split(b'"')
-    return b"".join(pieces) + b"".join(parts[::2]), len(parts) % 2 == 0
-
-
-# For the running bracket depth: '[' and '{' step 2, ']' and '}' step 0, one step per bracket.
-_BRACKET_STEPS: Final = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
-_NOT_BRACKETS: Final = bytes(sorted(set(range(256)) - set(b"[]{}")))
-_STRUCTURE: Final = re.compile(rb'["\[\]{}]')
-
-
-def _returns_to_zero(outside: bytes, depth: int) -> bool:
-    """Whether the bracket depth, `depth` before `outside`, falls to zero somewhere inside it."""
-    steps = outside.translate(_BRACKET_STEPS, _NOT_BRACKETS)
-    # After k brackets the depth is depth + (sum of steps) - k; the loop runs in C.
-    lowest: int = min(map(operator.sub, itertools.accumulate(steps), itertools.count(1)))
-    return lowest <= -depth
-
-
-def _message_end(data: bytes) -> int:
-    """Where the message at the start of `data` closes (for the fallback reader, which must be
-    given exactly one message): one step per bracket and string, but the fallback is rare."""
-    depth = 0
-    pos = 0
-    while True:
-        match = _STRUCTURE.search(data, pos)
-        if match is None:
-            return len(data)
-        pos = match.end()
-        char = match.group()
-        if char == b'"':
-            closing = _closing_quote(data, pos)
-            if closing < 0:
-                return len(data)
-            pos = closing + 1
-        elif char in b"[{":
-            depth += 1
-        else:
-            depth -= 1
-            if depth <= 0:
-                return pos
 
 
 class Frame:
@@ -267,25 +182,26 @@ class MessageReader:
             )
         self._scanned = size
         if self._in_string:
-            closing = _closing_quote(buf, pos)
+            closing = closing_quote(buf, pos)
             if closing < 0:
                 return False
             pos = closing + 1
-        outside, self._in_string = _outside_strings(buf[pos:])
-        if len(outside.translate(None, _WHITESPACE)) != len(outside):
+        outside, self._in_string = outside_strings(buf[pos:])
+        opened = outside.count(b"[") + outside.count(b"{")
+        closed = outside.count(b"]") + outside.count(b"}")
+        if opened + closed != len(outside):  # the rest of it is whitespace
             raise ProtocolError(
                 "malformed TJSONProtocol reply: whitespace between tokens "
                 "(TJSONProtocol writes none and its reader accepts none)"
             )
         before = self._depth
-        closed = outside.count(b"]") + outside.count(b"}")
-        self._depth += outside.count(b"[") + outside.count(b"{") - closed
+        self._depth += opened - closed
         if self._depth < 0:
             raise ProtocolError("malformed TJSONProtocol reply: more brackets closed than opened")
         if self._depth == 0 and not self._in_string:
             return True  # the usual end: the bytes so far end where the message does
         # A message that ends inside these bytes, with the next one already begun.
-        return closed >= before and _returns_to_zero(outside, before)
+        return closed >= before and returns_to_zero(outside, before)
 
 
 def _parse(raw: bytearray, limits: JsonLimits) -> tuple[Frame, int]:
@@ -344,7 +260,7 @@ def _integer(value: Any) -> int:
 def _fallback(raw: bytearray, limits: JsonLimits) -> tuple[Frame, int]:
     """The message at the start of `raw`, read by Apache's TJSONProtocol."""
     data = bytes(raw)
-    data = data[: _message_end(data)]
+    data = data[: message_end(data)]
     proto = ApacheJSONReader(data, limits)
     with apache_errors():
         envelope = proto.readMessageBegin()

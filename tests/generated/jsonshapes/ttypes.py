@@ -1097,6 +1097,191 @@ class StructKeys(object):
 
     def __ne__(self, other):
         return not (self == other)
+
+
+class Row(object):
+    """
+    Attributes:
+     - id
+     - name
+     - score
+     - tags
+     - weights
+     - ids
+     - small
+     - flags
+     - level
+
+    """
+
+
+    def __init__(self, id=None, name=None, score=None, tags=None, weights=None, ids=None, small=None, flags=None, level=None,):
+        self.id = id
+        self.name = name
+        self.score = score
+        self.tags = tags
+        self.weights = weights
+        self.ids = ids
+        self.small = small
+        self.flags = flags
+        self.level = level
+
+    def read(self, iprot):
+        if iprot._fast_decode is not None and isinstance(iprot.trans, TTransport.CReadableTransport) and self.thrift_spec is not None:
+            iprot._fast_decode(self, iprot, [self.__class__, self.thrift_spec])
+            return
+        iprot.readStructBegin()
+        while True:
+            (fname, ftype, fid) = iprot.readFieldBegin()
+            if ftype == TType.STOP:
+                break
+            if fid == 1:
+                if ftype == TType.I64:
+                    self.id = iprot.readI64()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 2:
+                if ftype == TType.STRING:
+                    self.name = iprot.readString().decode('utf-8', errors='replace') if sys.version_info[0] == 2 else iprot.readString()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 3:
+                if ftype == TType.DOUBLE:
+                    self.score = iprot.readDouble()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 4:
+                if ftype == TType.LIST:
+                    self.tags = []
+                    (_etype202, _size199) = iprot.readListBegin()
+                    for _i203 in range(_size199):
+                        _elem204 = iprot.readI32()
+                        self.tags.append(_elem204)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 5:
+                if ftype == TType.LIST:
+                    self.weights = []
+                    (_etype208, _size205) = iprot.readListBegin()
+                    for _i209 in range(_size205):
+                        _elem210 = iprot.readDouble()
+                        self.weights.append(_elem210)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 6:
+                if ftype == TType.SET:
+                    self.ids = set()
+                    (_etype214, _size211) = iprot.readSetBegin()
+                    for _i215 in range(_size211):
+                        _elem216 = iprot.readI64()
+                        self.ids.add(_elem216)
+                    iprot.readSetEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 7:
+                if ftype == TType.LIST:
+                    self.small = []
+                    (_etype220, _size217) = iprot.readListBegin()
+                    for _i221 in range(_size217):
+                        _elem222 = iprot.readByte()
+                        self.small.append(_elem222)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 8:
+                if ftype == TType.LIST:
+                    self.flags = []
+                    (_etype226, _size223) = iprot.readListBegin()
+                    for _i227 in range(_size223):
+                        _elem228 = iprot.readBool()
+                        self.flags.append(_elem228)
+                    iprot.readListEnd()
+                else:
+                    iprot.skip(ftype)
+            elif fid == 9:
+                if ftype == TType.I32:
+                    self.level = iprot.readI32()
+                else:
+                    iprot.skip(ftype)
+            else:
+                iprot.skip(ftype)
+            iprot.readFieldEnd()
+        iprot.readStructEnd()
+
+    def write(self, oprot):
+        if oprot._fast_encode is not None and self.thrift_spec is not None:
+            oprot.trans.write(oprot._fast_encode(self, [self.__class__, self.thrift_spec]))
+            return
+        oprot.writeStructBegin('Row')
+        if self.id is not None:
+            oprot.writeFieldBegin('id', TType.I64, 1)
+            oprot.writeI64(self.id)
+            oprot.writeFieldEnd()
+        if self.name is not None:
+            oprot.writeFieldBegin('name', TType.STRING, 2)
+            oprot.writeString(self.name.encode('utf-8') if sys.version_info[0] == 2 else self.name)
+            oprot.writeFieldEnd()
+        if self.score is not None:
+            oprot.writeFieldBegin('score', TType.DOUBLE, 3)
+            oprot.writeDouble(self.score)
+            oprot.writeFieldEnd()
+        if self.tags is not None:
+            oprot.writeFieldBegin('tags', TType.LIST, 4)
+            oprot.writeListBegin(TType.I32, len(self.tags))
+            for iter229 in self.tags:
+                oprot.writeI32(iter229)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.weights is not None:
+            oprot.writeFieldBegin('weights', TType.LIST, 5)
+            oprot.writeListBegin(TType.DOUBLE, len(self.weights))
+            for iter230 in self.weights:
+                oprot.writeDouble(iter230)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.ids is not None:
+            oprot.writeFieldBegin('ids', TType.SET, 6)
+            oprot.writeSetBegin(TType.I64, len(self.ids))
+            for iter231 in self.ids:
+                oprot.writeI64(iter231)
+            oprot.writeSetEnd()
+            oprot.writeFieldEnd()
+        if self.small is not None:
+            oprot.writeFieldBegin('small', TType.LIST, 7)
+            oprot.writeListBegin(TType.BYTE, len(self.small))
+            for iter232 in self.small:
+                oprot.writeByte(iter232)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.flags is not None:
+            oprot.writeFieldBegin('flags', TType.LIST, 8)
+            oprot.writeListBegin(TType.BOOL, len(self.flags))
+            for iter233 in self.flags:
+                oprot.writeBool(iter233)
+            oprot.writeListEnd()
+            oprot.writeFieldEnd()
+        if self.level is not None:
+            oprot.writeFieldBegin('level', TType.I32, 9)
+            oprot.writeI32(self.level)
+            oprot.writeFieldEnd()
+        oprot.writeFieldStop()
+        oprot.writeStructEnd()
+
+    def validate(self):
+        return
+
+    def __repr__(self):
+        L = ['%s=%r' % (key, value)
+             for key, value in self.__dict__.items()]
+        return '%s(%s)' % (self.__class__.__name__, ', '.join(L))
+
+    def __eq__(self, other):
+        return isinstance(other, self.__class__) and self.__dict__ == other.__dict__
+
+    def __ne__(self, other):
+        return not (self == other)
 all_structs.append(Point)
 Point.thrift_spec = (
     None,  # 0
@@ -1169,6 +1354,19 @@ StructKeys.thrift_spec = (
     None,  # 0
     (1, TType.MAP, 'by_struct', (TType.STRUCT, [Frozen, None], TType.STRING, 'UTF8', False), None, ),  # 1
     (2, TType.MAP, 'by_list', (TType.LIST, (TType.I32, None, False), TType.STRING, 'UTF8', False), None, ),  # 2
+)
+all_structs.append(Row)
+Row.thrift_spec = (
+    None,  # 0
+    (1, TType.I64, 'id', None, None, ),  # 1
+    (2, TType.STRING, 'name', 'UTF8', None, ),  # 2
+    (3, TType.DOUBLE, 'score', None, None, ),  # 3
+    (4, TType.LIST, 'tags', (TType.I32, None, False), None, ),  # 4
+    (5, TType.LIST, 'weights', (TType.DOUBLE, None, False), None, ),  # 5
+    (6, TType.SET, 'ids', (TType.I64, None, False), None, ),  # 6
+    (7, TType.LIST, 'small', (TType.BYTE, None, False), None, ),  # 7
+    (8, TType.LIST, 'flags', (TType.BOOL, None, False), None, ),  # 8
+    (9, TType.I32, 'level', None, None, ),  # 9
 )
 fix_spec(all_structs)
 del all_structs
