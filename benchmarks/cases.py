@@ -65,6 +65,8 @@ class Context:
         self.servers = servers
         self._made: dict[str, Any] = {}
         self._closers: list[Callable[[], object]] = []
+        #: Undone once the group that made them is measured (see `end_group`).
+        self._group_undo: list[Callable[[], object]] = []
 
     def once(self, key: str, make: Callable[[], Any], close: str | None = "close") -> Any:
         """`make()` the first time `key` is asked for, then the same object."""
@@ -75,8 +77,16 @@ class Context:
                 self._closers.append(getattr(obj, close))
         return self._made[key]
 
+    def end_group(self) -> None:
+        """Undo what a group's cases left in the process (instrumentation installed), so the
+        next group measures without it."""
+        for undo in reversed(self._group_undo):
+            undo()
+        self._group_undo.clear()
+
     def close(self) -> None:
-        """Close every client made, newest first."""
+        """Close every client made, newest first (a group's leftovers undone first)."""
+        self.end_group()
         for close in reversed(self._closers):
             with contextlib.suppress(Exception):  # a peer's close may fail; keep cleaning up
                 close()
@@ -652,7 +662,9 @@ def _traced(kind: str) -> Factory:
 
         telemetry = _telemetry(ctx, kind)
         bound = ctx.ours().echo
-        ctx._closers.append(lambda: install(None))  # no instrumentation left behind
+        # No instrumentation left behind for the groups after this one: their calls paid the
+        # last case's instrumentation (the SDK's, 4x a call) until this was done per group.
+        ctx._group_undo.append(lambda: install(None))
 
         def call() -> object:
             install(telemetry)

@@ -507,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
             notes: list[str] = []
             cases = build(ctx, group, notes)
             measured = measure({name: as_block(case) for name, case in cases.items()}, rounds)
+            ctx.end_group()
             results[group.key] = _table(lines, group, measured, notes)
             if group.key == "small":
                 small = measured
