@@ -557,11 +557,14 @@ def _zlib_echo(level: int) -> Factory:
 
 def zlib_share(ctx: Context, level: int) -> tuple[Case, Case]:
     """A 1 MiB zlib echo through thrift-bridge at `level`, and what the zlib module alone does
-    with the same bytes at the same level: compress the request, decompress the reply."""
+    with the same bytes: compress the request at `level`, decompress the reply as the server
+    compressed it. The C++ server's `TZlibTransport` compresses at zlib's default level (6)
+    whatever the client's: a reply compressed at `level` instead decompresses 5x faster for
+    this payload (0.4 ms against 2.1 ms at level 1), which made level 1's share read 2.4x."""
     import zlib
 
     request, reply = encoded_echo(PAYLOADS["1 MiB"])
-    deflate = zlib.compressobj(level)
+    deflate = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION)
     compressed_reply = deflate.compress(reply) + deflate.flush(zlib.Z_SYNC_FLUSH)
 
     def alone() -> object:

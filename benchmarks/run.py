@@ -104,15 +104,14 @@ ZLIB_LEVELS = (6, 1)
 
 def zlib_rounds(ctx: c.Context, rounds: int) -> Measured:
     """The client's own CPU time per 1 MiB zlib echo, and the zlib module's alone on the same
-    bytes at the same level, in the same rounds (this thread's CPU time: the server's is not
-    counted)."""
+    bytes (the request at the same level, the reply as the server compressed it), in the same
+    rounds (this thread's CPU time: the server's is not counted)."""
     blocks: dict[str, Block] = {}
     for level in ZLIB_LEVELS:
         ours, alone = c.zlib_share(ctx, level)
         blocks[f"thrift-bridge zlib 1 MiB echo, level {level}: client CPU"] = as_block(ours)
-        blocks[f"zlib module alone, level {level}: compress request + decompress reply"] = as_block(
-            alone
-        )
+        name = f"zlib module alone: compress request at level {level} + decompress the reply"
+        blocks[name] = as_block(alone)
     return measure(blocks, rounds, clock=time.thread_time)
 
 
