@@ -221,8 +221,13 @@ class AsyncConnectionPool:
             self._line_timer = self._loop.call_at(first, self._time_out_waiters)
             self._line_due = first
 
-    def _hand_over(self) -> None:
-        """Give room to the first in line: a connection with a free share, or leave to open one."""
+    def _hand_over(self, freed: AsyncConnection | None = None) -> bool:
+        """Give room to the first in line: a connection with a free share, or leave to open one.
+
+        `freed`: a connection whose share just came free, usable; it goes to the first in
+        line without a look at the others (full, or nobody would be waiting), and that is all
+        the room there is. Returns whether `freed` was handed over (nobody left in line: no).
+        """
         waiters = self._waiters
         while waiters:
             waiter = waiters[0][0]
@@ -235,14 +240,20 @@ class AsyncConnectionPool:
                     PoolClosed(f"{self!r} is closed", endpoint=self.endpoint.redacted_url)
                 )
                 continue
+            if freed is not None:
+                waiters.popleft()
+                self._take_share(freed)
+                waiter.set_result(freed)
+                return True
             assert self._loop is not None
             conn = self._take(self._loop)
             if conn is None and len(self._conns) + self._opening >= self.size:
-                return  # no room yet
+                return False  # no room yet
             waiters.popleft()
             if conn is None:
                 self._opening += 1  # held for the waiter until it opens (see _open)
             waiter.set_result(conn)
+        return False
 
     def _take(self, loop: asyncio.AbstractEventLoop) -> AsyncConnection | None:
         """The best connection with room now (least loaded, most recently used), or None."""
@@ -260,10 +271,14 @@ class AsyncConnectionPool:
                 if not conn.load:
                     break
         if best is not None:
-            if not best.load and not best.pending:
-                self._reused += 1
-            best.load += 1
+            self._take_share(best)
         return best
+
+    def _take_share(self, conn: AsyncConnection) -> None:
+        """One call's share of `conn`, taken for its caller (counted as a reuse if idle)."""
+        if not conn.load and not conn.pending:
+            self._reused += 1
+        conn.load += 1
 
     async def _open(
         self, *, reserved: bool = False, connect_timeout: float | None = None
@@ -309,26 +324,14 @@ class AsyncConnectionPool:
 
     def _on_free(self, conn: AsyncConnection) -> None:
         """`conn` has room again, or is gone: wake the next caller in line."""
-        waiters = self._waiters
         if (
-            waiters
-            and conn.error is None
-            and not conn.retiring
-            and conn.load < conn.endpoint.pipeline
+            self._waiters
+            and conn.usable
             and not self._closed
             and (conn.retire_at == math.inf or conn.loop.time() <= conn.retire_at)
+            and self._hand_over(conn)  # straight to the first in line, no scan of the others
         ):
-            # The room goes straight to the first in line: every other connection is full
-            # (or a caller would not be waiting), so there is nothing to look for.
-            while waiters:
-                waiter = waiters.popleft()[0]
-                if waiter.done():  # cancelled or timed out while in line
-                    continue
-                if not conn.load and not conn.pending:
-                    self._reused += 1
-                conn.load += 1
-                waiter.set_result(conn)
-                return
+            return
         if conn.error is not None:
             if conn in self._conns:
                 self._conns.remove(conn)
