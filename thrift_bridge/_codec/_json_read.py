@@ -20,8 +20,8 @@ from typing import Any, Final
 from thrift.Thrift import TFrozenDict, TType
 
 from .._exceptions import ProtocolError
-from ._json_read_source import MISSING, PLAIN_SCALARS, compiled, inline, struct_source
-from ._json_write import INTEGERS, TYPE_NAMES, JsonLimits, spec_of
+from ._json_read_source import MISSING, PLAIN_SCALARS, inline, struct_source
+from ._json_write import INTEGERS, TYPE_NAMES, JsonLimits, compiled, spec_of
 
 __all__ = ["NEGATIVE_ZERO", "Readers", "readers"]
 
@@ -270,7 +270,8 @@ class Readers:
         else:
             lines.append(f"    return {read_all}")
         source = "\n".join(lines) + "\n"
-        return compiled(source, "a list", namespace)
+        read: Reader = compiled(source, "read", "a list", namespace)
+        return read
 
     def _namespace(self) -> dict[str, Any]:
         """What compiled readers refer to by name."""
@@ -319,7 +320,7 @@ class Readers:
         namespace = self._namespace()
         namespace["_cls"] = cls
         spec = [field for field in spec_of(cls) if field is not None]
-        read = compiled(struct_source(spec, frozen), cls.__qualname__, namespace)
+        read: Reader = compiled(struct_source(spec, frozen), "read", cls.__qualname__, namespace)
         self._building[cls] = read
         try:
             for index, (fid, ftype, name, arg, _) in enumerate(spec):

@@ -9,21 +9,23 @@ The source names what it uses (`_bad`, `_as_int`, `_read_double`, `_read_string`
 
 from __future__ import annotations
 
-import keyword
 from collections.abc import Callable
 from typing import Any, Final
 
 from thrift.Thrift import TType
 
-from ._json_write import INTEGERS, TYPE_NAMES
+from ._json_write import INTEGERS, TYPE_NAMES, plain_attribute
 
-__all__ = ["MISSING", "PLAIN_SCALARS", "compiled", "inline", "struct_source"]
+__all__ = ["CHAIN_FIELDS", "MISSING", "PLAIN_SCALARS", "inline", "struct_source"]
 
 Reader = Callable[[Any, int], Any]
 
 
 #: A field not (yet) read in a compiled struct reader.
 MISSING: Final = object()
+
+#: The most fields a struct reader tests key by key in an if/elif chain (wider: by dict).
+CHAIN_FIELDS: Final = 32
 
 
 #: What a scalar element the scanner parsed must be to be read as it is (no conversion).
@@ -48,12 +50,6 @@ def inline(ttype: int, arg: Any, index: int, item: str = "item") -> str:
             f"else _read_string({item}, 0)"
         )
     return f"_r{index}({item}, inner)"
-
-
-def compiled(source: str, what: str, namespace: dict[str, Any]) -> Reader:
-    """The function `read` that `source` defines, its globals `namespace`."""
-    exec(compile(source, f"<thrift_bridge JSON reader of {what}>", "exec"), namespace)
-    return namespace["read"]  # type: ignore[no-any-return]
 
 
 def _field_lines(ttype: int, arg: Any, index: int) -> list[str]:
@@ -94,7 +90,7 @@ def _construct(spec: list[Any], frozen: bool, indent: str, all_set: bool) -> lis
         inner = indent if all_set else indent + "    "
         if frozen:
             lines.append(f"{inner}fields[{name!r}] = f{index}")
-        elif name.isidentifier() and not keyword.iskeyword(name):
+        elif plain_attribute(name):
             lines.append(f"{inner}obj.{name} = f{index}")
         else:
             lines.append(f"{inner}setattr(obj, {name!r}, f{index})")
@@ -129,6 +125,19 @@ def struct_source(spec: list[Any], frozen: bool) -> str:
             *_construct(spec, frozen, "                ", all_set=True),
         ]
         lines.append("    " + " = ".join(f"f{i}" for i in range(count)) + " = _MISSING")
+    if count > CHAIN_FIELDS:
+        # One key at a time: by the dict `_other_field` keeps (an if/elif chain this long is
+        # quadratic, and past a few thousand fields it nests too deep to compile).
+        lines += [
+            f"    got = [_MISSING] * {count}",
+            "    for key, typed in value:",
+            "        found = _other_field(key, typed, inner)",
+            "        if found is not None:",
+            "            got[found[0]] = found[1]",
+            "    " + "".join(f"f{i}, " for i in range(count)) + "= got",
+            *_construct(spec, frozen, "    ", all_set=False),
+        ]
+        return "\n".join(lines) + "\n"
     lines += [
         "    for key, typed in value:",
         "        if type(typed) is tuple and len(typed) == 1:",

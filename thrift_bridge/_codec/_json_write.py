@@ -31,7 +31,9 @@ __all__ = [
     "INTEGERS",
     "TYPE_NAMES",
     "JsonLimits",
+    "compiled",
     "encode_message",
+    "plain_attribute",
     "quote",
     "spec_of",
     "struct_writer",
@@ -228,7 +230,9 @@ def _list_writer(elem_type: int, elem_arg: Any) -> Writer:
             f"        items.append(f{body!r} if {test} else _w(v))",
         ]
     lines.append(f"    return {head!r} + str(len(value)) + ',' + ','.join({items}) + ']'")
-    return _compiled("\n".join(lines) + "\n", f"a list of {TYPE_NAMES[elem_type]}", namespace)
+    source = "\n".join(lines) + "\n"
+    write: Writer = compiled(source, "write", f"a list of {TYPE_NAMES[elem_type]}", namespace)
+    return write
 
 
 #: What the compiled writers' in-line tests refer to by name.
@@ -250,10 +254,23 @@ def _inline_scalar(ttype: int, var: str) -> tuple[str, str] | None:
     return None
 
 
-def _compiled(source: str, what: str, namespace: dict[str, Any]) -> Writer:
-    """The function `write` that `source` defines, its globals `namespace`."""
-    exec(compile(source, f"<thrift_bridge JSON writer of {what}>", "exec"), namespace)
-    return namespace["write"]  # type: ignore[no-any-return]
+def compiled(source: str, function: str, what: str, namespace: dict[str, Any]) -> Any:
+    """The function `function` that `source` (a JSON reader's or writer's of `what`) defines,
+    its globals `namespace`."""
+    exec(compile(source, f"<thrift_bridge JSON {function}() of {what}>", "exec"), namespace)
+    return namespace[function]
+
+
+def plain_attribute(name: str) -> bool:
+    """Whether generated source may spell attribute `name` as `obj.name`: an ASCII identifier
+    (source identifiers are NFKC-normalised, so `ﬁeld` would be `field`), no keyword, and not
+    `__debug__` (assigning it is a SyntaxError); anything else goes through get/setattr."""
+    return (
+        name.isascii()
+        and name.isidentifier()
+        and not keyword.iskeyword(name)
+        and name != "__debug__"
+    )
 
 
 def _map_writer(key_type: int, key_arg: Any, value_type: int, value_arg: Any) -> Writer:
@@ -304,7 +321,7 @@ def _struct_writer_of(cls: type) -> Writer:
         # order whatever order the IDL declares them in (t_py_generator: sorted members).
         spec = [field for field in spec_of(cls) if field is not None]
         namespace: dict[str, Any] = dict(_INLINE_NAMES)
-        write = _compiled(_struct_source(spec), cls.__qualname__, namespace)
+        write: Writer = compiled(_struct_source(spec), "write", cls.__qualname__, namespace)
         _building[cls] = write  # a recursive struct refers to itself while being compiled
         try:
             for index, (_, ftype, _, arg, _) in enumerate(spec):
@@ -322,7 +339,7 @@ def _struct_source(spec: list[Any]) -> str:
     lines = ["def write(obj):"]
     tests, texts = [], []
     for index, (fid, ftype, name, arg, _) in enumerate(spec):
-        if name.isidentifier() and not keyword.iskeyword(name):
+        if plain_attribute(name):
             lines.append(f"    v{index} = obj.{name}")
         else:
             lines.append(f"    v{index} = getattr(obj, {name!r})")
