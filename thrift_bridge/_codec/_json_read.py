@@ -201,7 +201,7 @@ class Readers:
 
     def _check_depth(self, depth: int) -> None:
         if depth > self._max_depth:
-            raise ProtocolError(f"the reply nests deeper than max_depth={self._max_depth}")
+            raise self._too_deep()
 
     def _type_id(self, name: Any) -> int:
         ttype = _TYPE_IDS.get(name) if type(name) is str else None
