@@ -378,9 +378,13 @@ class _PythonServer:
             self.server.stop()
             self.thread.join(5)
             self.server.close()
-            # Apache's close() leaves the wake-up socket pair of TNonblockingServer open.
+            # Apache's close() leaves the wake-up socket pair of TNonblockingServer open, and
+            # the connections it accepted that serve() had not seen close yet: collected
+            # later, they failed a later test with an unclosed-socket ResourceWarning.
             self.server._read.close()
             self.server._write.close()
+            for connection in list(self.server.clients.values()):
+                connection.close()
         else:
             self.socket.close()
             self.thread.join(5)
