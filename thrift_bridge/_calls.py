@@ -94,6 +94,7 @@ class Caller(CallerCore):
                 pool.release(conn)
                 return result
         steps = call_steps(self, name, info, (pool, failure))
+        del failure  # its traceback keeps this frame: no cycle through it (`_steps`)
         return self._drive(steps, name, args, kwargs, info, None)
 
     def _stepped(

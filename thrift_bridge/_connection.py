@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from traceback import clear_frames
 from typing import TYPE_CHECKING, Any
 
 from ._argcheck import argument_error
@@ -116,11 +117,15 @@ class Connection:
                 raise
             else:
                 error = argument_error(self._client_class, self._service_name, name, args, kwargs)
-            if error is None:
-                raise
-            if error is exc:
-                raise  # ours, its message now hinted
-            raise error from exc
+            try:
+                if error is None:  # the server's answer: the generated recv_ that raised it
+                    clear_frames(exc.__traceback__)  # keeps it in a local (a cycle otherwise)
+                    raise
+                if error is exc:
+                    raise  # ours, its message now hinted
+                raise error from exc
+            finally:
+                del error  # the traceback keeps this frame: no cycle through it (`_steps`)
 
     def _reply_failed(self, exc: Exception, name: str) -> ThriftBridgeError | None:
         """A wire error of a call whose request went out, with a hint from the reply's first

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ._exceptions import ThriftBridgeError, TransportError, wrap_error
 
-__all__ = ["Outcome", "describe_attempt", "raise_outcome", "settle", "with_attempts"]
+__all__ = ["Outcome", "describe_attempt", "final_error", "settle", "with_attempts"]
 
 
 class Outcome(NamedTuple):
@@ -50,14 +50,14 @@ def settle(
     return Outcome(not written, exc if error is None else error, False)
 
 
-def raise_outcome(outcome: Outcome, cause: BaseException) -> None:
-    """Raise what the caller gets, chained to the original error when it was mapped."""
+def final_error(outcome: Outcome, cause: BaseException) -> BaseException:
+    """What the caller gets (to raise as it is): the outcome's error, chained to the original
+    one when it was mapped, as ``raise error from cause`` would. Raised by the caller, not
+    here: a frame the error leaves through must not keep it (`_steps`, no cycle)."""
     error = outcome.error
-    if error is cause:
-        raise cause
-    if isinstance(error, ThriftBridgeError) and error.__cause__ is None:
-        raise error from cause
-    raise error
+    if error is not cause and isinstance(error, ThriftBridgeError) and error.__cause__ is None:
+        error.__cause__ = cause  # also hides the context, as `from` does
+    return error
 
 
 def describe_attempt(url: str, exc: BaseException) -> str:

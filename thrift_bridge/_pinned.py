@@ -9,7 +9,7 @@ from . import _hooks
 from ._calls import call_on
 from ._deadline import exceeded, pinned_timeout, stopped_by_deadline
 from ._exceptions import PoolClosed, PoolError, TransportError
-from ._outcome import raise_outcome
+from ._outcome import final_error
 from ._pool import inherited
 from ._service import no_such_method
 
@@ -72,10 +72,12 @@ class PinnedSession:
         if not outcome.keep:
             self._broken = outcome.error
         cut = timeout is not None and timeout < call.endpoint.timeout  # the deadline's timer
-        if stopped_by_deadline(exc, cut, time.monotonic()):
-            raise exceeded(time.monotonic(), **where) from exc
-        raise_outcome(outcome, exc)
-        raise AssertionError("raise_outcome always raises")
+        try:
+            if stopped_by_deadline(exc, cut, time.monotonic()):
+                raise exceeded(time.monotonic(), **where) from exc
+            raise final_error(outcome, exc)
+        finally:
+            del outcome, exc  # the error's traceback keeps this frame: no cycle (`_steps`)
 
     @property
     def broken(self) -> bool:

@@ -112,7 +112,10 @@ def result_unpacker(result_class: Any, name: str) -> Callable[[Any], Any]:
         for field in raises:
             error = getattr(result, field)
             if error is not None:
-                raise error
+                try:
+                    raise error
+                finally:  # the error's traceback keeps this frame: no cycle through it
+                    del error, result
         if returns:
             raise TApplicationException(TApplicationException.MISSING_RESULT, missing)
         return None

@@ -27,7 +27,7 @@ from ._deadline import (
     stopped_by_deadline,
 )
 from ._exceptions import ConnectError, PoolClosed, PoolTimeout
-from ._outcome import describe_attempt, raise_outcome, with_attempts
+from ._outcome import describe_attempt, final_error, with_attempts
 
 if TYPE_CHECKING:
     from collections.abc import Generator
@@ -65,6 +65,9 @@ def call_steps(
     tried: tuple[Any, ...] = ()
     pool: Any = None
     failure: BaseException | None = None
+    cause: BaseException | None = None  # what went wrong in the failed attempt
+    error: BaseException | None = None  # what the caller gets for it
+    outcome: Outcome | None = None
     attempts: list[tuple[str, BaseException]] = []  # (endpoint, why) of each failed attempt
     if first is None:
         core.begin_call()
@@ -145,7 +148,7 @@ def call_steps(
                         return result
             # The attempt failed: settle it, tell the balancer, then retry or give up.
             now = time.monotonic()
-            outcome: Outcome | None = None
+            outcome = None
             if isinstance(failure, CallError):
                 outcome = core.settle(failure.call, name, failure.error, info)
                 pool.release(failure.connection, clean=outcome.keep)
@@ -182,9 +185,7 @@ def call_steps(
                     refused = True
             if refused:
                 with_attempts(error, attempts)
-                if outcome is not None:
-                    raise_outcome(outcome, cause)
-                raise cause
+                raise cause if outcome is None else final_error(outcome, cause)
             attempt += 1
             core.count_retry()
             delay = retry.delay(attempt)
@@ -200,3 +201,8 @@ def call_steps(
     finally:
         if outstanding is not None:  # cancelled, or an error of the shell's own
             core.abandoned(outstanding, time.monotonic())
+        # The failures thrown in here carry this frame in their tracebacks, and so does the
+        # error raised from here: drop them, so a failed call leaves no reference cycle for
+        # the garbage collector to find (a burst of failures paused every caller for it).
+        first = failure = cause = error = outcome = None
+        attempts = []

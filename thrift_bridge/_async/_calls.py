@@ -111,12 +111,16 @@ class AsyncCaller(CallerCore):
                 raise
             except BaseException as exc:
                 failure = CallError(exc, call, conn)
+                # The error's traceback keeps this frame: no cycle through its locals (`_steps`).
+                del call
+                future = None
             else:
                 if info is not None and call.headers is not None:
                     info.reply_headers = call.headers
                 pool.release(conn)
                 return result
         steps = call_steps(self, name, info, (pool, failure))
+        del failure
         return await self._drive(steps, name, args, kwargs, info, None)
 
     async def _stepped(

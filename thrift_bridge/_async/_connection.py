@@ -227,12 +227,28 @@ class AsyncConnection(asyncio.BufferedProtocol):
             )
         try:
             await asyncio.wait_for(connecting, seconds)
-        except (asyncio.TimeoutError, OSError) as exc:
+        except BaseException as exc:
+            self._let_go_of_transport()
+            if not isinstance(exc, (asyncio.TimeoutError, OSError)):
+                raise
             ssl_module = sys.modules.get("ssl")
             # A peer that drops the handshake resets asyncio's connection, with no message.
             tls = context is not None and isinstance(exc, ConnectionResetError)
             tls = tls or (ssl_module is not None and isinstance(exc, ssl_module.SSLError))
-            raise connect_failure(exc, endpoint, seconds, tls) from exc
+            # Its traceback runs through asyncio.wait_for, whose frame (before Python 3.12)
+            # keeps the task that holds it: a cycle for the collector, and only asyncio's
+            # frames besides. The message says what failed.
+            raise connect_failure(exc, endpoint, seconds, tls) from exc.with_traceback(None)
+
+    def _let_go_of_transport(self) -> None:
+        """The connect failed, or was cancelled, after the transport was made: close it here.
+        uvloop then closes it without a word to the protocol (no connection_lost), which left
+        `wait_closed` waiting for good and a cycle through the transport."""
+        transport, self.transport = self.transport, None
+        if transport is not None:
+            transport.abort()
+        if not self._closed.done():
+            self._closed.set_result(None)
 
     async def _open_unix(
         self, path: str, context: ssl.SSLContext | None, hostname: str | None, seconds: float
@@ -324,6 +340,8 @@ class AsyncConnection(asyncio.BufferedProtocol):
             self._closed.set_result(None)
         if self._drained is not None and not self._drained.done():
             self._drained.set_result(None)
+        # uvloop's transport keeps its protocol once closed: no cycle left for the collector.
+        self.transport = None
 
     def pause_writing(self) -> None:
         self._paused = True
@@ -464,7 +482,12 @@ class AsyncConnection(asyncio.BufferedProtocol):
             self.abandon(call)  # the connection, not the caller, gives back the call's share
             raise
         except BaseException as exc:
-            raise CallError(exc, call, self) from None
+            try:
+                raise CallError(exc, call, self) from None
+            finally:
+                # The error's traceback keeps this frame: no cycle through its locals (`_steps`).
+                del call
+                future = None
         if info is not None and call.headers is not None:
             info.reply_headers = call.headers
         return result

@@ -143,6 +143,8 @@ class AsyncConnectionPool:
         except asyncio.CancelledError:
             self._left_the_line(waiter)
             raise
+        finally:
+            del waiter  # it holds what it raised through this frame: no cycle (`_steps`)
         if conn is not None:
             return conn
         return await self._open_for_waiter(loop, loop.time() - queued, connect_timeout)

@@ -304,7 +304,7 @@ class ReplyStream:
         except Exception as answer:
             if not isinstance(answer, method.answers):
                 return None  # malformed: the general way raises it, the connection goes
-            result = (False, answer)
+            result = (False, answer.with_traceback(None))  # raised again when awaited
         finally:
             proto.trans = _EMPTY
         return result if buf.tell() == len(data) else None
@@ -326,7 +326,7 @@ class ReplyStream:
         except Exception as answer:
             if not isinstance(answer, method.answers):
                 raise
-            decoded = Decoded(seqid, False, answer, None)
+            decoded = Decoded(seqid, False, answer.with_traceback(None), None)
         finally:
             proto.trans = _EMPTY
         if needed:
@@ -345,7 +345,7 @@ class ReplyStream:
             try:
                 return Decoded(frame.seqid, True, call.json.read_result(frame), None)
             except (TApplicationException, *_declared(call)) as answer:
-                return Decoded(frame.seqid, False, answer, None)
+                return Decoded(frame.seqid, False, answer.with_traceback(None), None)
         return _decode_message(self._protocol(MemoryReader(frame.data)), awaited, False)
 
 
@@ -384,7 +384,7 @@ def _decode_message(proto: Any, awaited: Callable[[int], Awaited | None], header
     try:
         return Decoded(seqid, True, call.unpack(result), headers)
     except Exception as answer:  # a declared exception, or MISSING_RESULT: the server's answer
-        return Decoded(seqid, False, answer, headers)
+        return Decoded(seqid, False, answer.with_traceback(None), headers)
 
 
 def _headers(proto: Any) -> dict[str, str]:

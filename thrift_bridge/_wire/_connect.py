@@ -149,11 +149,14 @@ def _connect_tcp(host: str, port: int, timeout: float) -> socket.socket:
             sock.connect(address)
         except OSError as exc:
             sock.close()
-            last_error = exc
+            last_error = exc.with_traceback(None)  # kept by this frame: no cycle through it
             continue
         except BaseException:
             sock.close()
             raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return sock
-    raise last_error or OSError(f"no address found for {host!r}")
+    try:
+        raise last_error or OSError(f"no address found for {host!r}")
+    finally:
+        last_error = None  # the error's traceback keeps this frame: no cycle through it
