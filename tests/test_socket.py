@@ -11,11 +11,13 @@ import contextlib
 import socket
 import ssl
 import struct
+import threading
 import time
 
 import pytest
 
 from thrift_bridge import ReadTimeout, WriteTimeout
+from thrift_bridge._wire._socket import _TICK_SLACK as TICK_SLACK
 from thrift_bridge._wire._socket import SocketIO
 
 #: How late past its deadline a timeout may fire (scheduling on a loaded 2-core machine).
@@ -40,8 +42,8 @@ def test_plain_sockets_wait_in_the_kernel_without_python_timeouts(pair):
     ours, _ = pair
     io = SocketIO(ours, 2.5)
     assert ours.gettimeout() is None  # no poll() before each send and recv
-    assert kernel_timeout(ours, socket.SO_RCVTIMEO) == pytest.approx(2.5)
-    assert kernel_timeout(ours, socket.SO_SNDTIMEO) == pytest.approx(2.5)
+    # Set early, as the kernel reads it: in whole ticks (up to 10 ms); a recv polls the rest.
+    assert kernel_timeout(ours, socket.SO_RCVTIMEO) == pytest.approx(2.5 - TICK_SLACK, abs=0.011)
     io.begin_call()
     assert io.is_usable()
 
@@ -57,7 +59,39 @@ def test_a_silent_peer_times_out_at_the_deadline_as_read_timeout(pair):
     assert elapsed >= 0.19  # not before the deadline (the kernel's timer may round down)
     assert elapsed < 0.2 + SLACK
     io.begin_call()  # the next call gets the whole timeout again
-    assert kernel_timeout(ours, socket.SO_RCVTIMEO) == pytest.approx(0.2)
+    assert kernel_timeout(ours, socket.SO_RCVTIMEO) == pytest.approx(0.2 - TICK_SLACK, abs=0.011)
+
+
+@pytest.mark.parametrize("timeout", [0.01, 0.05], ids=["shorter-than-a-tick", "longer"])
+def test_a_silent_peer_times_out_not_before_the_deadline(pair, timeout):
+    """Without the kernel's timer (too short for its tick) or with it, set early."""
+    ours, _ = pair
+    io = SocketIO(ours, timeout)
+    io.begin_call()
+    start = time.monotonic()
+    with pytest.raises(ReadTimeout):
+        io.recv(10)
+    assert time.monotonic() - start >= timeout
+
+
+def test_bytes_already_there_are_read_without_the_kernel_timer(pair):
+    ours, theirs = pair
+    io = SocketIO(ours, 0.01)
+    io.begin_call()
+    theirs.send(b"abc")
+    assert io.recv(10) == b"abc"
+
+
+def test_bytes_that_come_while_the_recv_waits_are_read(pair):
+    ours, theirs = pair
+    io = SocketIO(ours, 5.0)
+    io.begin_call()
+    sender = threading.Timer(0.001, theirs.send, (b"abc",))
+    sender.start()
+    try:
+        assert io.recv(10) == b"abc"
+    finally:
+        sender.join()
 
 
 def test_a_reply_trickling_in_byte_by_byte_still_ends_at_the_call_deadline(pair):

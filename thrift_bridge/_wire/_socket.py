@@ -3,6 +3,8 @@ call's deadline and every reply by its byte budget (`_connect` opens it).
 
 The blocking I/O of the sync client happens here, so its errors are mapped here too: what
 leaves this module is ours (`WriteTimeout`, `ReadTimeout`, `TransportError`, `ProtocolError`).
+Over 400 lines on purpose: sends and receives share one deadline and the three ways a socket
+waits (the kernel's timer, poll(), TLS's non-blocking reads), which would not split cleanly.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ __all__ = ["READ_SIZE", "PeerClosed", "SocketIO", "read_timeout", "write_timeout
 
 READ_SIZE = 65536
 _DEADLINE_SLACK = 0.05  # shorten the socket timeout only when it matters, not on every recv
+#: How much sooner than the deadline the kernel's receive timer (SO_RCVTIMEO) is set. It runs
+#: on the kernel's tick: 1 ms asked waited 5-12 ms, 10 ms 13-17 ms (HZ=250; a tick is 10 ms
+#: at HZ=100). Woken that much early, a recv waits out the rest with poll(), which is exact.
+_TICK_SLACK = 0.03
 _GATHER_SIZE = 65536  # below this, one copy is cheaper than a scatter-gather send
 _FIRST_GROWTH = 1 << 20  # a large read buffer starts at 1 MiB, then doubles as bytes arrive
 _TIMEVAL = struct.Struct("@ll")  # struct timeval: seconds, microseconds
@@ -98,6 +104,7 @@ class SocketIO:
         "_nonblocking",
         "_op_timeout",
         "_poller",
+        "_recv_flags",
         "_send_flags",
         "_want_read",
         "_want_write",
@@ -141,6 +148,8 @@ class SocketIO:
             sock.settimeout(None)  # blocking: the kernel enforces the timeouts set below
         #: Sends never block on a kernel-timeout socket (TLS takes no flags: it never blocks).
         self._send_flags = socket.MSG_DONTWAIT if self._in_kernel else 0
+        #: MSG_DONTWAIT while the time left is too short for the kernel's timer (`_TICK_SLACK`).
+        self._recv_flags = 0
         self._set_timeout(timeout)
 
     def _set_timeout(self, seconds: float) -> None:
@@ -148,11 +157,14 @@ class SocketIO:
         if self._nonblocking:
             pass  # each wait is bounded by what is left of the deadline instead
         elif self._in_kernel:
-            whole = int(seconds)
-            micros = max(int((seconds - whole) * 1e6), 0 if whole else 1)  # 0 would mean never
-            value = _TIMEVAL.pack(whole, micros)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
+            # Early by _TICK_SLACK: a recv the timer ends waits the rest in `_recv_rest`.
+            kernel = seconds - _TICK_SLACK
+            self._recv_flags = 0 if kernel > 0 else socket.MSG_DONTWAIT
+            if kernel > 0:  # else no timer: each recv polls first
+                whole = int(kernel)
+                micros = max(int((kernel - whole) * 1e6), 0 if whole else 1)  # 0 means never
+                value = _TIMEVAL.pack(whole, micros)
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
         else:
             self.sock.settimeout(seconds)
         self._op_timeout = seconds
@@ -215,8 +227,10 @@ class SocketIO:
             if near and not self._within_deadline():
                 raise self._reply_timed_out()
             try:
-                data = self.sock.recv(n)
-            except (BlockingIOError, socket.timeout):  # SO_RCVTIMEO or Python's timeout expired
+                data = self.sock.recv(n, self._recv_flags)
+            except BlockingIOError:  # the kernel's timer, early on purpose (or MSG_DONTWAIT)
+                data = self._recv_rest(self.sock.recv, n)
+            except socket.timeout:  # Python's timeout (gevent)
                 raise self._reply_timed_out() from None
             except OSError as exc:
                 raise _failed("receiving the reply", exc) from exc
@@ -258,8 +272,10 @@ class SocketIO:
                     received = self._read_nonblocking(self.sock.recv_into, room)
                 else:
                     try:
-                        received = self.sock.recv_into(room)
-                    except (BlockingIOError, socket.timeout):
+                        received = self.sock.recv_into(room, 0, self._recv_flags)
+                    except BlockingIOError:  # the kernel's timer, early on purpose
+                        received = self._recv_rest(partial(self.sock.recv_into, room, 0), 0)
+                    except socket.timeout:  # Python's timeout (gevent)
                         raise self._reply_timed_out() from None
                     except OSError as exc:
                         raise _failed("receiving the reply", exc) from exc
@@ -267,6 +283,18 @@ class SocketIO:
             got += received
         buf.seek(0)
         return buf
+
+    def _recv_rest(self, read: Callable[[int, int], Any], arg: int) -> Any:
+        """`read(arg, MSG_DONTWAIT)` once poll() says bytes came, waiting at most until the
+        call's deadline: the rest of a wait the kernel's coarse timer cut short."""
+        while True:
+            self._wait(select.POLLIN, self._reply_timed_out)
+            try:
+                return read(arg, socket.MSG_DONTWAIT)
+            except BlockingIOError:  # readable, yet nothing to read (a bad checksum dropped it)
+                continue
+            except OSError as exc:
+                raise _failed("receiving the reply", exc) from exc
 
     def _read_nonblocking(self, read: Any, arg: Any) -> Any:
         """`read(arg)` on the non-blocking TLS socket, waiting (within the deadline) whenever
