@@ -9,12 +9,11 @@ import asyncio
 import contextlib
 import gc
 import os
-import socket
 import types
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from thrift.Thrift import TApplicationException
@@ -27,6 +26,10 @@ from .aio import bounded
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
+
+if TYPE_CHECKING:
+    import socket
+    from collections.abc import Awaitable, Callable, Iterator
 
 _PACKAGE = os.path.dirname(thrift_bridge.__file__)
 _SERVERS = os.path.join(_PACKAGE, "testing")
@@ -106,7 +109,7 @@ def alltypes(thrift_server: Callable[..., Any]) -> Any:
     return thrift_server(AllTypes.Processor(AllTypesHandler()))
 
 
-def _sync_failures(client: Client, *, callers: int, call: Callable[[], Any]) -> None:
+def _sync_failures(*, callers: int, call: Callable[[], Any]) -> None:
     """`call` from `callers` threads at once, ROUNDS times each; each must raise ours."""
 
     def one() -> None:
@@ -127,9 +130,9 @@ def test_calls_that_run_out_of_deadline_leave_no_cycles(hung_server):
             with deadline(0.05):
                 return client.echo_string("x")
 
-        _sync_failures(client, callers=6, call=call)  # warm: lazy imports and caches
+        _sync_failures(callers=6, call=call)  # warm: lazy imports and caches
         with no_cycles_left():
-            _sync_failures(client, callers=6, call=call)
+            _sync_failures(callers=6, call=call)
 
 
 def test_timeouts_and_refused_connects_leave_no_cycles(hung_server, closed_port):
@@ -137,9 +140,10 @@ def test_timeouts_and_refused_connects_leave_no_cycles(hung_server, closed_port)
     urls = [f"{hung_server.url}?timeout=0.05", f"tcp://127.0.0.1:{closed_port}"]
     with Client(AllTypes, urls[0]) as slow, Client(AllTypes, urls[1], retries=2) as refused:
         for client in (slow, refused):
-            _sync_failures(client, callers=1, call=lambda c=client: c.echo_string("x"))
+            call = partial(client.echo_string, "x")
+            _sync_failures(callers=1, call=call)
             with no_cycles_left():
-                _sync_failures(client, callers=2, call=lambda c=client: c.echo_string("x"))
+                _sync_failures(callers=2, call=call)
 
 
 def test_answers_and_errors_of_the_server_leave_no_cycles(alltypes):
@@ -191,17 +195,18 @@ async def test_async_timeouts_and_refused_connects_leave_no_cycles(hung_server, 
     refused = AsyncClient(AllTypes, f"tcp://127.0.0.1:{closed_port}", retries=2)
     async with slow, refused:
         for client in (slow, refused):
-            await _async_failures(1, lambda c=client: c.echo_string("x"))
+            call = partial(client.echo_string, "x")
+            await _async_failures(1, call)
             with no_cycles_left():
-                await _async_failures(2, lambda c=client: c.echo_string("x"))
+                await _async_failures(2, call)
 
 
 @pytest.mark.anyio
 async def test_async_answers_errors_and_cancelled_calls_leave_no_cycles(alltypes, hung_server):
     """Declared exceptions, undeclared ones, calls that succeed, and calls cancelled."""
-    async with AsyncClient(AllTypes, alltypes.url) as client, AsyncClient(
-        AllTypes, hung_server.url
-    ) as stuck:
+    client = AsyncClient(AllTypes, alltypes.url)
+    stuck = AsyncClient(AllTypes, hung_server.url)
+    async with client, stuck:
 
         async def calls() -> None:
             for _ in range(ROUNDS):
@@ -228,8 +233,10 @@ async def test_async_answers_errors_and_cancelled_calls_leave_no_cycles(alltypes
 
 def test_the_check_finds_a_cycle_of_ours():
     """The check itself: a cycle through a client's object is reported."""
-    with pytest.raises(AssertionError, match="ThriftBridgeError"):
-        with no_cycles_left():
-            error = ThriftBridgeError("x")
-            error.args = (error,)
-            del error
+
+    def leave_a_cycle() -> None:
+        error = ThriftBridgeError("x")
+        error.args = (error,)
+
+    with pytest.raises(AssertionError, match="ThriftBridgeError"), no_cycles_left():
+        leave_a_cycle()
