@@ -61,6 +61,30 @@ def test_a_success_breaks_the_run_of_failures():
     assert events == []
 
 
+def test_a_success_sent_before_the_last_failure_does_not_break_the_run():
+    """Outcomes come in the order calls end: a reply already on its way when the server died
+    is older news than the failures recorded before it."""
+    target, events = ejector(success_rate=0)
+    for sent in (10.0, 10.1, 10.2, 10.3):
+        target.record("a", 10.5, ok=False, sent=sent)
+    target.record("a", 10.6, ok=True, sent=9.9)  # sent before those failures were
+    assert target.state("a", 10.6)["consecutive_failures"] == 4
+    assert target.state("a", 10.6)["calls"] == 5  # it still counts toward the success rate
+    target.record("a", 10.7, ok=False, sent=10.4)
+    assert [e.kind for e in events] == ["ejected"]
+    target.record("a", 10.8, ok=True, sent=10.35)  # still older news: no revival
+    assert not target.is_usable("a", 10.8)
+    assert target.state("a", 10.8)["state"] == "ejected"
+
+
+def test_a_success_sent_after_the_last_failure_breaks_the_run():
+    target, _ = ejector(success_rate=0)
+    for sent in (10.0, 10.1, 10.2, 10.3):
+        target.record("a", 10.5, ok=False, sent=sent)
+    target.record("a", 10.6, ok=True, sent=10.3)  # sent with the last failure: news enough
+    assert target.state("a", 10.6)["consecutive_failures"] == 0
+
+
 def test_a_success_rate_under_80_percent_over_the_window_ejects():
     target, events = ejector()
     for ok in (True, False, True, False):  # never two failures in a row

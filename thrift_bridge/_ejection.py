@@ -8,6 +8,10 @@ rests 5 s the first time; each ejection after a failed probe rests longer, with 
 (`max_ejection`). When its time is up, the next call sent there is its probe and no other
 call goes there meanwhile: success revives it with a clean slate, failure ejects it again.
 
+Outcomes come in the order calls end, not the order they were sent. A success sent before the
+last failure was is older news (many callers: a reply already on its way when the server
+died): it counts toward the success rate, but neither ends a run of failures nor revives.
+
 What counts as a failure is the shell's to say (see the wiring guide in `_balance`): a failed
 connect or a broken call, not an exception the server declared. This module never drops the
 last endpoint: the balancer that consults it falls back to all of them when none is usable
@@ -108,10 +112,11 @@ class EjectionEvent:
 class _Health:
     """One endpoint's record (guarded by the ejector's lock)."""
 
-    __slots__ = ("consecutive", "ejections", "probing", "slices", "until")
+    __slots__ = ("consecutive", "ejections", "failed_sent", "probing", "slices", "until")
 
     def __init__(self) -> None:
         self.consecutive = 0
+        self.failed_sent = -math.inf  # when the last failed call was sent (its pick)
         self.slices: deque[list[int]] = deque()  # [slice index, successes, failures]
         self.until: float | None = None  # None: in rotation
         self.ejections = 0
@@ -175,17 +180,23 @@ class Ejector(Generic[K]):
             if health is not None:
                 health.probing = False
 
-    def record(self, key: K, now: float, ok: bool) -> None:
-        """The outcome of a call to `key` that ended at `now`; may eject or revive it."""
+    def record(self, key: K, now: float, ok: bool, sent: float | None = None) -> None:
+        """The outcome of a call to `key` sent at `sent` (default: `now`) that ended at
+        `now`; may eject or revive it."""
         with self._lock:
             health = self._health.setdefault(key, _Health())
-            event = self._judge(key, health, now, ok)
+            event = self._judge(key, health, now, ok, now if sent is None else sent)
         if event is not None and self._on_event is not None:
             self._on_event(event)
 
-    def _judge(self, key: K, health: _Health, now: float, ok: bool) -> EjectionEvent | None:
+    def _judge(
+        self, key: K, health: _Health, now: float, ok: bool, sent: float
+    ) -> EjectionEvent | None:
         """Apply one outcome (lock held); the event it caused, if any."""
+        stale = ok and sent < health.failed_sent  # sent before the last failure was
         if health.until is not None:
+            if stale:
+                return None  # not the probe, and no news of the endpoint since its ejection
             probe_over = health.probing or now >= health.until
             health.probing = False
             if ok:  # the probe (or a call in panic mode) got an answer: back in rotation
@@ -204,8 +215,10 @@ class Ejector(Generic[K]):
             slices.append([index, 0, 0])
         slices[-1][1 if ok else 2] += 1
         if ok:
-            health.consecutive = 0
+            if not stale:
+                health.consecutive = 0
             return None
+        health.failed_sent = max(health.failed_sent, sent)
         health.consecutive += 1
         policy = self.policy
         if policy.consecutive_failures and health.consecutive >= policy.consecutive_failures:

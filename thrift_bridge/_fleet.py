@@ -214,7 +214,7 @@ class Balancer(Generic[K]):
         """A call on `key` ended `latency` seconds after its pick, `service` (default:
         `latency`) after it got its connection; `ok`: the server answered."""
         if self._end(key, now, latency, service) and self.ejector is not None:
-            self.ejector.record(key, now, ok)
+            self.ejector.record(key, now, ok, now - latency)
 
     def connect_failed(self, key: K, now: float) -> None:
         """No connection to `key` could be opened: it sits out `cooldown` seconds."""
