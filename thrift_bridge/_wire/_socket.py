@@ -68,7 +68,8 @@ def _failed(doing: str, exc: OSError) -> TransportError:
 
 
 def _waits_in_kernel(sock: socket.socket) -> bool:
-    """Whether `sock` can take its timeouts as SO_RCVTIMEO/SO_SNDTIMEO (a plain stdlib socket).
+    """Whether `sock` can wait in the kernel: SO_RCVTIMEO, and sends that never block (a plain
+    stdlib socket).
 
     Python's own socket timeouts poll() before every send and recv: two extra system calls a
     call. Cooperative sockets (gevent, eventlet) keep Python's timeouts.
