@@ -231,6 +231,26 @@ async def test_async_answers_errors_and_cancelled_calls_leave_no_cycles(alltypes
             await calls()
 
 
+def test_a_client_made_used_and_closed_leaves_no_cycles(alltypes):
+    with Client(AllTypes, alltypes.url) as client:  # warm: lazy imports and caches
+        client.echo_string("x")
+    with no_cycles_left():
+        with Client(AllTypes, alltypes.url) as client:
+            client.echo_string("x")
+        del client
+
+
+@pytest.mark.anyio
+async def test_an_async_client_made_used_and_closed_leaves_no_cycles(alltypes):
+    """Its methods find the running loop's pools without keeping the client."""
+    async with AsyncClient(AllTypes, alltypes.url) as client:
+        await client.echo_string("x")
+    with no_cycles_left():
+        async with AsyncClient(AllTypes, alltypes.url) as client:
+            await client.echo_string("x")
+        del client
+
+
 def test_the_check_finds_a_cycle_of_ours():
     """The check itself: a cycle through a client's object is reported."""
 

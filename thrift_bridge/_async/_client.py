@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import inspect
 import weakref
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _hooks
@@ -56,6 +57,43 @@ class _LoopState:
     def __init__(self, caller: AsyncCaller, closer: AsyncGenerator[None, None]):
         self.caller = caller
         self.closer = closer
+
+
+class _PerLoop:
+    """A client's pools, one set per running event loop, and the loop of the last call.
+
+    The client's methods keep this, not the client: a client dropped without `aclose()`
+    then goes with its last reference, with no cycle left for the garbage collector.
+    """
+
+    __slots__ = ("closed", "last", "make", "name", "states")
+
+    def __init__(self, make: Callable[[], AsyncCaller], name: str):
+        self.make = make  # a new loop's pools
+        self.name = name  # the client's repr, for errors
+        self.states: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
+            weakref.WeakKeyDictionary()
+        )
+        #: The loop of the last call and its pools: the usual case, checked first.
+        self.last: tuple[asyncio.AbstractEventLoop, AsyncCaller] | None = None
+        self.closed = False
+
+    async def caller(self) -> AsyncCaller:
+        """The running loop's pools (made on the loop's first call)."""
+        loop = asyncio.get_running_loop()
+        last = self.last
+        if last is not None and last[0] is loop:
+            return last[1]
+        if self.closed:
+            raise PoolClosed(f"{self.name} is closed")
+        state = self.states.get(loop)
+        if state is None:
+            caller = self.make()
+            closer = _until_the_loop_ends(caller)
+            await closer.__anext__()  # the loop now finalizes it at shutdown
+            state = self.states[loop] = _LoopState(caller, closer)
+        self.last = (loop, state.caller)
+        return state.caller
 
 
 class AsyncClient(ClientBase):
@@ -120,11 +158,18 @@ class AsyncClient(ClientBase):
         def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...
 
     def _setup(self) -> None:
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _LoopState] = (
-            weakref.WeakKeyDictionary()
+        self._per_loop = _PerLoop(
+            partial(
+                AsyncCaller,
+                self.client_class,
+                self.endpoints,
+                self.settings,
+                self._declared,
+                self.service_name,
+                scope=self._scope,
+            ),
+            repr(self),
         )
-        self._last: tuple[asyncio.AbstractEventLoop, AsyncCaller] | None = None
-        self._closed = False
         self._plain = not self.settings.middleware and self.settings.rate_limit is None
         self._plain = self._plain and not any(
             "header" in (ep.transport, ep.protocol) for ep in self.endpoints
@@ -138,27 +183,7 @@ class AsyncClient(ClientBase):
 
     async def _caller(self) -> AsyncCaller:
         """The running loop's pools (made on the loop's first call)."""
-        loop = asyncio.get_running_loop()
-        last = self._last
-        if last is not None and last[0] is loop:
-            return last[1]
-        if self._closed:
-            raise PoolClosed(f"{self!r} is closed")
-        state = self._loops.get(loop)
-        if state is None:
-            caller = AsyncCaller(
-                self.client_class,
-                self.endpoints,
-                self.settings,
-                self._declared,
-                self.service_name,
-                scope=self._scope,
-            )
-            closer = _until_the_loop_ends(caller)
-            await closer.__anext__()  # the loop now finalizes it at shutdown
-            state = self._loops[loop] = _LoopState(caller, closer)
-        self._last = (loop, state.caller)
-        return state.caller
+        return await self._per_loop.caller()
 
     def _bind(self, name: str) -> Callable[..., Awaitable[Any]]:
         """A function returning the coroutine that calls `name` on the running loop's pools.
@@ -169,17 +194,18 @@ class AsyncClient(ClientBase):
         # None where no loop runs (get_running_loop raises): the call's coroutine is then made
         # by on_loop, to be awaited on whatever loop later runs it.
         running_loop = asyncio._get_running_loop
+        per_loop, plain = self._per_loop, self._plain  # kept instead of the client (`_PerLoop`)
 
         async def on_loop(*args: Any, **kwargs: Any) -> Any:
-            caller = await self._caller()
-            if self._plain:
+            caller = await per_loop.caller()
+            if plain:
                 return await caller.run(name, args, kwargs)
             return await caller.enter(name, args, kwargs, caller.through_middleware)
 
-        if self._plain:
+        if plain:
 
             def method(*args: Any, **kwargs: Any) -> Awaitable[Any]:
-                last = self._last  # the loop of the last call, and its pools: the usual case
+                last = per_loop.last  # the loop of the last call, and its pools: the usual case
                 if last is not None and last[0] is running_loop():
                     return last[1].run(name, args, kwargs)
                 return on_loop(*args, **kwargs)
@@ -219,7 +245,7 @@ class AsyncClient(ClientBase):
     def stats(self) -> dict[str, int]:
         """Pool counters summed over endpoints and event loops, plus `retries` made."""
         total = dict.fromkeys(STATS, 0)
-        for state in list(self._loops.values()):
+        for state in list(self._per_loop.states.values()):
             for key, value in state.caller.stats().items():
                 total[key] += value
         return total
@@ -227,12 +253,13 @@ class AsyncClient(ClientBase):
     def fleet_stats(self) -> dict[str, Any]:
         """Each endpoint's state (calls out, latency, ejection), the retry budget and DNS, as
         the running event loop's pools (else the last loop's) see them."""
+        per_loop = self._per_loop
         try:
-            state = self._loops.get(asyncio.get_running_loop())
+            state = per_loop.states.get(asyncio.get_running_loop())
         except RuntimeError:
             state = None
-        if state is None and self._last is not None:
-            state = self._loops.get(self._last[0])
+        if state is None and per_loop.last is not None:
+            state = per_loop.states.get(per_loop.last[0])
         if state is None:  # no call yet: nothing measured
             return no_fleet_stats()
         return state.caller.fleet_stats()
@@ -240,7 +267,7 @@ class AsyncClient(ClientBase):
     async def aclose(self) -> None:
         """Close every connection (busy ones once their calls end); later calls raise
         `PoolClosed`. Pools of other, still running loops are closed on their loops."""
-        state = self._loops.get(asyncio.get_running_loop())
+        state = self._per_loop.states.get(asyncio.get_running_loop())
         self.close()
         if state is not None:  # this loop's pools: closed now, their sockets awaited
             await state.caller.aclose_pools()
@@ -249,9 +276,10 @@ class AsyncClient(ClientBase):
     def close(self) -> None:
         """`aclose()` for sync code and other threads: each loop's pools close on that loop at
         its next turn (busy connections once their calls end), without waiting."""
-        self._closed = True
-        self._last = None
-        for loop, state in list(self._loops.items()):
+        per_loop = self._per_loop
+        per_loop.closed = True
+        per_loop.last = None
+        for loop, state in list(per_loop.states.items()):
             if not loop.is_closed():
                 with contextlib.suppress(RuntimeError):  # closed meanwhile: pools with it
                     loop.call_soon_threadsafe(state.caller.close_pools)
@@ -259,7 +287,7 @@ class AsyncClient(ClientBase):
     @property
     def closed(self) -> bool:
         """Whether `aclose()` was called."""
-        return self._closed
+        return self._per_loop.closed
 
 
 class AsyncPinnedClient(PinnedSession):
