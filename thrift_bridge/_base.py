@@ -7,7 +7,8 @@ settings and endpoints; the subclasses add their pools and how a method is calle
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._endpoint import Endpoint
 from ._exceptions import ConfigError
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from ._middleware import Middleware
 
 __all__ = ["ClientBase"]
+
+_C = TypeVar("_C")
 
 
 class ClientBase:
@@ -100,6 +103,19 @@ class ClientBase:
     def _setup(self) -> None:
         """Make the pools (the subclass's kind)."""
         raise NotImplementedError
+
+    def _caller_of(self, kind: Callable[..., _C]) -> Callable[[], _C]:
+        """A maker of this client's `Caller` or `AsyncCaller` (`kind`) that keeps the client's
+        parts, not the client (an async client's methods keep it: no cycle through them)."""
+        return partial(
+            kind,
+            self.client_class,
+            self.endpoints,
+            self.settings,
+            self._declared,
+            self.service_name,
+            scope=self._scope,
+        )
 
     def _bind(self, name: str) -> Callable[..., Any]:
         """A function calling method `name` (the subclass's kind)."""

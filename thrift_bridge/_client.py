@@ -88,14 +88,7 @@ class Client(ClientBase):
         def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...
 
     def _setup(self) -> None:
-        self._caller = Caller(
-            self.client_class,
-            self.endpoints,
-            self.settings,
-            self._declared,
-            self.service_name,
-            scope=self._scope,
-        )
+        self._caller = self._caller_of(Caller)()
 
     def __enter__(self) -> Client:
         return self

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import inspect
 import weakref
-from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .. import _hooks
@@ -158,18 +157,7 @@ class AsyncClient(ClientBase):
         def __new__(cls, *args: Any, **kwargs: Any) -> Any: ...
 
     def _setup(self) -> None:
-        self._per_loop = _PerLoop(
-            partial(
-                AsyncCaller,
-                self.client_class,
-                self.endpoints,
-                self.settings,
-                self._declared,
-                self.service_name,
-                scope=self._scope,
-            ),
-            repr(self),
-        )
+        self._per_loop = _PerLoop(self._caller_of(AsyncCaller), repr(self))
         self._plain = not self.settings.middleware and self.settings.rate_limit is None
         self._plain = self._plain and not any(
             "header" in (ep.transport, ep.protocol) for ep in self.endpoints
