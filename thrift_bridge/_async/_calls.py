@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .. import _hooks
 from .._attempt import ACQUIRE, CALL, CallError
 from .._caller import CallerCore
-from .._deadline import IN_FORCE
+from .._deadline import IN_FORCE, exceeded, remaining
 from .._exceptions import ConnectError
 from .._steps import call_steps
 from ._connection import AsyncCall
@@ -133,13 +133,14 @@ class AsyncCaller(CallerCore):
     ) -> Any:
         """A call made wholly of `call_steps` (names resolved first, if due)."""
         if self.discoveries:
-            await self.refresh()
+            await self.refresh(name)
         steps = call_steps(self, name, info, None, trace)
         return await self._drive(steps, name, args, kwargs, info, trace)
 
-    async def refresh(self) -> None:
+    async def refresh(self, method: str | None = None) -> None:
         """Start resolving the discovered names that are due; wait for them only while no
-        endpoint is known yet (bounded by the deadline)."""
+        endpoint is known yet (bounded by the deadline: `DeadlineExceeded` for `method` when
+        the deadline ends that wait)."""
         now = time.monotonic()
         due = self.due_resolutions(now)
         timeout = self.resolve_timeout(now)
@@ -149,7 +150,12 @@ class AsyncCaller(CallerCore):
             task.add_done_callback(self._resolving.discard)
         if not self.by_endpoint and self._resolving:
             # Nothing to call yet: this call needs the answers, its own or another call's.
-            await asyncio.wait(list(self._resolving), timeout=timeout)
+            left = remaining(now)
+            _, pending = await asyncio.wait(list(self._resolving), timeout=timeout)
+            if pending and not self.by_endpoint and left is not None and timeout >= left:
+                # The deadline's wait ran out; uvloop's millisecond clock may end it a moment
+                # early, where `choose` would not see the deadline passed yet.
+                raise exceeded(time.monotonic(), method=method) from self._nothing_found()
 
     async def _resolve(self, discovery: Discovery, timeout: float) -> None:
         """Ask the DNS for one name and act on the answer (a task of its own)."""
