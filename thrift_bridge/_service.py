@@ -112,10 +112,7 @@ def result_unpacker(result_class: Any, name: str) -> Callable[[Any], Any]:
         for field in raises:
             error = getattr(result, field)
             if error is not None:
-                try:
-                    raise error
-                finally:  # the error's traceback keeps this frame: no cycle through it
-                    del error, result
+                raise error
         if returns:
             raise TApplicationException(TApplicationException.MISSING_RESULT, missing)
         return None

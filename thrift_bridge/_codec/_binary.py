@@ -148,12 +148,7 @@ class BinaryMethod:
         result = self._result_class()
         self._decode(result, proto, self._result_spec)
         value = getattr(result, "success", None)  # the usual answer, without unpack's frame
-        if value is not None:
-            return value
-        try:
-            return self.unpack(result)
-        finally:  # an error it raises keeps this frame: no cycle through the result
-            del result
+        return value if value is not None else self.unpack(result)
 
 
 _cache: dict[tuple[type[Any], str | None, str], dict[str, BinaryMethod]] = {}
