@@ -220,6 +220,25 @@ def test_an_ejected_endpoint_gets_no_calls_then_exactly_one_probe(policy):
     assert "a" in {balancer.pick(5.1) for _ in range(10)}
 
 
+@pytest.mark.parametrize("policy", ["round_robin", "p2c"])
+def test_a_reply_sent_before_the_failures_neither_breaks_their_run_nor_revives(policy):
+    """The balancer tells the ejector when each call was sent: now - latency."""
+    events: list[Any] = []
+    balancer = make_balancer(
+        policy, ["a", "b"], ejection=EjectionPolicy(), rng=random.Random(5), on_event=events.append
+    )
+    slow = [balancer.pick(10.0, avoid={"b"}) for _ in range(2)]  # sent at 10.0, answered late
+    for _ in range(4):
+        balancer.finished(balancer.pick(10.1, avoid={"b"}), 10.2, 0.1, ok=False)  # sent at 10.1
+    balancer.finished(slow[0], 10.3, 0.3, ok=True)
+    assert balancer.stats(10.3)["endpoints"]["a"]["consecutive_failures"] == 4
+    balancer.finished(balancer.pick(10.3, avoid={"b"}), 10.4, 0.1, ok=False)
+    assert [(e.kind, e.key) for e in events] == [("ejected", "a")]
+    balancer.finished(slow[1], 10.5, 0.5, ok=True)
+    assert [(e.kind, e.key) for e in events] == [("ejected", "a")]
+    assert balancer.stats(10.5)["endpoints"]["a"]["state"] == "ejected"
+
+
 def test_panic_mode_uses_every_endpoint_when_all_are_out():
     balancer = make_balancer("round_robin", ["a", "b"], ejection=EjectionPolicy(), cooldown=5.0)
     for key in ("a", "b"):
