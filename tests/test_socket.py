@@ -82,6 +82,29 @@ def test_bytes_already_there_are_read_without_the_kernel_timer(pair):
     assert io.recv(10) == b"abc"
 
 
+#: A call timeout too short for the kernel's timer (under `_TICK_SLACK`): every wait polls.
+SHORT = 0.029
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["recv", "recv-buffer"])
+def test_bytes_that_come_while_a_short_timeout_polls_are_read(pair, large):
+    """The read after the poll, for a small reply and for a large one read into its buffer."""
+    ours, theirs = pair
+    io = SocketIO(ours, SHORT)
+    io.begin_call()
+    theirs.send(b"ab")
+    sender = threading.Timer(0.001, theirs.send, (b"cd",))  # within the call's 29 ms
+    sender.start()
+    try:
+        if large:
+            assert io.recv_buffer(2, io.recv(2)).getvalue() == b"abcd"
+        else:
+            assert io.recv(2) == b"ab"
+            assert io.recv(10) == b"cd"
+    finally:
+        sender.join()
+
+
 def test_bytes_that_come_while_the_recv_waits_are_read(pair):
     ours, theirs = pair
     io = SocketIO(ours, 5.0)

@@ -275,7 +275,7 @@ class SocketIO:
                     try:
                         received = self.sock.recv_into(room, 0, self._recv_flags)
                     except BlockingIOError:  # the kernel's timer, early on purpose
-                        received = self._recv_rest(partial(self.sock.recv_into, room, 0), 0)
+                        received = self._recv_rest(self.sock.recv_into, room, 0)
                     except socket.timeout:  # Python's timeout (gevent)
                         raise self._reply_timed_out() from None
                     except OSError as exc:
@@ -285,13 +285,13 @@ class SocketIO:
         buf.seek(0)
         return buf
 
-    def _recv_rest(self, read: Callable[[int, int], Any], arg: int) -> Any:
-        """`read(arg, MSG_DONTWAIT)` once poll() says bytes came, waiting at most until the
+    def _recv_rest(self, read: Callable[..., Any], *args: Any) -> Any:
+        """`read(*args, MSG_DONTWAIT)` once poll() says bytes came, waiting at most until the
         call's deadline: the rest of a wait the kernel's coarse timer cut short."""
         while True:
             self._wait(select.POLLIN, self._reply_timed_out)
             try:
-                return read(arg, socket.MSG_DONTWAIT)
+                return read(*args, socket.MSG_DONTWAIT)
             except BlockingIOError:  # readable, yet nothing to read (a bad checksum dropped it)
                 continue
             except OSError as exc:
