@@ -4,7 +4,10 @@ clients' connect errors worded alike (one `connect_failure`)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
+import sys
 import time
 
 import pytest
@@ -12,7 +15,7 @@ import pytest
 from thrift_bridge import AsyncClient, Client, ConnectError, ConnectTimeout
 from thrift_bridge.testing import serve
 
-from .aio import until
+from .aio import bounded, until
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler
 
@@ -152,4 +155,61 @@ async def test_an_async_unix_connect_waits_for_room_in_a_full_backlog_then_conne
     finally:
         for sock in pending:
             sock.close()
+        listener.close()
+
+
+def _open_sockets() -> int:
+    """How many sockets this process has open."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(FileNotFoundError):  # the listing's own, closed since
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
+
+
+def _full_tcp_listener() -> tuple[socket.socket, socket.socket]:
+    """A TCP listener on 127.0.0.1 whose accept queue is full (backlog 0, one connection
+    pending): the kernel drops the SYNs of any further connect, which then waits."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname(), timeout=5)
+    return listener, filler
+
+
+@pytest.mark.anyio
+async def test_an_async_connect_waits_in_the_calling_task_and_times_out_there():
+    """The connect timeout is the calling task's own: no task of its own for the connect,
+    which a busy loop would have to turn to twice when the timeout came (Python 3.11's
+    `asyncio.wait_for` made one, and ended a connect cut by a deadline milliseconds late
+    among 256 tasks; 3.9 and 3.10 still do). A cancel from outside stays a cancel, and
+    leaves no socket open."""
+    listener, filler = _full_tcp_listener()
+    try:
+        url = f"tcp://127.0.0.1:{listener.getsockname()[1]}?connect_timeout=0.3"
+        async with AsyncClient(AllTypes, url, retries=0) as client:
+            tasks = len(asyncio.all_tasks())
+            sockets = _open_sockets()
+            call = asyncio.ensure_future(client.add(1, 2))
+            most = 0
+            for _ in range(200):  # bounded: the connect waits 0.3 s; each turn checks
+                if call.done():
+                    break
+                most = max(most, len(asyncio.all_tasks()) - tasks)
+                await asyncio.sleep(0.001)
+            if sys.version_info >= (3, 11):  # before, only `wait_for`, which makes a task
+                assert most == 1, "the connect ran in a task besides the caller's"
+            with pytest.raises(ConnectTimeout, match=r"connect_timeout=0\.3s"):
+                await bounded(call)
+
+            call = asyncio.ensure_future(client.add(1, 2))
+            for _ in range(3):
+                await asyncio.sleep(0)  # into the connect
+            call.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await call
+            assert client.stats()["created"] == 0
+            assert _open_sockets() == sockets
+    finally:
+        filler.close()
         listener.close()
