@@ -251,6 +251,74 @@ async def test_an_async_client_made_used_and_closed_leaves_no_cycles(alltypes):
         del client
 
 
+def _passing(call: Any, proceed: Callable[[Any], Any]) -> Any:
+    """A middleware that lets each call through (so the session runs its middleware chain)."""
+    return proceed(call)
+
+
+@pytest.mark.parametrize("middleware", [[], [_passing]], ids=["plain", "middleware"])
+def test_pinned_sessions_leave_no_cycles(alltypes, hung_server, middleware):
+    """A session's calls that succeed, raise the server's errors, or break it (a timeout),
+    a call refused by the broken session, then its release."""
+    client = Client(AllTypes, alltypes.url, middleware=middleware)
+    stuck = Client(AllTypes, f"{hung_server.url}?timeout=0.05", middleware=middleware)
+
+    def sessions() -> None:
+        for _ in range(ROUNDS):
+            with client.connection() as pinned:
+                assert pinned.echo_string("x") == "x"
+                with pytest.raises(BadInput):
+                    pinned.raise_error(1)
+                with pytest.raises(TApplicationException):
+                    pinned.raise_error(3)
+            with stuck.connection() as pinned:
+                with pytest.raises(ThriftBridgeError):
+                    pinned.echo_string("x")
+                assert pinned.broken
+                with pytest.raises(ThriftBridgeError, match="discarded after an earlier error"):
+                    pinned.echo_string("x")
+            del pinned
+
+    with client, stuck:
+        sessions()
+        with no_cycles_left():
+            sessions()
+
+
+async def _async_passing(call: Any, proceed: Callable[[Any], Awaitable[Any]]) -> Any:
+    """An async middleware that lets each call through."""
+    return await proceed(call)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("middleware", [[], [_async_passing]], ids=["plain", "middleware"])
+async def test_async_pinned_sessions_leave_no_cycles(alltypes, hung_server, middleware):
+    """As `test_pinned_sessions_leave_no_cycles`, for `AsyncClient.connection()`."""
+    client = AsyncClient(AllTypes, alltypes.url, middleware=middleware)
+    stuck = AsyncClient(AllTypes, f"{hung_server.url}?timeout=0.05", middleware=middleware)
+
+    async def sessions() -> None:
+        for _ in range(ROUNDS):
+            async with client.connection() as pinned:
+                assert await pinned.echo_string("x") == "x"
+                with pytest.raises(BadInput):
+                    await pinned.raise_error(1)
+                with pytest.raises(TApplicationException):
+                    await pinned.raise_error(3)
+            async with stuck.connection() as pinned:
+                with pytest.raises(ThriftBridgeError):
+                    await pinned.echo_string("x")
+                assert pinned.broken
+                with pytest.raises(ThriftBridgeError, match="discarded after an earlier error"):
+                    await pinned.echo_string("x")
+            del pinned
+
+    async with client, stuck:
+        await sessions()
+        with no_cycles_left():
+            await bounded(sessions())
+
+
 def test_the_check_finds_a_cycle_of_ours():
     """The check itself: a cycle through a client's object is reported."""
 

@@ -190,6 +190,9 @@ def test_middleware_applies_to_pinned_sessions(multiplexed):
     ) as client:
         with client.connection() as pinned:
             assert pinned.add(2, 3) == 5
+            assert {"add", "call", "release"} <= set(dir(pinned))
+            with pytest.raises(AttributeError, match=r"^'nope' is not a method of tests\.gen"):
+                pinned.nope  # noqa: B018
     assert calls == ["add"]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import _hooks
@@ -14,7 +15,7 @@ from ._pool import inherited
 from ._service import no_such_method
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Collection
 
     from ._caller import CallerCore
     from ._calls import Caller
@@ -29,9 +30,32 @@ __all__ = ["PinnedClient", "PinnedSession"]
 class PinnedSession:
     """What the sync and async pinned clients decide alike, with no I/O: whether a call may
     go out on the session's connection, and how a failed one ends (it may break the session).
+
+    A session keeps nothing that keeps it: its service methods are made on each look-up
+    (`__getattr__`), the middleware chain per call, and the error that broke it is let go
+    of on release. Dropped, it goes at once, without the garbage collector.
     """
 
+    #: The error that broke the session, while it holds its connection (released: None).
     _broken: BaseException | None
+    _out_of_step = False  # a call left the connection out of step (kept after release)
+    _names: Collection[str]  # the service's methods
+    _module: str  # the service's module, for the error naming a method it lacks
+
+    if TYPE_CHECKING:
+
+        def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
+
+    def __getattr__(self, name: str) -> Any:
+        names = self.__dict__.get("_names")
+        if name.startswith("_") or names is None:
+            raise AttributeError(name)
+        if name in names:
+            return partial(self.call, name)
+        raise AttributeError(no_such_method(name, self._module, names))
+
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *self.__dict__.get("_names", ())})
 
     def _ready(
         self, caller: CallerCore, conn: Any, name: str, info: Call | None
@@ -71,18 +95,24 @@ class PinnedSession:
         outcome = caller.settle(call, name, exc, info)
         if not outcome.keep:
             self._broken = outcome.error
+            self._out_of_step = True
         cut = timeout is not None and timeout < call.endpoint.timeout  # the deadline's timer
         try:
             if stopped_by_deadline(exc, cut, time.monotonic()):
                 raise exceeded(time.monotonic(), **where) from exc
             raise final_error(outcome, exc)
         finally:
-            del outcome, exc  # the error's traceback keeps this frame: no cycle (`_steps`)
+            del outcome, exc, call  # the error's traceback keeps this frame: no cycle (`_steps`)
+
+    def _let_go(self) -> None:
+        """Released: drop the error that broke the session (its traceback keeps the session's
+        frames, so keeping it would be a cycle)."""
+        self._broken = None
 
     @property
     def broken(self) -> bool:
         """Whether a call left the connection out of step (it is closed on release)."""
-        return self._broken is not None
+        return self._out_of_step
 
 
 class PinnedClient(PinnedSession):
@@ -104,39 +134,21 @@ class PinnedClient(PinnedSession):
         self._pool = pool
         self._conn: Connection | None = conn
         self._broken: BaseException | None = None
-        self._run: Callable[[Call], Any] | None = None
-        if not caller.plain:
-            from ._middleware import chain
-
-            self._run = chain(caller.settings.middleware, self._final)
-        for name in caller.answers:
-            if not hasattr(type(self), name):
-                setattr(self, name, self._bind(name))
+        self._names = caller.answers
+        self._module = caller.module
 
     def __repr__(self) -> str:
-        state = "released" if self._conn is None else "broken" if self._broken else "pinned"
+        state = "released" if self._conn is None else "broken" if self.broken else "pinned"
         return f"<PinnedClient {self._pool.endpoint.redacted_url} {state}>"
-
-    def __getattr__(self, name: str) -> Any:
-        caller = self.__dict__.get("_caller")
-        if name.startswith("_") or caller is None:
-            raise AttributeError(name)
-        raise AttributeError(no_such_method(name, caller.module, caller.answers))
-
-    def _bind(self, name: str) -> Callable[..., Any]:
-        """A function calling `name` on the pinned connection."""
-
-        def method(*args: Any, **kwargs: Any) -> Any:
-            return self.call(name, *args, **kwargs)
-
-        method.__name__ = method.__qualname__ = name
-        return method
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call service method `name` on the pinned connection (through the client's middleware)."""
-        if self._run is None:
+        caller = self._caller
+        if caller.plain:
             return self._direct(name, args, kwargs, None)
-        return self._caller.enter(name, args, kwargs, self._run)
+        from ._middleware import chain
+
+        return caller.enter(name, args, kwargs, chain(caller.settings.middleware, self._final))
 
     def _final(self, info: Call) -> Any:
         """The innermost step under the middleware: rate limit, then the call."""
@@ -181,5 +193,6 @@ class PinnedClient(PinnedSession):
     def release(self) -> None:
         """Give the connection back to its pool (closed if a call on it failed)."""
         conn, self._conn = self._conn, None
+        self._let_go()
         if conn is not None:
-            self._pool.release(conn, clean=self._broken is None)
+            self._pool.release(conn, clean=not self._out_of_step)

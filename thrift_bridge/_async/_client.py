@@ -21,7 +21,6 @@ from .._caller import STATS, no_fleet_stats
 from .._exceptions import PoolClosed
 from .._pinned import PinnedSession
 from .._pool import inherited
-from .._service import no_such_method
 from ._calls import AsyncCaller, achain
 
 if TYPE_CHECKING:
@@ -298,20 +297,12 @@ class AsyncPinnedClient(PinnedSession):
         self._pool: AsyncConnectionPool | None = None
         self._conn: AsyncConnection | None = None
         self._broken: BaseException | None = None
-        self._run: Callable[[Call], Awaitable[Any]] | None = None
-        for name in client._declared:
-            if not hasattr(type(self), name):
-                setattr(self, name, self._bind(name))
+        self._names = client._declared
+        self._module = client.client_class.__module__
 
     def __repr__(self) -> str:
-        state = "unpinned" if self._conn is None else "broken" if self._broken else "pinned"
-        return f"<AsyncPinnedClient {self._client.client_class.__module__} {state}>"
-
-    def __getattr__(self, name: str) -> Any:
-        client = self.__dict__.get("_client")
-        if name.startswith("_") or client is None:
-            raise AttributeError(name)
-        raise AttributeError(no_such_method(name, client.client_class.__module__, client._declared))
+        state = "unpinned" if self._conn is None else "broken" if self.broken else "pinned"
+        return f"<AsyncPinnedClient {self._module} {state}>"
 
     async def __aenter__(self) -> AsyncPinnedClient:
         caller = self._caller = await self._client._caller()
@@ -319,8 +310,6 @@ class AsyncPinnedClient(PinnedSession):
             await caller.refresh()
         pool = self._pool = caller.pinned_pool()
         self._conn = await pool.acquire()
-        if not caller.plain:
-            self._run = achain(caller.settings.middleware, self._final)
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -329,25 +318,19 @@ class AsyncPinnedClient(PinnedSession):
     def release(self) -> None:
         """Give the connection back to its pool (closed if a call on it failed)."""
         conn, self._conn = self._conn, None
+        self._let_go()
         if conn is not None and self._pool is not None:
             if inherited(conn):
                 return  # the parent's: the fork reset let go of it already
-            self._pool.release(conn, clean=self._broken is None)
-
-    def _bind(self, name: str) -> Callable[..., Awaitable[Any]]:
-        """A coroutine function calling `name` on the pinned connection."""
-
-        async def method(*args: Any, **kwargs: Any) -> Any:
-            return await self.call(name, *args, **kwargs)
-
-        method.__name__ = method.__qualname__ = name
-        return method
+            self._pool.release(conn, clean=not self._out_of_step)
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call service method `name` on the pinned connection (through the middleware)."""
-        if self._run is None or self._caller is None:
+        caller = self._caller
+        if caller is None or caller.plain:
             return await self._direct(name, args, kwargs, None)
-        return await self._caller.enter(name, args, kwargs, self._run)
+        final = achain(caller.settings.middleware, self._final)
+        return await caller.enter(name, args, kwargs, final)
 
     async def _final(self, info: Call) -> Any:
         """The innermost step under the middleware: rate limit, then the call."""
@@ -382,7 +365,11 @@ class AsyncPinnedClient(PinnedSession):
                 name, args, kwargs, info, timeout=timeout, pinned=True, trace=trace
             )
         except CallError as failure:
-            self._failed(caller, failure.call, name, failure.error, info, where, timeout)
+            failed = failure  # raised from here, its error would keep this CallError as context
+        try:
+            self._failed(caller, failed.call, name, failed.error, info, where, timeout)
+        finally:
+            del failed  # the error's traceback keeps this frame: no cycle (`_steps`)
 
 
 if TYPE_CHECKING:
