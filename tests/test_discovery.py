@@ -3,6 +3,7 @@ the diff a balancer reports for the shell. Time is a parameter."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -166,3 +167,22 @@ def test_a_changed_answer_is_a_diff_the_shell_acts_on():
     new = {member.host: member for member in members}
     assert busy == old["127.0.0.2"]
     assert change == Change(added=(new["127.0.0.5"],), draining=(old["127.0.0.2"],))
+
+
+@pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
+def test_a_lookup_claimed_before_a_fork_is_claimed_afresh_in_the_child():
+    """A parent's thread had claimed a lookup (the sync client looks up in a thread of its
+    own): the child, which has no such thread, claims it at once rather than after the
+    claim's 60 s expiry; the parent's claim stands."""
+    discovery = Discovery(parse_url(DNS_URL))
+    assert discovery.claim(0.0)
+    pid = os.fork()
+    if pid == 0:  # the child: exit 0 when it could claim, and the claim shows
+        code = 1
+        try:
+            code = 0 if discovery.claim(1.0) and discovery.stats(1.0)["resolving"] else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert not discovery.claim(1.0)

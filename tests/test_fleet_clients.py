@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
+import signal
 import socket
 import threading
 import time
@@ -897,6 +899,82 @@ async def test_a_dns_outage_keeps_the_last_endpoints_of_the_async_client(dns, ho
                 await asyncio.sleep(0.01)
     _kept_through_the_outage(results, elapsed, before, fleet, handlers, port)
     assert "DNS discovery of api.svc.test failed" in caplog.text
+
+
+@contextlib.contextmanager
+def _paused(dns: Dnsmasq) -> Iterator[None]:
+    """dnsmasq stopped in its tracks (SIGSTOP): queries wait unanswered until the block ends."""
+    assert dns.process is not None
+    os.kill(dns.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(dns.process.pid, signal.SIGCONT)
+
+
+def _lookup(client: Client) -> dict[str, Any]:
+    return client.fleet_stats()["discovery"][0]
+
+
+def _call_until_a_lookup_is_out(client: Client) -> None:
+    """Call on, 10 ms apart (bounded in count and time), until a call left a lookup out."""
+    give_up = time.monotonic() + BOUND
+    for _ in range(int(BOUND / 0.01)):
+        assert client.add(1, 1) == 2
+        if _lookup(client)["resolving"]:
+            return
+        if time.monotonic() > give_up:
+            break
+        time.sleep(0.01)
+    pytest.fail("no lookup stayed out beside the calls")
+
+
+def _until_answered(client: Client) -> dict[str, Any]:
+    """The name's stats once its lookup is no longer out (bounded in count and time)."""
+    give_up = time.monotonic() + BOUND
+    for _ in range(int(BOUND / 0.01)):
+        found = _lookup(client)
+        if not found["resolving"] or time.monotonic() > give_up:
+            return found
+        time.sleep(0.01)
+    return _lookup(client)
+
+
+def test_no_call_waits_for_a_later_lookup(dns):
+    """Once endpoints are known, a due lookup runs in a thread of its own: with the DNS
+    server paused (a lookup then takes its 5 s timeout to fail), calls go on answering
+    while the lookup is out, and none of them saw it end."""
+    with _named_fleet(dns, query="&resolve_interval=0.2") as (_, _, url):
+        with Client(AllTypes, url, balancer="round_robin") as client:
+            assert client.add(1, 1) == 2
+            with _paused(dns):
+                _call_until_a_lookup_is_out(client)
+                results = [client.add(i, 1) for i in range(20)]
+                during = _lookup(client)
+                threads = {t.name for t in threading.enumerate()}
+            after = _until_answered(client)  # once the server goes on
+    assert results == [i + 1 for i in range(20)]
+    assert (during["resolving"], during["failures"]) == (True, 0), during
+    assert "thrift-bridge DNS" in threads
+    assert (after["resolving"], after["failures"], after["targets"]) == (False, 0, 3), after
+
+
+def test_a_lookup_answered_after_close_opens_no_pool(dns):
+    """A lookup out when the client closes, answered after with a new address: the closed
+    client opens no pool for it."""
+    with _named_fleet(dns, named=HOSTS[:1], query="&resolve_interval=0.2") as (port, _, url):
+        client = Client(AllTypes, url)
+        with client:
+            assert client.add(1, 1) == 2
+            dns.write({"api.svc.test": HOSTS[:2]})
+            dns.reload()
+            with _paused(dns):
+                _call_until_a_lookup_is_out(client)
+                client.close()
+            _until_answered(client)
+            fleet = client.fleet_stats()
+    assert fleet["discovery"][0]["targets"] == 2, fleet["discovery"]
+    assert _members(fleet) == [f"tcp://{HOSTS[0]}:{port}"]
 
 
 @contextlib.contextmanager

@@ -141,6 +141,7 @@ class CallerCore:
 
     #: The pool class of this kind of client (`ConnectionPool` or `AsyncConnectionPool`).
     pool_class: Any = None
+    _closed = False  # close_pools() was called: a DNS answer coming later opens no pool
 
     def _make_pool(self, endpoint: Endpoint) -> Any:
         """The pool of one endpoint, of this client's kind, sized by its settings."""
@@ -266,6 +267,8 @@ class CallerCore:
         if not discovery.resolved(now, targets) or self.balancer is None:
             return []
         with self._lock:
+            if self._closed:  # an answer that came after close(): no pools opened for it
+                return []
             members: dict[Endpoint, Target | None] = dict.fromkeys(self._static)
             owner: dict[Endpoint, Discovery] = {}
             for each in self.discoveries:
@@ -301,12 +304,12 @@ class CallerCore:
         if budget is not None:
             budget.deposit(time.monotonic())
 
-    def resolve_timeout(self, now: float) -> float:
+    def resolve_timeout(self, now: float | None) -> float:
         """How long the DNS lookups a call waits for may take: the resolver's 5 s, or what
-        the deadline in force leaves (at least 1 ms)."""
+        the deadline in force leaves (at least 1 ms; `now` None: no deadline counts)."""
         from ._resolver import DEFAULT_DNS_TIMEOUT
 
-        left = remaining(now)
+        left = None if now is None else remaining(now)
         return DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(DEFAULT_DNS_TIMEOUT, left))
 
     def count_retry(self) -> None:
@@ -380,7 +383,10 @@ class CallerCore:
 
     def close_pools(self) -> None:
         """Close every pool's idle connections; later calls raise `PoolClosed`."""
-        for pool in self.pools:
+        with self._lock:
+            self._closed = True
+            pools = list(self.pools)
+        for pool in pools:
             pool.close()
 
 

@@ -5,12 +5,13 @@ method call, a call through middleware, `invoke`, and (one attempt on its own co
 pinned session. On one endpoint with no deadline in force and no instrumentation following
 the call, the first attempt runs inline; every other call, and the rest of one whose first
 attempt failed, is `_steps.call_steps` (the same code as the async client's), whose steps
-`_drive` carries out, blocking. Names resolved by DNS are looked up here too, in the calling
-thread.
+`_drive` carries out, blocking. Names resolved by DNS are looked up here too: in a thread of
+their own once there are endpoints to call, else in the calling thread.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Generator
 
     from ._connection import Connection
+    from ._discovery import Discovery
     from ._hooks import CallTrace
     from ._middleware import Call
 
@@ -112,20 +114,38 @@ class Caller(CallerCore):
         return self._drive(steps, name, args, kwargs, info, trace)
 
     def refresh(self) -> None:
-        """Resolve the discovered names that are due, in this thread (bounded by the deadline)."""
+        """Resolve the discovered names that are due. With endpoints to call, in a thread of
+        its own, so that no call waits for the DNS (a silent server takes 5 s to give up); with
+        none yet, in this thread (bounded by the deadline), or wait for another's answer."""
+        now = time.monotonic()
+        due = self.due_resolutions(now)
+        if self.by_endpoint:
+            if due:
+                threading.Thread(
+                    target=self._resolve,
+                    args=(due, self.resolve_timeout(None), True),
+                    name="thrift-bridge DNS",
+                    daemon=True,
+                ).start()
+            return
+        timeout = self.resolve_timeout(now)
+        self._resolve(due, timeout)
+        if not self.by_endpoint:  # nothing to call yet: wait for another call's resolution
+            self.await_endpoints(timeout)
+
+    def _resolve(self, due: list[Discovery], timeout: float, behind: bool = False) -> None:
+        """Look up each of `due` and act on the answers. `behind` (a thread of its own): any
+        error counts as a failed lookup, which is logged and tried again later."""
         from ._resolver import resolve
 
-        now = time.monotonic()
-        timeout = self.resolve_timeout(now)
-        for discovery in self.due_resolutions(now):
+        failure: type[BaseException] = Exception if behind else ConnectError
+        for discovery in due:
             try:
                 targets = resolve(discovery.endpoint, timeout)
-            except ConnectError as exc:
+            except failure as exc:
                 self.resolve_failed(discovery, time.monotonic(), exc)
                 continue
             self.resolved(discovery, time.monotonic(), targets)
-        if not self.by_endpoint:  # nothing to call yet: wait for another call's resolution
-            self.await_endpoints(timeout)
 
     @staticmethod
     def _drive(

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from ._options import DEFAULT_RESOLVE_INTERVAL
@@ -134,6 +136,7 @@ class Discovery:
         self._claimed_at: float | None = None
         self._failures = 0
         self._last_error: str | None = None
+        _discoveries.add(self)
 
     def claim(self, now: float) -> bool:
         """Whether the caller should resolve now (True for one caller per due resolution)."""
@@ -186,14 +189,31 @@ class Discovery:
         return expand(self.endpoint, self.targets)
 
     def stats(self, now: float) -> dict[str, Any]:
-        """Name, kind, target count, seconds until the next resolution, failures in a row
-        and the last error."""
+        """Name, kind, target count, seconds until the next resolution, whether a lookup is
+        out, failures in a row and the last error."""
         with self._lock:
             return {
                 "name": self.endpoint.host,
                 "discovery": self.endpoint.discovery,
                 "targets": len(self.targets),
                 "next_in": max(0.0, self._next - now),
+                "resolving": self._claimed_at is not None,
                 "failures": self._failures,
                 "last_error": self._last_error,
             }
+
+
+_discoveries: weakref.WeakSet[Discovery] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of its parent's threads: a lookup one of them had claimed
+    (the sync client looks up in a thread of its own) would never be reported, and the name
+    would wait for the claim to expire. Claims, and the locks, start afresh."""
+    for discovery in list(_discoveries):
+        discovery._lock = threading.Lock()
+        discovery._claimed_at = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
