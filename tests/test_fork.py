@@ -214,13 +214,14 @@ def test_an_async_clients_idle_pooled_connection_stays_the_parents(thrift_server
         def child() -> str:
             async def main() -> str:
                 answer = await asyncio.wait_for(client.add(2, 2), CHILD_BOUND)
+                created = client.stats()["created"]  # the child's own, as with Client
                 await client.aclose()
-                return f"answered {answer}"
+                return f"answered {answer}, created {created}"
 
             return asyncio.run(main())
 
         status, outcome = in_child_bounded(child)
-        assert (status, outcome) == (0, "answered 4")
+        assert (status, outcome) == (0, "answered 4, created 1")
         for _ in range(3):  # the parent's connection: still in step, never replaced
             nonce = secrets.token_hex(8)
             assert on_loop("echo_string", nonce) == nonce

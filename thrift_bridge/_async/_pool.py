@@ -387,12 +387,14 @@ class AsyncConnectionPool:
         return self._closed
 
     def _reset_after_fork(self) -> None:
-        """In a forked child: forget the parent's connections and waiters; start empty."""
+        """In a forked child: forget the parent's connections, waiters and counters (as the
+        sync pool does); start empty."""
         self._conns.clear()
         self._waiters.clear()
         self._line_timer = None
         self._opening = 0
         self._loop = None
+        self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
 
 
 _pools: weakref.WeakSet[AsyncConnectionPool] = weakref.WeakSet()
