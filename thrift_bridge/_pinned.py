@@ -47,6 +47,7 @@ class PinnedSession:
         def call(self, name: str, *args: Any, **kwargs: Any) -> Any: ...
 
     def __getattr__(self, name: str) -> Any:
+        """A service method of the session: `session.add(1, 2)` is `session.call("add", 1, 2)`."""
         names = self.__dict__.get("_names")
         if name.startswith("_") or names is None:
             raise AttributeError(name)
@@ -55,6 +56,7 @@ class PinnedSession:
         raise AttributeError(no_such_method(name, self._module, names))
 
     def __dir__(self) -> list[str]:
+        """The session's attributes and the service's methods."""
         return sorted({*super().__dir__(), *self.__dict__.get("_names", ())})
 
     def _ready(
