@@ -51,7 +51,7 @@ OLD = ["127.0.0.7", "127.0.0.8", "127.0.0.9"]  # DNS: the addresses replaced...
 NEW = ["127.0.0.10", "127.0.0.11", "127.0.0.12"]  # ...by these, one by one
 BASE_DELAY = 0.002  # seconds each server takes per call
 SLOW_DELAY = BASE_DELAY + 0.020  # the slowed server
-HEALTHY_ROUNDS = 4  # alternating p2c / round robin rounds on the healthy fleet (row (a))
+HEALTHY_ROUNDS = 8  # alternating p2c / round robin rounds on the healthy fleet (row (a))
 WAIT = 15.0  # seconds at most for a server to start, stop or answer a command
 MAX_CALLS = 10_000_000  # per worker: a bound that time reaches first
 #: Connections per endpoint. 256 tasks then queue in the pools' lines (which p2c sees in its
@@ -683,7 +683,7 @@ NOTES = """Reading the rows:
   one with 2 or 20, and the healthy servers' latency peaks under this load come near the slow
   one's. p2c's outlier rule (`outlier_ratio`, 2) compares mean service times instead, the
   pool's line left out, so the slow server gets only probes. On the healthy fleet p2c and
-  round robin run in alternating rounds (four of half a run each), pooled per policy: the
+  round robin run in alternating rounds (eight of half a run each), pooled per policy: the
   machine drifts more within a minute than the two differ.
 - (c) Retries may spend what the calls before the outage earned (their deposits last 10 s),
   so the outage alone can exceed 1.2 x its own calls; over the budget's window it holds.

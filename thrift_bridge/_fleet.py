@@ -117,6 +117,8 @@ class Balancer(Generic[K]):
         self.ejector = ejector
         self._nodes: dict[K, Node[K]] = {}
         self._lock = threading.Lock()
+        #: Whether every member has the same weight (no SRV weights): kept by `update`.
+        self._uniform = True
         keys = list(keys)
         if keys:  # none yet: a client whose endpoints all wait for their first DNS answer
             self.update(keys, weights, priorities)
@@ -262,6 +264,7 @@ class Balancer(Generic[K]):
                 else:
                     del self._nodes[key]
                     removed.append(key)
+            self._uniform = len({node.weight for node in self._nodes.values()}) <= 1
         if self.ejector is not None:
             for key in removed:
                 self.ejector.forget(key)
