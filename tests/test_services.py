@@ -192,7 +192,7 @@ def test_middleware_applies_to_pinned_sessions(multiplexed):
             assert pinned.add(2, 3) == 5
             assert {"add", "call", "release"} <= set(dir(pinned))
             with pytest.raises(AttributeError, match=r"^'nope' is not a method of tests\.gen"):
-                pinned.nope  # noqa: B018
+                pinned.nope  # type: ignore[attr-defined]  # noqa: B018
     assert calls == ["add"]
 
 
