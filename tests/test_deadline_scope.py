@@ -24,6 +24,7 @@ from thrift_bridge._deadline import (
     encode_budget,
     exceeded,
     expired,
+    outgoing_budget,
     remaining,
 )
 from thrift_bridge.generated.demo.ttypes import CustomerNotFound
@@ -246,3 +247,11 @@ def test_a_server_runs_its_handler_under_the_callers_budget():
 def test_deadline_is_public():
     assert thrift_bridge.deadline is deadline
     assert thrift_bridge.DeadlineExceeded is DeadlineExceeded
+
+
+def test_a_request_carries_what_the_deadline_leaves_in_whole_milliseconds():
+    assert outgoing_budget(50.0) is None  # no deadline: no header
+    with deadline(0.25, now=50.0):
+        assert outgoing_budget(50.0) == "250"
+        assert outgoing_budget(50.1004) == "150"  # rounded up
+        assert outgoing_budget(51.0) == "1"  # passed: the least there is

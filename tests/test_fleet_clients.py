@@ -194,6 +194,46 @@ def test_a_servers_own_calls_inherit_the_callers_deadline():
     assert isinstance(front.outcome, DeadlineExceeded)
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_an_http_servers_own_calls_inherit_the_callers_deadline(
+    scheme, server_ssl_context, ca_file
+):
+    """As over THeader, over http(s): the budget goes as a Deadline-Budget request header, and
+    the loopback HTTP server runs the handler within it (`budget_from_headers`)."""
+    tls = {"ssl_context": server_ssl_context} if scheme == "https" else {}
+    options = {"ca_certs": ca_file} if scheme == "https" else {}
+    with (
+        serve_raw(hang) as hung,
+        serve(AllTypes.Processor(front := Front(hung.url)), scheme=scheme, **tls) as server,
+    ):
+        try:
+            with Client(AllTypes, server.url, retries=0, timeout=30, **options) as client:
+                failed = (DeadlineExceeded, TransportError, TApplicationException)
+                with deadline(0.5), pytest.raises(failed):
+                    client.echo_string("x")
+            assert front.done.wait(BOUND)
+        finally:
+            front.backend.close()
+    assert isinstance(front.outcome, DeadlineExceeded)
+
+
+@pytest.mark.anyio
+async def test_an_http_servers_own_calls_inherit_the_async_callers_deadline():
+    with (
+        serve_raw(hang) as hung,
+        serve(AllTypes.Processor(front := Front(hung.url)), scheme="http") as server,
+    ):
+        try:
+            async with AsyncClient(AllTypes, server.url, retries=0, timeout=30) as client:
+                failed = (DeadlineExceeded, TransportError, TApplicationException)
+                with deadline(0.5), pytest.raises(failed):
+                    await asyncio.wait_for(client.echo_string("x"), BOUND)
+            assert front.done.wait(BOUND)
+        finally:
+            front.backend.close()
+    assert isinstance(front.outcome, DeadlineExceeded)
+
+
 # --- the retry budget ----------------------------------------------------------------------
 
 

@@ -45,6 +45,7 @@ EXPECTED = [
     "TransportError",
     "WriteTimeout",
     "__version__",
+    "budget_from_headers",
     "deadline",
     "from_dict",
     "load",

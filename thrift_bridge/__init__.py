@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._convert import from_dict as from_dict
     from ._convert import to_dict as to_dict
     from ._deadline import DeadlineProcessor as DeadlineProcessor
+    from ._deadline import budget_from_headers as budget_from_headers
     from ._deadline import deadline as deadline
     from ._endpoint import Endpoint as Endpoint
     from ._exceptions import ArgumentError as ArgumentError
@@ -85,6 +86,7 @@ _SUBMODULES = {
     "Timeout": "_exceptions",
     "TransportError": "_exceptions",
     "WriteTimeout": "_exceptions",
+    "budget_from_headers": "_deadline",
     "deadline": "_deadline",
     "from_dict": "_convert",
     "load": "_idl",

@@ -13,10 +13,11 @@ The scope is a plain class, not ``@contextmanager``: contextlib writes ``__trace
 exception passing through, and the exceptions Apache's compiler generates are immutable, so
 a declared exception raised inside such a block would turn into a ``TypeError``.
 
-The remaining budget travels to servers as baseplate.py's THeader header ``Deadline-Budget``:
-whole milliseconds, rounded up (its client sends ``ceil(seconds * 1000)``, its server reads
-``float(value) / 1000``). Time is always a parameter here (``now``, monotonic seconds), so the
-sync and async shells pass ``time.monotonic()`` and tests pass whatever they like.
+The remaining budget travels to servers as baseplate.py's THeader header ``Deadline-Budget``
+(and as an HTTP request header of that name over http and https): whole milliseconds, rounded
+up (its client sends ``ceil(seconds * 1000)``, its server reads ``float(value) / 1000``).
+Time is always a parameter here (``now``, monotonic seconds), so the sync and async shells
+pass ``time.monotonic()`` and tests pass whatever they like.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ __all__ = [
     "encode_budget",
     "exceeded",
     "expired",
+    "outgoing_budget",
     "pinned_timeout",
     "remaining",
     "stopped_by_deadline",
@@ -219,6 +221,13 @@ def encode_budget(seconds: float) -> str:
     return str(max(1, math.ceil(seconds * 1000)))
 
 
+def outgoing_budget(now: float) -> str | None:
+    """The ``Deadline-Budget`` value of a request sent at `now`: what the deadline in force
+    leaves, or None without one (HTTP requests carry it as a header of their own)."""
+    found = _CURRENT.get()
+    return None if found is None else encode_budget(found.at - now)
+
+
 def decode_budget(value: str | bytes) -> float | None:
     """Seconds from a ``Deadline-Budget`` value, or None when it is not a number of ms >= 0."""
     try:
@@ -232,9 +241,10 @@ def decode_budget(value: str | bytes) -> float | None:
 
 
 def budget_from_headers(headers: Mapping[str, str] | Mapping[bytes, bytes]) -> float | None:
-    """The caller's budget in seconds from request headers (THeader's ``get_headers()``:
-    bytes or text, any case), or None. A server runs its handler inside
-    ``with deadline(budget_from_headers(headers)):`` so its own calls inherit what is left."""
+    """The caller's budget in seconds from request headers, or None: THeader's
+    ``get_headers()``, or an HTTP request's headers (bytes or text, any case). An HTTP server
+    runs the processor inside ``with deadline(budget_from_headers(request.headers)):``, so the
+    handler's own calls inherit what is left (THeader servers: `DeadlineProcessor`)."""
     wanted = BUDGET_HEADER.lower()
     for key, value in headers.items():
         name = key.decode("latin-1") if isinstance(key, bytes) else key

@@ -26,6 +26,7 @@ import socket
 import struct
 import sys
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +36,7 @@ from .._codec._binary import BinaryMethod
 from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from .._codec._replies import READ_SIZE, ReplyStream
+from .._deadline import BUDGET_HEADER, outgoing_budget
 from .._exceptions import (
     ProtocolError,
     ThriftBridgeError,
@@ -419,6 +421,9 @@ class AsyncConnection(asyncio.BufferedProtocol):
         if head is not None:
             if trace is not None and trace.headers:
                 head = with_header_lines(head, header_lines(trace.headers))
+            budget = outgoing_budget(time.monotonic())
+            if budget is not None:  # what the caller's deadline leaves, as over THeader
+                head = with_header_lines(head, header_lines({BUDGET_HEADER: budget}))
             body = b"".join(parts)
             parts = [head + b"%d\r\n\r\n" % len(body), body]
             self._http_reply = ReplyParser(self.endpoint.max_message_size)

@@ -8,12 +8,22 @@ three. The exchange itself is `http1`'s: one send per request, the reply read th
 
 from __future__ import annotations
 
+import time
 from io import BytesIO
 from typing import TYPE_CHECKING
 
+from .._deadline import BUDGET_HEADER, outgoing_budget
 from .._exceptions import HTTPError, ProtocolError, Timeout, TransportError
 from .._hints import HEAD_SIZE, add_hint, no_reply_hint
-from .._http1 import Reply, post_head, read_reply, scrubbed, thrift_body, with_header_lines
+from .._http1 import (
+    Reply,
+    header_lines,
+    post_head,
+    read_reply,
+    scrubbed,
+    thrift_body,
+    with_header_lines,
+)
 from ._socket import SocketIO
 from ._streams import StackTransport
 
@@ -126,6 +136,9 @@ class HttpTransport(StackTransport):
         if self.call_headers:
             http_head = with_header_lines(http_head, self.call_headers)
             self.call_headers = b""
+        budget = outgoing_budget(time.monotonic())
+        if budget is not None:  # what the caller's deadline leaves, as over THeader
+            http_head = with_header_lines(http_head, header_lines({BUDGET_HEADER: budget}))
         try:
             reply = self.io.exchange(http_head + b"%d\r\n\r\n" % size + head, body, *more)
             self._rbuf = BytesIO(thrift_body(reply, self.endpoint))

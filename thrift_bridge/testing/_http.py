@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from thrift.Thrift import TMessageType
 from thrift.transport.TTransport import DEFAULT_MAX_FRAME_SIZE, TMemoryBuffer
 
+from .._deadline import budget_from_headers, deadline
 from .._hooks import request_headers
 from ._sockets import JOIN_TIMEOUT, Connections
 
@@ -54,9 +55,12 @@ class _ThriftHTTPHandler(http.server.BaseHTTPRequestHandler):
         # The request's headers, for a processor that reads them (TracedProcessor).
         token = request_headers.set({k.lower(): v for k, v in self.headers.items()})
         try:
-            self.server.processor.process(
-                factory.getProtocol(TMemoryBuffer(body)), factory.getProtocol(out)
-            )
+            # Within the budget the caller sent (Deadline-Budget), as DeadlineProcessor runs
+            # THeader requests: the handler's own calls share what is left of it.
+            with deadline(budget_from_headers(dict(self.headers.items()))):
+                self.server.processor.process(
+                    factory.getProtocol(TMemoryBuffer(body)), factory.getProtocol(out)
+                )
         except Exception as exc:
             # THttpServer lets the error escape, so the client sees the connection close
             # with no response; we do the same, without the traceback on stderr.
