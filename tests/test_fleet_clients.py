@@ -174,40 +174,24 @@ class Front(AllTypesHandler):
         return value
 
 
-def test_a_servers_own_calls_inherit_the_callers_deadline():
-    """client --(deadline 0.5 s)--> THeader server --> hung backend: the server's call ends
-    with the caller's budget, not after its own 4 x 30 s."""
+@pytest.mark.parametrize("how", ["theader", "http", "https"])
+def test_a_servers_own_calls_inherit_the_callers_deadline(how, server_ssl_context, ca_file):
+    """client --(deadline 0.5 s)--> server --> hung backend: the server's call ends with the
+    caller's budget, not after its own 4 x 30 s. The budget goes in a THeader header, or an
+    HTTP request header, which the loopback HTTP server reads (`budget_from_headers`)."""
+    wire: dict[str, Any] = {"transport": "header"} if how == "theader" else {"scheme": how}
+    options: dict[str, Any] = {}
+    if how == "https":
+        wire["ssl_context"] = server_ssl_context
+        options["ca_certs"] = ca_file
     with (
         serve_raw(hang) as hung,
-        serve(AllTypes.Processor(front := Front(hung.url)), transport="header") as server,
-    ):
-        try:
-            with Client(AllTypes, server.url, retries=0, timeout=30) as client:
-                # Whichever end sees the budget run out first: the caller itself, or the
-                # server, whose handler's error comes back as Apache's "Internal error".
-                failed = (DeadlineExceeded, TransportError, TApplicationException)
-                with deadline(0.5), pytest.raises(failed):
-                    client.echo_string("x")
-            assert front.done.wait(BOUND)
-        finally:
-            front.backend.close()
-    assert isinstance(front.outcome, DeadlineExceeded)
-
-
-@pytest.mark.parametrize("scheme", ["http", "https"])
-def test_an_http_servers_own_calls_inherit_the_callers_deadline(
-    scheme, server_ssl_context, ca_file
-):
-    """As over THeader, over http(s): the budget goes as a Deadline-Budget request header, and
-    the loopback HTTP server runs the handler within it (`budget_from_headers`)."""
-    tls = {"ssl_context": server_ssl_context} if scheme == "https" else {}
-    options = {"ca_certs": ca_file} if scheme == "https" else {}
-    with (
-        serve_raw(hang) as hung,
-        serve(AllTypes.Processor(front := Front(hung.url)), scheme=scheme, **tls) as server,
+        serve(AllTypes.Processor(front := Front(hung.url)), **wire) as server,
     ):
         try:
             with Client(AllTypes, server.url, retries=0, timeout=30, **options) as client:
+                # Whichever end sees the budget run out first: the caller itself, or the
+                # server, whose handler's error comes back as Apache's "Internal error".
                 failed = (DeadlineExceeded, TransportError, TApplicationException)
                 with deadline(0.5), pytest.raises(failed):
                     client.echo_string("x")
