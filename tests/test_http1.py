@@ -8,11 +8,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from thrift_bridge import ProtocolError, TransportError
+from thrift_bridge import ProtocolError, TransportError, deadline
 from thrift_bridge._http1 import (
     MAX_HEAD_SIZE,
     MAX_HEADERS,
     ReplyParser,
+    budget_line,
     read_reply,
     request_head,
 )
@@ -189,3 +190,9 @@ def test_the_parser_takes_bytes_as_they_come_and_hands_out_the_reply_once(framed
         reply = parser.reply()
     assert reply is not None
     assert reply.body == body
+
+
+def test_a_request_under_a_deadline_carries_its_budget_line():
+    assert budget_line(50.0) == b""  # no deadline in force: no header
+    with deadline(0.25, now=50.0):
+        assert budget_line(50.1004) == b"Deadline-Budget: 150\r\n"  # whole ms, rounded up

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING
 
+from ._deadline import BUDGET_HEADER, outgoing_budget
 from ._exceptions import HTTPError, ProtocolError, TransportError
 from ._hints import HEAD_SIZE, add_hint, not_http_hint
 from ._secrets import scrub
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_HEAD_SIZE",
     "Reply",
     "ReplyParser",
+    "budget_line",
     "header_lines",
     "post_head",
     "read_reply",
@@ -70,6 +72,13 @@ def header_lines(headers: Mapping[str, str]) -> bytes:
         except UnicodeEncodeError:
             continue
     return b"".join(lines)
+
+
+def budget_line(now: float) -> bytes:
+    """The ``Deadline-Budget`` header line of a request sent at `now`: what the deadline in
+    force leaves, as over THeader (b"" without one)."""
+    budget = outgoing_budget(now)
+    return b"" if budget is None else b"%s: %s\r\n" % (BUDGET_HEADER.encode(), budget.encode())
 
 
 def with_header_lines(head: bytes, lines: bytes) -> bytes:

@@ -36,7 +36,6 @@ from .._codec._binary import BinaryMethod
 from .._codec._memory import MemorySink
 from .._codec._protocols import SequencedProtocol, header_transport, multiplexed, protocol_factory
 from .._codec._replies import READ_SIZE, ReplyStream
-from .._deadline import BUDGET_HEADER, outgoing_budget
 from .._exceptions import (
     ProtocolError,
     ThriftBridgeError,
@@ -45,7 +44,15 @@ from .._exceptions import (
 )
 from .._headers import send_headers
 from .._hints import add_hint, no_reply_hint, reply_hint
-from .._http1 import ReplyParser, header_lines, post_head, scrubbed, thrift_body, with_header_lines
+from .._http1 import (
+    ReplyParser,
+    budget_line,
+    header_lines,
+    post_head,
+    scrubbed,
+    thrift_body,
+    with_header_lines,
+)
 from .._wire._connect import connect_failure
 from .._wire._socket import read_timeout, write_timeout
 from .._wire._stack import transport_stack
@@ -419,11 +426,11 @@ class AsyncConnection(asyncio.BufferedProtocol):
             raise error from exc
         head = self._http_head
         if head is not None:
+            extra = budget_line(time.monotonic())
             if trace is not None and trace.headers:
-                head = with_header_lines(head, header_lines(trace.headers))
-            budget = outgoing_budget(time.monotonic())
-            if budget is not None:  # what the caller's deadline leaves, as over THeader
-                head = with_header_lines(head, header_lines({BUDGET_HEADER: budget}))
+                extra = header_lines(trace.headers) + extra
+            if extra:
+                head = with_header_lines(head, extra)
             body = b"".join(parts)
             parts = [head + b"%d\r\n\r\n" % len(body), body]
             self._http_reply = ReplyParser(self.endpoint.max_message_size)

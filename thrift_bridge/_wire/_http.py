@@ -12,12 +12,11 @@ import time
 from io import BytesIO
 from typing import TYPE_CHECKING
 
-from .._deadline import BUDGET_HEADER, outgoing_budget
 from .._exceptions import HTTPError, ProtocolError, Timeout, TransportError
 from .._hints import HEAD_SIZE, add_hint, no_reply_hint
 from .._http1 import (
     Reply,
-    header_lines,
+    budget_line,
     post_head,
     read_reply,
     scrubbed,
@@ -133,12 +132,10 @@ class HttpTransport(StackTransport):
         buffer its reply."""
         size = len(head) + len(body) + sum(map(len, more))
         http_head = self._head
-        if self.call_headers:
-            http_head = with_header_lines(http_head, self.call_headers)
+        extra = self.call_headers + budget_line(time.monotonic())
+        if extra:
+            http_head = with_header_lines(http_head, extra)
             self.call_headers = b""
-        budget = outgoing_budget(time.monotonic())
-        if budget is not None:  # what the caller's deadline leaves, as over THeader
-            http_head = with_header_lines(http_head, header_lines({BUDGET_HEADER: budget}))
         try:
             reply = self.io.exchange(http_head + b"%d\r\n\r\n" % size + head, body, *more)
             self._rbuf = BytesIO(thrift_body(reply, self.endpoint))

@@ -53,11 +53,12 @@ class _ThriftHTTPHandler(http.server.BaseHTTPRequestHandler):
             self._send_reply(b"")
         out = TMemoryBuffer()
         # The request's headers, for a processor that reads them (TracedProcessor).
-        token = request_headers.set({k.lower(): v for k, v in self.headers.items()})
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        token = request_headers.set(headers)
         try:
             # Within the budget the caller sent (Deadline-Budget), as DeadlineProcessor runs
             # THeader requests: the handler's own calls share what is left of it.
-            with deadline(budget_from_headers(dict(self.headers.items()))):
+            with deadline(budget_from_headers(headers)):
                 self.server.processor.process(
                     factory.getProtocol(TMemoryBuffer(body)), factory.getProtocol(out)
                 )
