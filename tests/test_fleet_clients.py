@@ -936,7 +936,7 @@ def _paused(dns: Dnsmasq) -> Iterator[None]:
         os.kill(dns.process.pid, signal.SIGCONT)
 
 
-def _lookup(client: Client) -> dict[str, Any]:
+def _lookup(client: Client | AsyncClient) -> dict[str, Any]:
     return client.fleet_stats()["discovery"][0]
 
 
@@ -981,6 +981,25 @@ def test_no_call_waits_for_a_later_lookup(dns):
     assert (during["resolving"], during["failures"]) == (True, 0), during
     assert "thrift-bridge DNS" in threads
     assert (after["resolving"], after["failures"], after["targets"]) == (False, 0, 3), after
+
+
+@pytest.mark.anyio
+async def test_no_async_call_waits_for_a_later_lookup(dns):
+    """As `test_no_call_waits_for_a_later_lookup`, for `AsyncClient` (a lookup is a task)."""
+    with _named_fleet(dns, query="&resolve_interval=0.2") as (_, _, url):
+        async with AsyncClient(AllTypes, url, balancer="round_robin") as client:
+            assert await client.add(1, 1) == 2
+            with _paused(dns):
+                give_up = time.monotonic() + BOUND
+                for _ in range(int(BOUND / 0.01)):  # until a call left a lookup out
+                    assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
+                    if _lookup(client)["resolving"] or time.monotonic() > give_up:
+                        break
+                    await asyncio.sleep(0.01)
+                results = [await asyncio.wait_for(client.add(i, 1), BOUND) for i in range(20)]
+                during = _lookup(client)
+    assert results == [i + 1 for i in range(20)]
+    assert (during["resolving"], during["failures"]) == (True, 0), during
 
 
 def test_a_lookup_answered_after_close_opens_no_pool(dns):
