@@ -304,12 +304,12 @@ class CallerCore:
         if budget is not None:
             budget.deposit(time.monotonic())
 
-    def resolve_timeout(self, now: float | None) -> float:
+    def resolve_timeout(self, now: float) -> float:
         """How long the DNS lookups a call waits for may take: the resolver's 5 s, or what
-        the deadline in force leaves (at least 1 ms; `now` None: no deadline counts)."""
+        the deadline in force leaves (at least 1 ms)."""
         from ._resolver import DEFAULT_DNS_TIMEOUT
 
-        left = None if now is None else remaining(now)
+        left = remaining(now)
         return DEFAULT_DNS_TIMEOUT if left is None else max(0.001, min(DEFAULT_DNS_TIMEOUT, left))
 
     def count_retry(self) -> None:

@@ -121,9 +121,11 @@ class Caller(CallerCore):
         due = self.due_resolutions(now)
         if self.by_endpoint:
             if due:
+                from ._resolver import DEFAULT_DNS_TIMEOUT  # no call waits: no deadline cuts it
+
                 threading.Thread(
                     target=self._resolve,
-                    args=(due, self.resolve_timeout(None), True),
+                    args=(due, DEFAULT_DNS_TIMEOUT, True),
                     name="thrift-bridge DNS",
                     daemon=True,
                 ).start()

@@ -106,10 +106,11 @@ class PinnedSession:
         finally:
             del outcome, exc, call  # the error's traceback keeps this frame: no cycle (`_steps`)
 
-    def _let_go(self) -> None:
+    def _let_go(self) -> bool:
         """Released: drop the error that broke the session (its traceback keeps the session's
-        frames, so keeping it would be a cycle)."""
+        frames, so keeping it would be a cycle); whether the connection is clean to reuse."""
         self._broken = None
+        return not self._out_of_step
 
     @property
     def broken(self) -> bool:
@@ -195,6 +196,6 @@ class PinnedClient(PinnedSession):
     def release(self) -> None:
         """Give the connection back to its pool (closed if a call on it failed)."""
         conn, self._conn = self._conn, None
-        self._let_go()
+        clean = self._let_go()
         if conn is not None:
-            self._pool.release(conn, clean=not self._out_of_step)
+            self._pool.release(conn, clean=clean)

@@ -318,11 +318,11 @@ class AsyncPinnedClient(PinnedSession):
     def release(self) -> None:
         """Give the connection back to its pool (closed if a call on it failed)."""
         conn, self._conn = self._conn, None
-        self._let_go()
+        clean = self._let_go()
         if conn is not None and self._pool is not None:
             if inherited(conn):
                 return  # the parent's: the fork reset let go of it already
-            self._pool.release(conn, clean=not self._out_of_step)
+            self._pool.release(conn, clean=clean)
 
     async def call(self, name: str, *args: Any, **kwargs: Any) -> Any:
         """Call service method `name` on the pinned connection (through the middleware)."""
