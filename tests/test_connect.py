@@ -203,8 +203,7 @@ async def test_an_async_connect_waits_in_the_calling_task_and_times_out_there():
                 await bounded(call)
 
             call = asyncio.ensure_future(client.add(1, 2))
-            for _ in range(3):
-                await asyncio.sleep(0)  # into the connect
+            await until(lambda: _open_sockets() == sockets + 1, "the connect under way")
             call.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await call
