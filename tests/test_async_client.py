@@ -27,7 +27,7 @@ from thrift_bridge import (
 from thrift_bridge.demo import combinations
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
-from .aio import bounded
+from .aio import BOUND, bounded
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
@@ -127,6 +127,75 @@ async def test_large_replies_on_many_connections_at_once_each_keep_their_own_byt
             replies = await bounded(asyncio.gather(*(client.echo_binary(p) for p in payloads)))
             assert [r == p for r, p in zip(replies, payloads)] == [True] * 32
             assert client.stats()["created"] == 8
+
+
+def _client_sockets_to(port: int) -> int:
+    """How many of this process's TCP sockets are connected to `port` on loopback (the client
+    ends: the server's accepted sockets have `port` as their own)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                continue
+            sock = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:  # the listing's own, closed since
+            continue
+        with sock, contextlib.suppress(OSError):  # not connected
+            if sock.family == socket.AF_INET and sock.getsockname()[1] != port:
+                count += sock.getpeername()[1] == port
+    return count
+
+
+@pytest.mark.parametrize("scheme", ["tcp", "tcps"])
+async def test_aclose_returns_once_its_sockets_are_closed(scheme, server_ssl_context, ca_file):
+    # A TLS close sends close_notify and waits for the server's answer before the socket
+    # goes: aclose() waits for it too, else a loop closed next leaves sockets open (uvloop
+    # refuses to close with EBUSY).
+    tls = scheme == "tcps"
+    with serve(
+        AllTypes.Processor(AllTypesHandler()),
+        scheme=scheme,
+        ssl_context=server_ssl_context if tls else None,
+    ) as server:
+        options = {"ca_certs": ca_file} if tls else {}
+        client = AsyncClient(AllTypes, server.url, pool_size=4, **options)
+        try:
+            await bounded(asyncio.gather(*(client.add(i, 1) for i in range(8))))
+            assert _client_sockets_to(server.address[1]) == 4
+        finally:
+            await bounded(client.aclose())
+        assert _client_sockets_to(server.address[1]) == 0
+
+
+async def test_aclose_cuts_a_tls_close_the_server_never_answers(ca_file, server_ssl_context):
+    # The server answers one call, then neither answers the client's close_notify nor closes:
+    # aclose() waits connect_timeout for it, then cuts the socket.
+    done = threading.Event()
+
+    def answers_once_then_ignores_the_close(conn: socket.socket) -> None:
+        from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
+        from thrift.transport.TSocket import TSocket
+        from thrift.transport.TTransport import TBufferedTransport
+
+        sock = TSocket()
+        sock.handle = conn
+        transport = TBufferedTransport(sock)
+        protocol = TBinaryProtocolAccelerated(transport)
+        AllTypes.Processor(AllTypesHandler()).process(protocol, protocol)
+        assert conn.recv(1) == b""  # the client's close_notify
+        done.wait(BOUND)  # no answer to it, no FIN
+
+    with serve_raw(
+        answers_once_then_ignores_the_close, scheme="tcps", ssl_context=server_ssl_context
+    ) as raw:
+        client = AsyncClient(AllTypes, raw.url, ca_certs=ca_file, connect_timeout=0.2)
+        try:
+            assert await bounded(client.add(1, 2)) == 3
+            await bounded(client.aclose())
+            assert _client_sockets_to(raw.address[1]) == 0
+        finally:
+            done.set()
+            await client.aclose()
 
 
 async def test_a_pinned_connection_carries_several_calls(alltypes):
@@ -520,6 +589,30 @@ async def test_a_second_loops_connection_is_closed_once_asyncio_run_returned(all
         assert alltypes.connections_accepted == 2
     finally:
         await client.aclose()
+
+
+@pytest.mark.parametrize("runner", ["asyncio", "uvloop"])
+def test_a_loops_tls_connections_are_closed_once_its_run_returned(
+    runner, server_ssl_context, ca_file
+):
+    """README: a loop's connections close when the loop shuts down its async generators; a
+    TLS one waits there for the server's answer to its close_notify, so that none is left
+    open when the loop closes (uvloop warns of each, and a warning made an error left the
+    loop unclosable: EBUSY)."""
+    import uvloop
+
+    run = uvloop.run if runner == "uvloop" else asyncio.run
+    with serve(
+        AllTypes.Processor(AllTypesHandler()), scheme="tcps", ssl_context=server_ssl_context
+    ) as server:
+        client = AsyncClient(AllTypes, server.url, pool_size=4, ca_certs=ca_file)
+
+        async def use() -> int:
+            await bounded(asyncio.gather(*(client.add(i, 1) for i in range(8))))
+            return _client_sockets_to(server.address[1])
+
+        assert run(use()) == 4  # never closed by the app: the loop's end closes them
+        assert _client_sockets_to(server.address[1]) == 0
 
 
 async def test_a_method_called_outside_a_running_loop_gives_a_coroutine(alltypes):

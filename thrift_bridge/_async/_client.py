@@ -40,11 +40,12 @@ _View = TypeVar("_View")
 
 
 async def _until_the_loop_ends(caller: AsyncCaller) -> AsyncGenerator[None, None]:
-    """Suspended for the loop's life; closed by the loop's `shutdown_asyncgens()`."""
+    """Suspended for the loop's life; closed by the loop's `shutdown_asyncgens()`, which
+    then waits for the sockets to close (a TLS one's close_notify answered, or cut)."""
     try:
         yield
     finally:
-        caller.close_pools()
+        await caller.aclose_pools()
 
 
 class _LoopState:

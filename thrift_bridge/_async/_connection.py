@@ -692,9 +692,21 @@ class AsyncConnection(asyncio.BufferedProtocol):
         """Close the connection; calls still awaited fail with `TransportError`."""
         self._break(TransportError("the connection was closed"))
 
-    async def wait_closed(self) -> None:
-        """Wait until the transport has closed."""
-        if self.transport is not None:
+    async def wait_closed(self, *, cut_after: float | None = None) -> None:
+        """Wait until the transport has closed; past `cut_after` seconds (or if cancelled)
+        abort it: no close_notify awaited from a TLS peer that never answers."""
+        transport = self.transport
+        if transport is None:
+            return
+        try:
+            if cut_after is None:
+                await asyncio.shield(self._closed)
+            else:
+                await _within(asyncio.shield(self._closed), cut_after)
+        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
+            transport.abort()  # the socket goes at the loop's next turn, even if it closes
+            if isinstance(exc, asyncio.CancelledError):
+                raise
             await asyncio.shield(self._closed)
 
     def abandon_after_fork(self) -> None:

@@ -69,6 +69,8 @@ class AsyncConnectionPool:
         self._methods = method_table(self.client_class, service_name, endpoint)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conns: list[AsyncConnection] = []
+        #: Connections let go of whose sockets are still closing (a TLS close_notify out).
+        self._closing: weakref.WeakSet[AsyncConnection] = weakref.WeakSet()
         self._opening = 0
         #: Callers waiting for room, first come first served, with their deadlines.
         self._waiters: deque[_Waiter] = deque()
@@ -338,6 +340,8 @@ class AsyncConnectionPool:
             if conn in self._conns:
                 self._conns.remove(conn)
                 self._discarded += 1
+            if conn.transport is not None:
+                self._closing.add(conn)
         elif not conn.load and not conn.pending:
             if self._closed:
                 conn.close()
@@ -376,10 +380,12 @@ class AsyncConnectionPool:
         self._hand_over()  # closed: every waiter gets PoolClosed
 
     async def aclose(self) -> None:
-        """`close()`, then wait until the idle connections' sockets are closed."""
-        conns = list(self._conns)
+        """`close()`, then wait until the sockets of the connections let go of are closed:
+        a TLS one once the server answers its close_notify, or cut after `connect_timeout`."""
         self.close()
-        await asyncio.gather(*(conn.wait_closed() for conn in conns if conn.error is not None))
+        closing = [conn for conn in self._closing if conn.transport is not None]
+        grace = self.endpoint.connect_timeout
+        await asyncio.gather(*(conn.wait_closed(cut_after=grace) for conn in closing))
 
     @property
     def closed(self) -> bool:
@@ -390,6 +396,7 @@ class AsyncConnectionPool:
         """In a forked child: forget the parent's connections, waiters and counters (as the
         sync pool does); start empty."""
         self._conns.clear()
+        self._closing = weakref.WeakSet()
         self._waiters.clear()
         self._line_timer = None
         self._opening = 0
