@@ -61,6 +61,15 @@ def test_a_claim_never_reported_back_expires():
     assert discovery.claim(60.0)
 
 
+def test_a_claim_given_up_is_no_failure_and_may_be_claimed_at_once():
+    discovery = Discovery(parse_url(DNS_URL))
+    assert discovery.claim(0.0)
+    discovery.unclaim()  # its task was cancelled
+    stats = discovery.stats(0.0)
+    assert (stats["resolving"], stats["failures"], stats["last_error"]) == (False, 0, None)
+    assert discovery.claim(0.0)
+
+
 def test_a_failed_or_empty_answer_keeps_the_last_set_and_retries_sooner_each_time_doubling():
     discovery = Discovery(parse_url(DNS_URL))
     discovery.claim(0.0)

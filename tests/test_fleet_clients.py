@@ -998,14 +998,30 @@ async def test_no_async_call_waits_for_a_later_lookup(dns):
                     await asyncio.sleep(0.01)
                 results = [await asyncio.wait_for(client.add(i, 1), BOUND) for i in range(20)]
                 during = _lookup(client)
-            # Answered before the client closes: a lookup cancelled while uvloop's datagram
-            # endpoint waits can leave uvloop's loop.close() waiting for good (left alone).
-            for _ in range(int(BOUND / 0.01)):
-                if not _lookup(client)["resolving"]:
-                    break
-                await asyncio.sleep(0.01)
     assert results == [i + 1 for i in range(20)]
     assert (during["resolving"], during["failures"]) == (True, 0), during
+
+
+@pytest.mark.anyio
+async def test_an_async_client_closed_with_a_lookup_out_ends_it(dns):
+    """aclose() with a lookup out (the DNS server paused) cancels it and waits until it has
+    ended, so that the loop closing next finds none of its sockets."""
+    with _named_fleet(dns, query="&resolve_interval=0.2") as (_, _, url):
+        client = AsyncClient(AllTypes, url, balancer="round_robin")
+        try:
+            assert await client.add(1, 1) == 2
+            with _paused(dns):
+                give_up = time.monotonic() + BOUND
+                for _ in range(int(BOUND / 0.01)):  # until a call left a lookup out
+                    assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
+                    if _lookup(client)["resolving"] or time.monotonic() > give_up:
+                        break
+                    await asyncio.sleep(0.01)
+                assert _lookup(client)["resolving"]
+                await asyncio.wait_for(client.aclose(), BOUND)
+                assert not _lookup(client)["resolving"]
+        finally:
+            await client.aclose()
 
 
 def test_a_lookup_answered_after_close_opens_no_pool(dns):

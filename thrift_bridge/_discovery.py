@@ -179,6 +179,12 @@ class Discovery:
             pause = min(self.interval, _FIRST_RETRY * 2 ** min(self._failures - 1, 30))
             self._next = now + pause
 
+    def unclaim(self) -> None:
+        """A claimed resolution ended with no answer (its task was cancelled): not a failure,
+        and the next caller may claim it at once."""
+        with self._lock:
+            self._claimed_at = None
+
     def connect_failed(self, now: float) -> None:
         """An endpoint of this name refused a connect: resolve again soon (rate-limited)."""
         with self._lock:

@@ -166,6 +166,9 @@ class AsyncCaller(CallerCore):
         except ConnectError as exc:
             self.resolve_failed(discovery, time.monotonic(), exc)
             return
+        except asyncio.CancelledError:  # the client closed: no answer, and no failure
+            discovery.unclaim()
+            raise
         self.resolved(discovery, time.monotonic(), targets)
 
     @staticmethod
@@ -246,5 +249,9 @@ class AsyncCaller(CallerCore):
         super().close_pools()
 
     async def aclose_pools(self) -> None:
-        """Close every pool and wait for its idle connections' sockets to close."""
+        """`close_pools()`, then wait until the lookups have ended (their sockets closed) and
+        the sockets of the connections let go of are closed."""
+        lookups = list(self._resolving)
+        self.close_pools()
+        await asyncio.gather(*lookups, return_exceptions=True)  # cancelled: end at once
         await asyncio.gather(*(pool.aclose() for pool in self.pools))
