@@ -10,6 +10,7 @@ import os
 import random
 import socket
 import threading
+from typing import TYPE_CHECKING
 
 import pytest
 from thrift.Thrift import TApplicationException
@@ -32,6 +33,12 @@ from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type_async
+
+if TYPE_CHECKING:
+    import ssl
+    from collections.abc import Iterator
+
+    from thrift_bridge.testing import LoopbackServer
 
 pytestmark = pytest.mark.anyio
 
@@ -109,19 +116,27 @@ async def test_every_type_through_every_combination(
             assert client.stats()["created"] == 1
 
 
-@pytest.mark.parametrize("scheme", ["tcp", "tcps"])
-async def test_large_replies_on_many_connections_at_once_each_keep_their_own_bytes(
-    scheme, server_ssl_context, ca_file
-):
-    # Every read of a loop lands in one shared buffer, copied out before the next read:
-    # replies of several reads each, arriving on 8 connections at once, must not mix.
+@contextlib.contextmanager
+def _alltypes_over(
+    scheme: str, server_ssl_context: ssl.SSLContext, ca_file: str
+) -> Iterator[tuple[LoopbackServer, dict[str, str]]]:
+    """An AllTypes server over tcp or tcps, and the client options that trust it."""
     tls = scheme == "tcps"
     with serve(
         AllTypes.Processor(AllTypesHandler()),
         scheme=scheme,
         ssl_context=server_ssl_context if tls else None,
     ) as server:
-        options = {"ca_certs": ca_file} if tls else {}
+        yield server, {"ca_certs": ca_file} if tls else {}
+
+
+@pytest.mark.parametrize("scheme", ["tcp", "tcps"])
+async def test_large_replies_on_many_connections_at_once_each_keep_their_own_bytes(
+    scheme, server_ssl_context, ca_file
+):
+    # Every read of a loop lands in one shared buffer, copied out before the next read:
+    # replies of several reads each, arriving on 8 connections at once, must not mix.
+    with _alltypes_over(scheme, server_ssl_context, ca_file) as (server, options):
         async with AsyncClient(AllTypes, server.url, pool_size=8, **options) as client:
             payloads = [random.randbytes(300_000 + i) for i in range(32)]
             replies = await bounded(asyncio.gather(*(client.echo_binary(p) for p in payloads)))
@@ -151,13 +166,7 @@ async def test_aclose_returns_once_its_sockets_are_closed(scheme, server_ssl_con
     # A TLS close sends close_notify and waits for the server's answer before the socket
     # goes: aclose() waits for it too, else a loop closed next leaves sockets open (uvloop
     # refuses to close with EBUSY).
-    tls = scheme == "tcps"
-    with serve(
-        AllTypes.Processor(AllTypesHandler()),
-        scheme=scheme,
-        ssl_context=server_ssl_context if tls else None,
-    ) as server:
-        options = {"ca_certs": ca_file} if tls else {}
+    with _alltypes_over(scheme, server_ssl_context, ca_file) as (server, options):
         client = AsyncClient(AllTypes, server.url, pool_size=4, **options)
         try:
             await bounded(asyncio.gather(*(client.add(i, 1) for i in range(8))))

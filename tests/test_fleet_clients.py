@@ -983,6 +983,16 @@ def test_no_call_waits_for_a_later_lookup(dns):
     assert (after["resolving"], after["failures"], after["targets"]) == (False, 0, 3), after
 
 
+async def _call_async_until_a_lookup_is_out(client: AsyncClient) -> None:
+    """`_call_until_a_lookup_is_out`, awaited."""
+    give_up = time.monotonic() + BOUND
+    for _ in range(int(BOUND / 0.01)):
+        assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
+        if _lookup(client)["resolving"] or time.monotonic() > give_up:
+            return
+        await asyncio.sleep(0.01)
+
+
 @pytest.mark.anyio
 async def test_no_async_call_waits_for_a_later_lookup(dns):
     """As `test_no_call_waits_for_a_later_lookup`, for `AsyncClient` (a lookup is a task)."""
@@ -990,12 +1000,7 @@ async def test_no_async_call_waits_for_a_later_lookup(dns):
         async with AsyncClient(AllTypes, url, balancer="round_robin") as client:
             assert await client.add(1, 1) == 2
             with _paused(dns):
-                give_up = time.monotonic() + BOUND
-                for _ in range(int(BOUND / 0.01)):  # until a call left a lookup out
-                    assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
-                    if _lookup(client)["resolving"] or time.monotonic() > give_up:
-                        break
-                    await asyncio.sleep(0.01)
+                await _call_async_until_a_lookup_is_out(client)
                 results = [await asyncio.wait_for(client.add(i, 1), BOUND) for i in range(20)]
                 during = _lookup(client)
     assert results == [i + 1 for i in range(20)]
@@ -1011,12 +1016,7 @@ async def test_an_async_client_closed_with_a_lookup_out_ends_it(dns):
         try:
             assert await client.add(1, 1) == 2
             with _paused(dns):
-                give_up = time.monotonic() + BOUND
-                for _ in range(int(BOUND / 0.01)):  # until a call left a lookup out
-                    assert await asyncio.wait_for(client.add(1, 1), BOUND) == 2
-                    if _lookup(client)["resolving"] or time.monotonic() > give_up:
-                        break
-                    await asyncio.sleep(0.01)
+                await _call_async_until_a_lookup_is_out(client)
                 assert _lookup(client)["resolving"]
                 await asyncio.wait_for(client.aclose(), BOUND)
                 assert not _lookup(client)["resolving"]
