@@ -74,6 +74,18 @@ def test_the_asyncio_resolver_gives_the_same_answers(dns_server):
         assert asyncio.run(resolve_async(endpoint)) == resolve(endpoint)
 
 
+def test_an_answer_too_long_for_udp_comes_over_tcp_on_both_resolvers(dns_server):
+    # 300 addresses: some 4.8 KB, past what a UDP answer may carry, so the answer comes
+    # truncated and dnspython asks again over TCP (the async resolver's UDP sockets are ours).
+    hosts = [f"10.1.{i // 250}.{i % 250 + 1}" for i in range(300)]
+    dns_server.write({**RECORDS, "big.svc.test": hosts})
+    dns_server.reload()
+    endpoint = parse_url(url(dns_server, "big.svc.test"))
+    found = resolve(endpoint)
+    assert sorted(t.host for t in found) == sorted(hosts)
+    assert asyncio.run(resolve_async(endpoint)) == found
+
+
 def test_a_record_change_is_picked_up_after_a_reload(dns_server):
     endpoint = parse_url(url(dns_server, "api.svc.test") + "&resolve_interval=30")
     discovery = Discovery(endpoint)

@@ -23,6 +23,7 @@ from thrift_bridge import (
     ConnectError,
     DeadlineExceeded,
     ProtocolError,
+    ThriftBridgeError,
     Timeout,
     TransportError,
     deadline,
@@ -1022,6 +1023,41 @@ async def test_an_async_client_closed_with_a_lookup_out_ends_it(dns):
                 assert not _lookup(client)["resolving"]
         finally:
             await client.aclose()
+
+
+def _udp_sockets() -> int:
+    """How many UDP sockets this process has open (a lookup's; dnsmasq's are its own)."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
+                continue
+            sock = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:  # the listing's own, closed since
+            continue
+        with sock:
+            count += sock.type == socket.SOCK_DGRAM
+    return count
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("turns", range(6))
+async def test_a_lookup_cancelled_at_any_turn_of_the_loop_leaves_no_socket(dns, turns):
+    """aclose() cancels the first lookup `turns` turns of the loop after a call started it
+    (the DNS server paused): before its socket is made, as it is made, or while it waits for
+    the answer. No UDP socket is left open (uvloop's own datagram endpoint, cancelled while
+    it was being made, stayed open and could leave uvloop's loop.close() waiting for good)."""
+    with _named_fleet(dns) as (_, _, url):
+        before = _udp_sockets()
+        client = AsyncClient(AllTypes, url)
+        with _paused(dns):
+            call = asyncio.ensure_future(client.add(1, 1))
+            for _ in range(turns):
+                await asyncio.sleep(0)
+            await asyncio.wait_for(client.aclose(), BOUND)
+            with pytest.raises(ThriftBridgeError):
+                await asyncio.wait_for(call, BOUND)
+        assert _udp_sockets() == before
 
 
 def test_a_lookup_answered_after_close_opens_no_pool(dns):

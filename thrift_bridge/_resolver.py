@@ -9,7 +9,8 @@ plan serves both shells; it has no dependencies of its own.
 
 `resolve` blocks (the sync shell calls it from the one caller whose `Discovery.claim` won);
 `resolve_async` awaits dnspython's asyncio resolver (the async shell runs it in a task while
-calls go on with the last good set). Both walk the same plan of queries and return sorted
+calls go on with the last good set), on UDP sockets of `_dns_udp` that a cancellation never
+leaves open. Both walk the same plan of queries and return sorted
 `Target` values; DNS errors become `ConnectError` here, where the I/O happens.
 """
 
@@ -157,6 +158,8 @@ def resolve(endpoint: Endpoint, timeout: float = DEFAULT_DNS_TIMEOUT) -> list[Ta
 async def resolve_async(endpoint: Endpoint, timeout: float = DEFAULT_DNS_TIMEOUT) -> list[Target]:
     """The targets of a discovered endpoint, asked of the DNS without blocking the loop."""
     dns = _dns()
+    from ._dns_udp import backend  # UDP sockets that a cancelled lookup always closes
+
     walk = _Walk(endpoint)
     try:
         resolver, search = _configure(dns.asyncresolver.Resolver, endpoint, timeout)
@@ -164,7 +167,7 @@ async def resolve_async(endpoint: Endpoint, timeout: float = DEFAULT_DNS_TIMEOUT
             name, rdtype, _ = walk.query
             try:
                 answer = await resolver.resolve(
-                    name, rdtype, raise_on_no_answer=False, search=search
+                    name, rdtype, raise_on_no_answer=False, search=search, backend=backend
                 )
             except dns.exception.DNSException as exc:
                 walk.failed(exc)
