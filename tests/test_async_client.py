@@ -33,6 +33,7 @@ from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
 from .roundtrip import round_trip_every_type_async
+from .sockets import client_sockets_to
 
 if TYPE_CHECKING:
     import ssl
@@ -144,23 +145,6 @@ async def test_large_replies_on_many_connections_at_once_each_keep_their_own_byt
             assert client.stats()["created"] == 8
 
 
-def _client_sockets_to(port: int) -> int:
-    """How many of this process's TCP sockets are connected to `port` on loopback (the client
-    ends: the server's accepted sockets have `port` as their own)."""
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
-                continue
-            sock = socket.socket(fileno=os.dup(int(fd)))
-        except OSError:  # the listing's own, closed since
-            continue
-        with sock, contextlib.suppress(OSError):  # not connected
-            if sock.family == socket.AF_INET and sock.getsockname()[1] != port:
-                count += sock.getpeername()[1] == port
-    return count
-
-
 @pytest.mark.parametrize("scheme", ["tcp", "tcps"])
 async def test_aclose_returns_once_its_sockets_are_closed(scheme, server_ssl_context, ca_file):
     # A TLS close sends close_notify and waits for the server's answer before the socket
@@ -170,10 +154,10 @@ async def test_aclose_returns_once_its_sockets_are_closed(scheme, server_ssl_con
         client = AsyncClient(AllTypes, server.url, pool_size=4, **options)
         try:
             await bounded(asyncio.gather(*(client.add(i, 1) for i in range(8))))
-            assert _client_sockets_to(server.address[1]) == 4
+            assert client_sockets_to(server.address[1]) == 4
         finally:
             await bounded(client.aclose())
-        assert _client_sockets_to(server.address[1]) == 0
+        assert client_sockets_to(server.address[1]) == 0
 
 
 async def test_aclose_cuts_a_tls_close_the_server_never_answers(ca_file, server_ssl_context):
@@ -201,7 +185,7 @@ async def test_aclose_cuts_a_tls_close_the_server_never_answers(ca_file, server_
         try:
             assert await bounded(client.add(1, 2)) == 3
             await bounded(client.aclose())
-            assert _client_sockets_to(raw.address[1]) == 0
+            assert client_sockets_to(raw.address[1]) == 0
         finally:
             done.set()
             await client.aclose()
@@ -618,10 +602,10 @@ def test_a_loops_tls_connections_are_closed_once_its_run_returned(
 
         async def use() -> int:
             await bounded(asyncio.gather(*(client.add(i, 1) for i in range(8))))
-            return _client_sockets_to(server.address[1])
+            return client_sockets_to(server.address[1])
 
         assert run(use()) == 4  # never closed by the app: the loop's end closes them
-        assert _client_sockets_to(server.address[1]) == 0
+        assert client_sockets_to(server.address[1]) == 0
 
 
 async def test_a_method_called_outside_a_running_loop_gives_a_coroutine(alltypes):

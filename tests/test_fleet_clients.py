@@ -35,6 +35,7 @@ from .aio import until
 from .dnsmasq import Dnsmasq, common_port
 from .generated.alltypes import AllTypes
 from .handlers import AllTypesHandler, HeldHandler
+from .sockets import udp_sockets
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -1025,21 +1026,6 @@ async def test_an_async_client_closed_with_a_lookup_out_ends_it(dns):
             await client.aclose()
 
 
-def _udp_sockets() -> int:
-    """How many UDP sockets this process has open (a lookup's; dnsmasq's are its own)."""
-    count = 0
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            if not os.readlink(f"/proc/self/fd/{fd}").startswith("socket:"):
-                continue
-            sock = socket.socket(fileno=os.dup(int(fd)))
-        except OSError:  # the listing's own, closed since
-            continue
-        with sock:
-            count += sock.type == socket.SOCK_DGRAM
-    return count
-
-
 @pytest.mark.anyio
 @pytest.mark.parametrize("turns", range(6))
 async def test_a_lookup_cancelled_at_any_turn_of_the_loop_leaves_no_socket(dns, turns):
@@ -1048,7 +1034,7 @@ async def test_a_lookup_cancelled_at_any_turn_of_the_loop_leaves_no_socket(dns, 
     the answer. No UDP socket is left open (uvloop's own datagram endpoint, cancelled while
     it was being made, stayed open and could leave uvloop's loop.close() waiting for good)."""
     with _named_fleet(dns) as (_, _, url):
-        before = _udp_sockets()
+        before = udp_sockets()
         client = AsyncClient(AllTypes, url)
         with _paused(dns):
             call = asyncio.ensure_future(client.add(1, 1))
@@ -1057,7 +1043,7 @@ async def test_a_lookup_cancelled_at_any_turn_of_the_loop_leaves_no_socket(dns, 
             await asyncio.wait_for(client.aclose(), BOUND)
             with pytest.raises(ThriftBridgeError):
                 await asyncio.wait_for(call, BOUND)
-        assert _udp_sockets() == before
+        assert udp_sockets() == before
 
 
 def test_a_lookup_answered_after_close_opens_no_pool(dns):
