@@ -258,8 +258,7 @@ class AsyncClient(ClientBase):
         state = self._per_loop.states.get(asyncio.get_running_loop())
         self.close()
         if state is not None:  # this loop's pools: closed now, their sockets awaited
-            await state.caller.aclose_pools()
-            await state.closer.aclose()
+            await state.closer.aclose()  # its `finally` is `aclose_pools()`
 
     def close(self) -> None:
         """`aclose()` for sync code and other threads: each loop's pools close on that loop at

@@ -692,22 +692,20 @@ class AsyncConnection(asyncio.BufferedProtocol):
         """Close the connection; calls still awaited fail with `TransportError`."""
         self._break(TransportError("the connection was closed"))
 
-    async def wait_closed(self, *, cut_after: float | None = None) -> None:
-        """Wait until the transport has closed; past `cut_after` seconds (or if cancelled)
-        abort it: no close_notify awaited from a TLS peer that never answers."""
+    async def wait_closed(self, cut_after: float) -> None:
+        """Wait until the transport has closed; abort it past `cut_after` seconds or when
+        cancelled (a TLS peer that never answers close_notify)."""
         transport = self.transport
         if transport is None:
             return
         try:
-            if cut_after is None:
-                await asyncio.shield(self._closed)
-            else:
-                await _within(asyncio.shield(self._closed), cut_after)
-        except (asyncio.TimeoutError, asyncio.CancelledError) as exc:
-            transport.abort()  # the socket goes at the loop's next turn, even if it closes
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            await asyncio.shield(self._closed)
+            await _within(asyncio.shield(self._closed), cut_after)
+        except asyncio.TimeoutError:
+            pass
+        finally:
+            if not self._closed.done():
+                transport.abort()  # connection_lost follows at the loop's next turn
+        await asyncio.shield(self._closed)
 
     def abandon_after_fork(self) -> None:
         """In a forked child: let go of the parent's socket without a byte (no FIN, no alert)."""

@@ -67,6 +67,12 @@ class AsyncConnectionPool:
         self.service_name = service_name
         self.ssl_context = ssl_context_for(endpoint)
         self._methods = method_table(self.client_class, service_name, endpoint)
+        self._closed = False
+        self._start_empty()
+        _pools.add(self)
+
+    def _start_empty(self) -> None:
+        """No loop, connections, callers in line or counts yet (new, or in a forked child)."""
         self._loop: asyncio.AbstractEventLoop | None = None
         self._conns: list[AsyncConnection] = []
         #: Connections let go of whose sockets are still closing (a TLS close_notify out).
@@ -76,9 +82,7 @@ class AsyncConnectionPool:
         self._waiters: deque[_Waiter] = deque()
         self._line_timer: asyncio.TimerHandle | None = None
         self._line_due = 0.0  # when the line's timer fires (loop time), while there is one
-        self._closed = False
         self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
-        _pools.add(self)
 
     def __repr__(self) -> str:
         return f"<AsyncConnectionPool {self.endpoint.redacted_url} size={self.size}>"
@@ -385,7 +389,7 @@ class AsyncConnectionPool:
         self.close()
         closing = [conn for conn in self._closing if conn.transport is not None]
         grace = self.endpoint.connect_timeout
-        await asyncio.gather(*(conn.wait_closed(cut_after=grace) for conn in closing))
+        await asyncio.gather(*(conn.wait_closed(grace) for conn in closing))
 
     @property
     def closed(self) -> bool:
@@ -395,13 +399,7 @@ class AsyncConnectionPool:
     def _reset_after_fork(self) -> None:
         """In a forked child: forget the parent's connections, waiters and counters (as the
         sync pool does); start empty."""
-        self._conns.clear()
-        self._closing = weakref.WeakSet()
-        self._waiters.clear()
-        self._line_timer = None
-        self._opening = 0
-        self._loop = None
-        self._created = self._reused = self._discarded = self._waits = self._timeouts = 0
+        self._start_empty()
 
 
 _pools: weakref.WeakSet[AsyncConnectionPool] = weakref.WeakSet()
