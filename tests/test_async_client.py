@@ -28,7 +28,7 @@ from thrift_bridge import (
 from thrift_bridge.demo import combinations
 from thrift_bridge.testing import HeaderCheckingProcessor, serve, serve_raw
 
-from .aio import BOUND, bounded
+from .aio import BOUND, bounded, until
 from .generated.alltypes import AllTypes
 from .generated.alltypes.ttypes import BadInput
 from .handlers import AllTypesHandler
@@ -160,10 +160,12 @@ async def test_aclose_returns_once_its_sockets_are_closed(scheme, server_ssl_con
         assert client_sockets_to(server.address[1]) == 0
 
 
-async def test_aclose_cuts_a_tls_close_the_server_never_answers(ca_file, server_ssl_context):
+@pytest.mark.parametrize("how", ["waited", "cancelled"])
+async def test_aclose_cuts_a_tls_close_the_server_never_answers(how, ca_file, server_ssl_context):
     # The server answers one call, then neither answers the client's close_notify nor closes:
-    # aclose() waits connect_timeout for it, then cuts the socket.
-    done = threading.Event()
+    # aclose() waits connect_timeout for it, then cuts the socket; an aclose() cancelled while
+    # it waits cuts it at once (the 30 s connect_timeout never comes).
+    asked, done = threading.Event(), threading.Event()
 
     def answers_once_then_ignores_the_close(conn: socket.socket) -> None:
         from thrift.protocol.TBinaryProtocol import TBinaryProtocolAccelerated
@@ -176,16 +178,28 @@ async def test_aclose_cuts_a_tls_close_the_server_never_answers(ca_file, server_
         protocol = TBinaryProtocolAccelerated(transport)
         AllTypes.Processor(AllTypesHandler()).process(protocol, protocol)
         assert conn.recv(1) == b""  # the client's close_notify
+        asked.set()
         done.wait(BOUND)  # no answer to it, no FIN
 
     with serve_raw(
         answers_once_then_ignores_the_close, scheme="tcps", ssl_context=server_ssl_context
     ) as raw:
-        client = AsyncClient(AllTypes, raw.url, ca_certs=ca_file, connect_timeout=0.2)
+        port = raw.address[1]
+        grace = 0.2 if how == "waited" else 30.0
+        client = AsyncClient(AllTypes, raw.url, ca_certs=ca_file, connect_timeout=grace)
         try:
             assert await bounded(client.add(1, 2)) == 3
-            await bounded(client.aclose())
-            assert client_sockets_to(raw.address[1]) == 0
+            if how == "waited":
+                await bounded(client.aclose())
+                assert client_sockets_to(port) == 0
+            else:
+                closing = asyncio.ensure_future(client.aclose())
+                await until(asked.is_set, "the server got the close_notify")
+                assert not closing.done()
+                closing.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await closing
+                await until(lambda: client_sockets_to(port) == 0, "the socket cut")
         finally:
             done.set()
             await client.aclose()
